@@ -1,0 +1,3 @@
+from sigverify.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,299 @@
+"""The command line over the same core the desktop app uses.
+
+Exit codes of ``sigverify verify``: 0 genuine, 1 forged, 2 refer to a supervisor,
+3 bad input (an image that cannot be used), 4 model problem (missing, altered, mismatched),
+64 wrong usage. Other commands exit 0 on success and 3/4/64 as above, 5 on a dataset problem,
+130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import sigverify
+from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError
+
+EXIT_GENUINE, EXIT_FORGED, EXIT_REFER = 0, 1, 2
+EXIT_BAD_INPUT, EXIT_MODEL, EXIT_DATASET, EXIT_USAGE, EXIT_INTERRUPTED = 3, 4, 5, 64, 130
+VERDICT_EXIT = {"genuine": EXIT_GENUINE, "forged": EXIT_FORGED, "refer": EXIT_REFER}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own exit code 2 would read as "refer"
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _model_dir(arg: str | None) -> Path:
+    from sigverify.paths import default_model_dir
+
+    return Path(arg) if arg else default_model_dir()
+
+
+def _load_engine(model: str | None, provider: str):
+    from sigverify.inference.engine import EmbeddingEngine
+
+    folder = _model_dir(model)
+    if not (folder / "manifest.json").is_file():
+        raise ModelError(
+            f"no model installed at {folder}. Train one with 'sigverify train DATASET --out DIR' "
+            "and pass --model DIR/model, or set SIGVERIFY_MODEL"
+        )
+    return EmbeddingEngine(folder, provider=provider)
+
+
+def cmd_verify(args) -> int:
+    from sigverify.imaging.decode import load_image
+    from sigverify.verification.decision import decide
+
+    if len(args.images) < 2:
+        raise _UsageError("verify needs at least one reference and the questioned signature")
+    *references, questioned = args.images
+    started = time.perf_counter()
+    ref_images = [load_image(path, page=args.page).pixels for path in references]
+    questioned_image = load_image(questioned, page=args.page).pixels
+    engine = _load_engine(args.model, args.provider)
+    policy = engine.manifest.policy
+    if args.threshold is not None:
+        lo, hi = engine.manifest.threshold_range
+        if not lo <= args.threshold <= hi:
+            raise _UsageError(f"--threshold must lie within the model's range {lo:.4f}..{hi:.4f}")
+        policy = policy.with_threshold(args.threshold)
+    embeddings = engine.embed_images(ref_images + [questioned_image])
+    decision = decide(embeddings[-1], embeddings[:-1], policy)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    result = {
+        "questioned": str(questioned),
+        "references": [{"file": str(path), "distance": round(d, 6)} for path, d in zip(references, decision.distances)],
+        "distance": round(decision.distance, 6),
+        "aggregation": policy.aggregation,
+        "threshold": round(decision.threshold, 6),
+        "score": round(decision.score, 6),
+        "verdict": decision.verdict,
+        "model_version": engine.version,
+        "execution_provider": engine.provider,
+        "provider_note": engine.provider_description,
+        "elapsed_ms": round(elapsed_ms, 1),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        width = max(len(str(p)) for p in references)
+        for row in result["references"]:
+            print(f"  {row['file']:<{width}}  distance {row['distance']:.4f}")
+        print(f"distance ({policy.aggregation} of {len(references)}) {decision.distance:.4f}   "
+              f"threshold {decision.threshold:.4f}")
+        print(f"score {decision.score:.3f}   verdict: {decision.verdict.upper()}")
+        print(f"model {engine.version} on {engine.provider_description}   ({elapsed_ms:.0f} ms)")
+    return VERDICT_EXIT[decision.verdict]
+
+
+def cmd_train(args) -> int:
+    from sigverify.training.trainer import TrainConfig, train
+    from sigverify.training.export import export
+
+    config = TrainConfig.from_file(Path(args.config)) if args.config else TrainConfig()
+    config.dataset = str(args.dataset)
+    out = Path(args.out)
+    config.out_dir = str(out / "checkpoints")
+    for name in ("epochs", "device", "seed", "resume"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    if args.test_writers:
+        config.test_writers = _writer_range(args.test_writers)
+    bar = _ProgressBar(enabled=not args.quiet)
+    result = train(config, progress=bar)
+    bar.close()
+    print(f"training {result.status} in {result.seconds / 60:.1f} min; best validation EER "
+          f"{100 * result.best_val_eer:.2f}%")
+    if result.best_checkpoint is None:
+        print("no complete epoch: nothing to export", file=sys.stderr)
+        return EXIT_DATASET
+    (out / "history.json").write_text(json.dumps(result.history, indent=1), encoding="utf-8")
+    manifest = export(result.best_checkpoint, out / "model")
+    _print_metrics(manifest.metrics)
+    print(f"model written to {out / 'model'} (version {manifest.version})")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from sigverify.training.export import export
+
+    manifest = export(Path(args.checkpoint), Path(args.out))
+    _print_metrics(manifest.metrics)
+    print(f"model written to {args.out} (version {manifest.version})")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from sigverify.training.datasets import prepare, scan_dataset
+    from sigverify.training.evaluate import accuracy_table, format_table
+
+    engine = _load_engine(args.model, args.provider)
+    scan = scan_dataset(Path(args.dataset))
+    writers = _writer_range(args.writers) if args.writers else scan.usable_writers()
+    writers = [w for w in writers if w in scan.writers]
+    problems: list[str] = []
+    data = prepare(scan, writers, engine.manifest.preprocessing, problems)
+    if len(data) == 0:
+        raise DatasetError(f"{args.dataset}: no usable images for the chosen writers")
+    embeddings = np.concatenate([engine.embed_canvases(data.canvases[i : i + 64]) for i in range(0, len(data), 64)])
+    thresholds = {int(k): v for k, v in engine.manifest.metrics.get("thresholds_by_references", {}).items()}
+    thresholds.setdefault(engine.manifest.extra.get("references_for_threshold", 5), engine.manifest.threshold)
+    table = accuracy_table(embeddings, data.writer, data.forged, thresholds)
+    if args.json:
+        print(json.dumps(table, indent=2))
+    else:
+        print(f"model {engine.version}, {len(writers)} writers, {len(data)} images ({engine.provider})")
+        print(format_table(table))
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def _print_metrics(metrics: dict) -> None:
+    from sigverify.training.evaluate import format_table
+
+    val = metrics.get("validation", {})
+    if "eer_skilled" in val:
+        print(f"validation EER (skilled) {100 * val['eer_skilled']:.2f}% at threshold {val['threshold']:.4f}")
+    if "test" in metrics:
+        print("test writers:")
+        print(format_table(metrics["test"]))
+
+
+def _writer_range(text: str) -> list[str]:
+    """'051-069' or '051,052' → writer folder names."""
+    writers: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-")
+            width = len(lo)
+            writers += [f"{i:0{width}d}" for i in range(int(lo), int(hi) + 1)]
+        elif part:
+            writers.append(part)
+    return writers
+
+
+class _ProgressBar:
+    """A one-line text progress bar for training in a terminal."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.verbose = enabled
+
+    def __call__(self, event: dict) -> None:
+        kind = event["kind"]
+        if kind == "step" and self.enabled:
+            done, total = event["global_step"], event["total_steps"]
+            eta = event["elapsed"] / max(done, 1) * (total - done)
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} "
+                             f"loss {event['loss']:.4f} ETA {eta / 60:4.1f} min")
+            sys.stderr.flush()
+        elif kind == "epoch" and self.verbose:
+            sys.stderr.write(f"\repoch {event['epoch'] + 1}: loss {event['loss']:.4f}  validation EER "
+                             f"{100 * event['val_eer']:.2f}%  ({event['seconds']:.0f} s){' ' * 20}\n")
+        elif kind == "data" and self.verbose:
+            sys.stderr.write(f"data: {event['train_writers']} training writers ({event['train_images']} images), "
+                             f"{event['validation_writers']} validation writers ({event['validation_images']})\n")
+            for problem in event["problems"][:20]:
+                sys.stderr.write(f"warning: {problem}\n")
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sigverify", description="Verify handwritten signatures against reference signatures.",
+                     epilog="Exit codes of verify: 0 genuine, 1 forged, 2 refer, 3 bad input, 4 model problem, "
+                            "64 usage.")
+    parser.add_argument("--version", action="version", version=f"SigVerify {sigverify.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    verify = sub.add_parser("verify", help="verify a questioned signature against reference signatures")
+    verify.add_argument("images", nargs="+", metavar="IMAGE", help="REF [REF ...] QUESTIONED")
+    verify.add_argument("--model", help="model folder (model.onnx + manifest.json); default: the installed model")
+    verify.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
+                        help="execution provider (auto: CUDA if usable, else CPU)")
+    verify.add_argument("--threshold", type=float, help="override the model's threshold (within its range)")
+    verify.add_argument("--page", type=int, default=0, help="page of multipage TIFF files (0 = first)")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(func=cmd_verify)
+
+    train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")
+    train.add_argument("dataset", help="dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
+    train.add_argument("--config", help="JSON file of TrainConfig settings")
+    train.add_argument("--out", default="runs/latest", help="output folder (checkpoints/, model/)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--device", choices=("cpu", "cuda"))
+    train.add_argument("--seed", type=int)
+    train.add_argument("--resume", help="checkpoint to continue from (e.g. OUT/checkpoints/last.pt)")
+    train.add_argument("--test-writers", help="writers kept out for the final report, e.g. 051-069")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(func=cmd_train)
+
+    export = sub.add_parser("export", help="export a training checkpoint to ONNX + manifest (needs torch)")
+    export.add_argument("checkpoint")
+    export.add_argument("--out", required=True, help="model folder to write")
+    export.set_defaults(func=cmd_export)
+
+    evaluate = sub.add_parser("evaluate", help="accuracy table of a model on a dataset's writers")
+    evaluate.add_argument("dataset")
+    evaluate.add_argument("--model", help="model folder; default: the installed model")
+    evaluate.add_argument("--writers", help="writers to evaluate on, e.g. 051-069 (default: all)")
+    evaluate.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except (BadImageError, NoSignatureError) as exc:
+        print(f"sigverify: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModelError as exc:
+        print(f"sigverify: model problem: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except DatasetError as exc:
+        print(f"sigverify: dataset problem: {exc}", file=sys.stderr)
+        return EXIT_DATASET
+    except SigVerifyError as exc:
+        print(f"sigverify: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except _UsageError as exc:
+        print(f"sigverify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        if exc.name in ("torch", "onnx"):
+            print(f"sigverify: this command needs {exc.name}; install the training extra (see README)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    except KeyboardInterrupt:
+        print("sigverify: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

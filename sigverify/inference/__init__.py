@@ -1,0 +1,1 @@
+"""onnxruntime only: the model manifest, the embedding engine, where models live."""

@@ -1,0 +1,141 @@
+"""The model manifest: what a model expects, how it was made, and how to judge its distances.
+
+It travels next to ``model.onnx`` as ``manifest.json``. Inference trusts the ONNX file only
+if its SHA-256 matches the manifest, and the preprocessing recorded here is the one used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sigverify.errors import ModelError
+from sigverify.imaging.preprocess import PreprocessParams
+from sigverify.verification.calibration import LogisticCalibration
+from sigverify.verification.decision import AGGREGATIONS, DecisionPolicy
+
+FORMAT = "sigverify-model/1"
+MANIFEST_NAME = "manifest.json"
+ONNX_NAME = "model.onnx"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Manifest:
+    """Parsed manifest.json; ``extra`` keeps every other recorded field (metrics, data, config)."""
+
+    version: str
+    sha256: str
+    onnx_file: str
+    input_name: str
+    input_shape: tuple  # (batch or None, 1, H, W)
+    output_name: str
+    embedding_size: int
+    preprocessing: PreprocessParams
+    threshold: float
+    threshold_range: tuple[float, float]
+    calibration: LogisticCalibration
+    refer_band: float = 0.1
+    aggregation: str = "mean"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def policy(self) -> DecisionPolicy:
+        return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation)
+
+    @property
+    def metrics(self) -> dict:
+        return self.extra.get("metrics", {})
+
+    def to_dict(self) -> dict:
+        data = dict(self.extra)
+        data.update(
+            {
+                "format": FORMAT,
+                "version": self.version,
+                "sha256": self.sha256,
+                "onnx_file": self.onnx_file,
+                "input": {"name": self.input_name, "shape": list(self.input_shape), "dtype": "float32"},
+                "output": {"name": self.output_name, "embedding_size": self.embedding_size},
+                "preprocessing": self.preprocessing.to_dict(),
+                "threshold": self.threshold,
+                "threshold_range": list(self.threshold_range),
+                "calibration": self.calibration.to_dict(),
+                "refer_band": self.refer_band,
+                "aggregation": self.aggregation,
+            }
+        )
+        return data
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / MANIFEST_NAME
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "manifest") -> "Manifest":
+        try:
+            if data.get("format") != FORMAT:
+                raise ModelError(f"{source}: not a SigVerify model manifest (format {data.get('format')!r})")
+            known = {"format", "version", "sha256", "onnx_file", "input", "output", "preprocessing", "threshold",
+                     "threshold_range", "calibration", "refer_band", "aggregation"}
+            shape = tuple(None if d in (None, "N", "batch") else int(d) for d in data["input"]["shape"])
+            manifest = cls(
+                version=str(data["version"]),
+                sha256=str(data["sha256"]).lower(),
+                onnx_file=str(data.get("onnx_file", ONNX_NAME)),
+                input_name=str(data["input"]["name"]),
+                input_shape=shape,
+                output_name=str(data["output"]["name"]),
+                embedding_size=int(data["output"]["embedding_size"]),
+                preprocessing=PreprocessParams.from_dict(data["preprocessing"]),
+                threshold=float(data["threshold"]),
+                threshold_range=tuple(float(v) for v in data["threshold_range"]),
+                calibration=LogisticCalibration.from_dict(data["calibration"]),
+                refer_band=float(data.get("refer_band", 0.1)),
+                aggregation=str(data.get("aggregation", "mean")),
+                extra={k: v for k, v in data.items() if k not in known},
+            )
+        except ModelError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: the manifest is incomplete or malformed ({exc!r})") from exc
+        manifest._check_consistency(source)
+        return manifest
+
+    def _check_consistency(self, source: str) -> None:
+        p = self.preprocessing
+        expected = (1, p.canvas_height, p.canvas_width)
+        if len(self.input_shape) != 4 or tuple(self.input_shape[1:]) != expected:
+            raise ModelError(
+                f"{source}: input shape {list(self.input_shape)} disagrees with the preprocessing canvas "
+                f"1x{p.canvas_height}x{p.canvas_width}"
+            )
+        if self.aggregation not in AGGREGATIONS:
+            raise ModelError(f"{source}: unknown aggregation {self.aggregation!r}")
+        lo, hi = self.threshold_range
+        if not lo <= self.threshold <= hi:
+            raise ModelError(f"{source}: threshold {self.threshold} lies outside its range {lo}..{hi}")
+
+
+def load_manifest(folder: Path) -> Manifest:
+    """Read ``manifest.json`` from a model folder, with a clear error if absent or broken."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        raise ModelError(f"no model manifest at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: the manifest is not a JSON object")
+    return Manifest.from_dict(data, source=str(path))

@@ -1,0 +1,1 @@
+"""Training: the only place that imports torch. Datasets, model, losses, miners, loop, export."""

@@ -1,0 +1,53 @@
+"""The accuracy table of a model on held-out writers, from embeddings (protocol in verification/)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sigverify.verification.protocol import n_way_one_shot, report, verification_distances
+
+
+def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, threshold_by_k: dict[int, float],
+                   ks=(1, 5), ns=(5, 20), seed: int = 0, aggregation: str = "mean") -> dict:
+    """EER/AUC/FAR/FRR per K references (skilled and random apart) and N-way one-shot accuracy.
+
+    An N larger than the number of writers is reported as not measurable rather than faked.
+    """
+    table: dict = {"verification": {}, "identification": {}}
+    for k in ks:
+        distances = verification_distances(embeddings, writer, forged, k_refs=k, seed=seed, repeats=5,
+                                           aggregation=aggregation)
+        table["verification"][f"K={k}"] = report(distances, threshold_by_k.get(k))
+    writers = len(np.unique(writer[~np.asarray(forged, bool)]))
+    for n in ns:
+        if n > writers:
+            table["identification"][f"N={n}"] = {"accuracy": None,
+                                                 "note": f"only {writers} writers; N={writers} reported instead"}
+            if f"N={writers}" not in table["identification"] and writers >= 2:
+                table["identification"][f"N={writers}"] = {
+                    "accuracy": n_way_one_shot(embeddings, writer, forged, writers, seed=seed)}
+            continue
+        table["identification"][f"N={n}"] = {"accuracy": n_way_one_shot(embeddings, writer, forged, n, seed=seed)}
+    return table
+
+
+def format_table(table: dict) -> str:
+    """A plain-text table for the CLI and the model card."""
+    lines = ["| refs | EER skilled | EER random | AUC skilled | FAR skilled | FAR random | FRR | threshold |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def pct(value):
+        return "—" if value is None else f"{100 * value:.2f}%"
+
+    for key, row in table["verification"].items():
+        thr = row.get("threshold")
+        lines.append(f"| {key} | {pct(row.get('eer_skilled'))} | {pct(row.get('eer_random'))} | "
+                     f"{row.get('auc_skilled', float('nan')):.4f} | {pct(row.get('far_skilled'))} | "
+                     f"{pct(row.get('far_random'))} | {pct(row.get('frr'))} | "
+                     f"{'—' if thr is None else f'{thr:.4f}'} |")
+    lines.append("")
+    lines.append("| N-way one-shot | accuracy |")
+    lines.append("|---|---|")
+    for key, row in table["identification"].items():
+        lines.append(f"| {key} | {pct(row['accuracy']) if row['accuracy'] is not None else row['note']} |")
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""Export a trained branch to ONNX + the manifest the verification core reads.
+
+The threshold is the validation writers' skilled-forgery EER point (K references, the
+protocol of verification/protocol.py); the logistic calibration is fitted on the same
+validation distances. The ONNX output is compared with torch on real validation canvases and
+the export fails loudly if they differ by more than 1e-4.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+import sigverify
+from sigverify.errors import ModelError
+from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
+from sigverify.training.evaluate import accuracy_table
+from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, load_data
+from sigverify.training.datasets import prepare, scan_dataset
+from sigverify.verification.calibration import fit_logistic
+from sigverify.verification.metrics import eer, roc_curve
+from sigverify.verification.protocol import report, verification_distances
+
+#: onnxruntime 1.31 reads ONNX IR version <= 13; the onnx package may write newer.
+MAX_IR_VERSION = 10
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+
+
+class ExportError(ModelError):
+    """The exported model does not behave like the trained one."""
+
+
+def to_onnx_bytes(model: torch.nn.Module, height: int, width: int) -> bytes:
+    """ONNX bytes of the branch with a dynamic batch axis and a pinned IR version."""
+    model = model.cpu().eval()
+    buffer = io.BytesIO()
+    dummy = torch.zeros(2, 1, height, width)
+    torch.onnx.export(model, (dummy,), buffer, input_names=["image"], output_names=["embedding"],
+                      dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET,
+                      dynamo=False)
+    proto = onnx.load_from_string(buffer.getvalue())
+    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+    proto.producer_name = "sigverify"
+    proto.producer_version = sigverify.__version__
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def check_parity(model: torch.nn.Module, onnx_bytes: bytes, canvases: np.ndarray) -> float:
+    """Max |torch − onnxruntime| over the canvases; raises ExportError above the tolerance."""
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    batch = np.ascontiguousarray(canvases[:, None].astype(np.float32))
+    (ours,) = session.run(["embedding"], {"image": batch})
+    with torch.no_grad():
+        reference = model.cpu().eval()(torch.from_numpy(batch)).numpy()
+    difference = float(np.abs(ours - reference).max())
+    if not difference <= PARITY_TOLERANCE:
+        raise ExportError(f"ONNX and torch disagree by {difference:.2e} (> {PARITY_TOLERANCE:.0e}); export refused")
+    return difference
+
+
+def _curve_summary(genuine: np.ndarray, negatives: np.ndarray, points: int = 200) -> dict:
+    """Validation ROC, thinned to ``points`` thresholds (for operating points chosen later)."""
+    curve = roc_curve(genuine, negatives)
+    keep = np.unique(np.linspace(0, curve.thresholds.size - 1, points).round().astype(int))
+    return {"thresholds": curve.thresholds[keep].round(6).tolist(), "far": curve.far[keep].round(6).tolist(),
+            "frr": curve.frr[keep].round(6).tolist()}
+
+
+def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_test: bool = True) -> Manifest:
+    """Checkpoint → ``out_dir/model.onnx`` + ``manifest.json`` (written atomically as a folder)."""
+    config, model, state = load_checkpoint(Path(checkpoint))
+    params = config.preprocess_params
+    problems: list[str] = []
+    train_set, val_set, test_writers = load_data(config, problems)
+    if len(val_set) == 0:
+        raise ExportError("no validation writers: the threshold cannot be chosen without them")
+    val_emb = embed(model, val_set.canvases, "cpu")
+    val = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
+                                 seed=config.seed, repeats=5)
+    negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
+    hard_negatives = val.skilled if val.skilled.size else val.random
+    val_eer, threshold = eer(val.genuine, hard_negatives)
+    calibration = fit_logistic(val.genuine, negatives)
+    thresholds_by_k = {config.eval_references: threshold}
+    if config.eval_references != 1:
+        val1 = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=1, seed=config.seed, repeats=5)
+        thresholds_by_k[1] = eer(val1.genuine, val1.skilled if val1.skilled.size else val1.random)[1]
+    metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
+                     "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
+    if evaluate_test and test_writers:
+        scan = scan_dataset(Path(config.dataset))
+        test_set = prepare(scan, test_writers, params, problems)
+        test_emb = embed(model, test_set.canvases, "cpu")
+        metrics["test"] = accuracy_table(test_emb, test_set.writer, test_set.forged, thresholds_by_k,
+                                         seed=config.seed)
+        metrics["test_writers"] = test_writers
+
+    onnx_bytes = to_onnx_bytes(model, params.canvas_height, params.canvas_width)
+    parity = check_parity(model, onnx_bytes, val_set.canvases[:32])
+    digest = hashlib.sha256(onnx_bytes).hexdigest()
+    today = dt.datetime.now(dt.timezone.utc)
+    manifest = Manifest(
+        version=f"{name}-{today:%Y%m%d}-{digest[:8]}",
+        sha256=digest,
+        onnx_file=ONNX_NAME,
+        input_name="image",
+        input_shape=(None, 1, params.canvas_height, params.canvas_width),
+        output_name="embedding",
+        embedding_size=config.embedding_size,
+        preprocessing=params,
+        threshold=float(threshold),
+        threshold_range=(float(threshold * 0.5), float(min(2.0, threshold * 1.5))),
+        calibration=calibration,
+        extra={
+            "created": today.isoformat(timespec="seconds"),
+            "code_version": sigverify.__version__,
+            "metrics": metrics,
+            "validation_curve": _curve_summary(val.genuine, hard_negatives),
+            "parity_max_abs_diff": parity,
+            "references_for_threshold": config.eval_references,
+            "data": {"dataset": os.path.basename(os.path.normpath(config.dataset)),
+                     "train_writers": train_set.writer_names, "train_images": len(train_set),
+                     "validation_images": len(val_set),
+                     "problems": problems[:50]},
+            "training": {"config": _public_config(config), "epochs_run": len(state["history"]),
+                         "best_epoch": state["epoch"], "history": state["history"],
+                         "torch": torch.__version__, "machine": platform.machine()},
+        },
+    )
+    _write_folder(Path(out_dir), onnx_bytes, manifest)
+    return manifest
+
+
+def _public_config(config: TrainConfig) -> dict:
+    data = {k: v for k, v in config.__dict__.items() if k not in ("resume", "save_rank_weights")}
+    data["channels"] = list(config.channels)
+    return data
+
+
+def _write_folder(out_dir: Path, onnx_bytes: bytes, manifest: Manifest) -> None:
+    """Write model and manifest into a temporary sibling, then swap it in: never half a model."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
+    try:
+        (staging / ONNX_NAME).write_bytes(onnx_bytes)
+        manifest.save(staging)
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    assert (out_dir / MANIFEST_NAME).is_file()

@@ -1,0 +1,316 @@
+"""The training loop, readable top to bottom.
+
+One config dataclass; a seeded loop over P×K batches (P writers, K genuine signatures each,
+plus F skilled forgeries of those writers as the hardest negatives; the other writers in the
+batch are the random forgeries); validation EER on held-out writers after each epoch;
+checkpoints that carry the config next to the weights; resume; a cancel flag checked at every
+step; CPU, CUDA, or several processes under ``torchrun`` (DistributedDataParallel, gloo on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from sigverify.errors import DatasetError
+from sigverify.imaging.preprocess import PreprocessParams
+from sigverify.training.augment import AugmentParams, augment
+from sigverify.training.datasets import PreparedSet, prepare, scan_dataset, split_writers
+from sigverify.training.losses import ContrastiveLoss, TripletLoss
+from sigverify.training.miners import (AllTripletsMiner, BatchHardMiner, SemiHardMiner, all_pairs,
+                                       triplets_to_pairs)
+from sigverify.training.model import SignatureNet
+from sigverify.verification.protocol import report, verification_distances
+
+LOSSES = ("contrastive", "triplet")
+MININGS = ("none", "semi-hard", "hard")
+DEFAULT_MARGIN = {"contrastive": 1.0, "triplet": 0.3}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved inside every checkpoint."""
+
+    dataset: str = ""
+    out_dir: str = "runs/latest"
+    loss: str = "contrastive"
+    margin: float | None = None  # None: 1.0 for contrastive, 0.3 for triplet
+    mining: str = "none"
+    epochs: int = 30
+    steps_per_epoch: int = 40
+    writers_per_batch: int = 8
+    genuine_per_writer: int = 4
+    forged_per_writer: int = 2
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    augment_strength: float = 1.0
+    validation_share: float = 0.2
+    validation_writers: list[str] = field(default_factory=list)  # explicit, else drawn by the seed
+    test_writers: list[str] = field(default_factory=list)
+    eval_references: int = 5
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0  # 0: torch's default
+    embedding_size: int = 128
+    channels: tuple[int, ...] = (16, 32, 64, 128, 192)
+    preprocessing: dict = field(default_factory=lambda: PreprocessParams().to_dict())
+    time_budget_s: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
+    resume: str = ""  # path of a checkpoint to continue from
+    save_rank_weights: bool = False  # DDP test aid: every rank saves its final weights
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}")
+        if self.mining not in MININGS:
+            raise ValueError(f"mining must be one of {MININGS}")
+        if self.margin is None:
+            self.margin = DEFAULT_MARGIN[self.loss]
+        self.channels = tuple(self.channels)
+
+    @property
+    def preprocess_params(self) -> PreprocessParams:
+        return PreprocessParams.from_dict(self.preprocessing)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "cancelled", "time budget"
+    out_dir: Path
+    best_checkpoint: Path | None
+    history: list[dict]
+    best_val_eer: float
+    seconds: float
+
+
+def build_model(config: TrainConfig) -> SignatureNet:
+    return SignatureNet(embedding_size=config.embedding_size, channels=config.channels)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and os.environ.get("SIGVERIFY_DDP_BACKEND") == "nccl" else "gloo"
+        torch.distributed.init_process_group(backend=backend)
+    rank = torch.distributed.get_rank() if world > 1 else 0
+    return rank, world
+
+
+class BatchSampler:
+    """P writers × (K genuine + F skilled forgeries), augmented; labels are writer and forged."""
+
+    def __init__(self, data: PreparedSet, config: TrainConfig, rng: np.random.Generator) -> None:
+        self.data, self.config, self.rng = data, config, rng
+        self.genuine = {w: np.nonzero((data.writer == w) & ~data.forged)[0] for w in np.unique(data.writer)}
+        self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
+        self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
+        self.augment = AugmentParams(strength=config.augment_strength)
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c, rng = self.config, self.rng
+        chosen = rng.choice(self.writers, size=min(c.writers_per_batch, len(self.writers)), replace=False)
+        indices = []
+        for w in chosen:
+            own = self.genuine[w]
+            indices += list(rng.choice(own, size=c.genuine_per_writer, replace=own.size < c.genuine_per_writer))
+            if self.forged[w].size and c.forged_per_writer:
+                fakes = self.forged[w]
+                indices += list(rng.choice(fakes, size=c.forged_per_writer, replace=fakes.size < c.forged_per_writer))
+        indices = np.asarray(indices)
+        images = np.stack([augment(self.data.canvases[i], rng, self.augment) for i in indices])
+        return images[:, None], self.data.writer[indices], self.data.forged[indices]
+
+
+def embed(model: nn.Module, canvases: np.ndarray, device: str, batch: int = 128) -> np.ndarray:
+    """Embeddings of preprocessed canvases (no augmentation), in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(canvases), batch):
+            x = torch.from_numpy(np.ascontiguousarray(canvases[start : start + batch][:, None])).to(device)
+            out.append(model(x).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+
+def validation_eer(model: nn.Module, data: PreparedSet, config: TrainConfig) -> float:
+    """Skilled-forgery EER on the validation writers with K references (NaN if not measurable)."""
+    if len(data) == 0:
+        return float("nan")
+    distances = verification_distances(embed(model, data.canvases, config.device), data.writer, data.forged,
+                                       k_refs=config.eval_references, seed=config.seed, repeats=3)
+    metrics = report(distances)
+    return float(metrics.get("eer_skilled", metrics.get("eer_random", float("nan"))))
+
+
+def _select(config: TrainConfig):
+    miner = {"none": None, "hard": BatchHardMiner(), "semi-hard": SemiHardMiner(config.margin)}[config.mining]
+    loss = ContrastiveLoss(config.margin) if config.loss == "contrastive" else TripletLoss(config.margin)
+
+    def objective(embeddings, writer, forged):
+        if config.loss == "contrastive":
+            pairs = all_pairs(embeddings, writer, forged) if miner is None else \
+                triplets_to_pairs(miner(embeddings, writer, forged))
+            return loss(embeddings, pairs)
+        triplets = (miner or AllTripletsMiner())(embeddings, writer, forged)
+        return loss(embeddings, triplets)
+
+    return objective
+
+
+def load_data(config: TrainConfig, problems: list[str]) -> tuple[PreparedSet, PreparedSet, list[str]]:
+    """Scan, split writer-disjointly, preprocess train and validation writers once."""
+    scan = scan_dataset(Path(config.dataset))
+    problems.extend(scan.problems)
+    scan.require_trainable()
+    usable = scan.usable_writers()
+    if config.validation_writers:
+        val = sorted(set(config.validation_writers) & set(usable))
+        test = sorted(set(config.test_writers) & set(usable))
+        train = sorted(set(usable) - set(val) - set(test))
+    else:
+        train, val, test = split_writers(usable, config.validation_share, config.seed, config.test_writers)
+    if len(train) < 2:
+        raise DatasetError(f"only {len(train)} training writer(s) left after the split; need at least 2")
+    params = config.preprocess_params
+    return prepare(scan, train, params, problems), prepare(scan, val, params, problems), test
+
+
+def train(config: TrainConfig, progress: Progress | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Run (or resume) a training; returns when finished, cancelled, or over the time budget."""
+    started = time.perf_counter()
+    emit = progress or (lambda event: None)
+    stop = should_stop or (lambda: False)
+    rank, world = _distributed()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    train_set, val_set, _ = load_data(config, problems)
+    emit({"kind": "data", "train_images": len(train_set), "validation_images": len(val_set),
+          "train_writers": len(train_set.writer_names), "validation_writers": len(val_set.writer_names),
+          "problems": problems})
+
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(config.device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * config.steps_per_epoch, pct_start=0.15)
+    history: list[dict] = []
+    first_epoch, best_eer = 0, float("inf")
+    rng = np.random.default_rng(config.seed + 1000 * rank)
+    if config.resume:
+        state = torch.load(config.resume, map_location=config.device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, first_epoch, best_eer = state["history"], state["epoch"] + 1, state["best_val_eer"]
+        rng.bit_generator.state = state["rng"]
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model)
+    objective = _select(config)
+    sampler = BatchSampler(train_set, config, rng)
+    status, best_path = "finished", (out_dir / "best.pt" if (out_dir / "best.pt").exists() else None)
+    total_steps = config.epochs * config.steps_per_epoch
+    emit({"kind": "start", "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
+          "first_epoch": first_epoch, "total_steps": total_steps})
+
+    for epoch in range(first_epoch, config.epochs):
+        epoch_started, losses = time.perf_counter(), []
+        model.train()
+        cancelled = False
+        for step in range(config.steps_per_epoch):
+            if stop():
+                cancelled = True
+                break
+            images, writer, forged = sampler()
+            x = torch.from_numpy(images).to(config.device)
+            embeddings = net(x)
+            loss = objective(embeddings, torch.from_numpy(writer).to(config.device),
+                             torch.from_numpy(forged).to(config.device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            emit({"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
+                  "global_step": epoch * config.steps_per_epoch + step + 1, "total_steps": total_steps,
+                  "elapsed": time.perf_counter() - started})
+        if cancelled:
+            status = "cancelled"
+            break
+        val_eer = validation_eer(model, val_set, config)
+        record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
+                  "val_eer": val_eer, "seconds": time.perf_counter() - epoch_started,
+                  "lr": scheduler.get_last_lr()[0]}
+        history.append(record)
+        improved = not np.isnan(val_eer) and val_eer <= best_eer
+        if improved:
+            best_eer = val_eer
+        if rank == 0:
+            state = _checkpoint(config, model, optimizer, scheduler, epoch, history, best_eer, rng)
+            _atomic_save(state, out_dir / "last.pt")
+            if improved or best_path is None:
+                best_path = out_dir / "best.pt"
+                _atomic_save(state, best_path)
+        emit({"kind": "epoch", **record, "best_val_eer": best_eer})
+        if config.time_budget_s and time.perf_counter() - started > config.time_budget_s:
+            status = "time budget"
+            break
+    # on cancel, last.pt holds the last complete epoch: a resume continues from there
+    if config.save_rank_weights:
+        torch.save(model.state_dict(), out_dir / f"weights_rank{rank}.pt")
+    if world > 1:
+        torch.distributed.barrier()
+    seconds = time.perf_counter() - started
+    emit({"kind": "done", "status": status, "seconds": seconds, "best_val_eer": best_eer})
+    return TrainResult(status, out_dir, best_path, history, best_eer, seconds)
+
+
+def _checkpoint(config, model, optimizer, scheduler, epoch, history, best_eer, rng) -> dict:
+    return {"config": asdict(config), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history, "best_val_eer": best_eer,
+            "rng": rng.bit_generator.state}
+
+
+def _atomic_save(state: dict, path: Path) -> None:
+    """Write then rename, so a crash never leaves a half-written checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, device: str = "cpu") -> tuple[TrainConfig, SignatureNet, dict]:
+    """Model and config from a checkpoint file."""
+    state = torch.load(path, map_location=device, weights_only=False)
+    config = TrainConfig.from_dict(state["config"])
+    model = build_model(config).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return config, model, state

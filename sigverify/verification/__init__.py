@@ -1,0 +1,1 @@
+"""Numpy-only decisions: distances, aggregation over references, calibration, verdict, metrics."""

@@ -1,0 +1,91 @@
+"""From embeddings to a verdict a clerk can act on.
+
+Aggregation rule (documented for auditors): the questioned signature's distance to the
+account is the **mean** of its Euclidean distances to the active reference signatures.
+The mean is stricter than the minimum (a forgery that happens to resemble one specimen is
+still far from the others) and, unlike the maximum, one poor specimen cannot reject a
+genuine signature on its own. ``min`` and ``median`` can be chosen in the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sigverify.verification.calibration import LogisticCalibration
+
+GENUINE, FORGED, REFER = "genuine", "forged", "refer"
+AGGREGATIONS = {"mean": np.mean, "min": np.min, "median": np.median}
+
+
+def distances_to_references(query: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Euclidean distance from one embedding (D,) to each reference embedding (K, D)."""
+    query = np.asarray(query, dtype=np.float64).reshape(1, -1)
+    references = np.asarray(references, dtype=np.float64)
+    if references.ndim != 2 or references.shape[0] == 0:
+        raise ValueError("at least one reference embedding is needed")
+    if references.shape[1] != query.shape[1]:
+        raise ValueError(f"embedding sizes differ: {query.shape[1]} vs {references.shape[1]}")
+    return np.linalg.norm(references - query, axis=1)
+
+
+def aggregate(distances: np.ndarray, rule: str = "mean") -> float:
+    """One distance for the account from the per-reference distances."""
+    if rule not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation rule {rule!r}; expected one of {sorted(AGGREGATIONS)}")
+    return float(AGGREGATIONS[rule](np.asarray(distances, dtype=np.float64)))
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """Threshold on the aggregated distance, its calibration, and the 'refer' band.
+
+    The band is relative to the threshold: with threshold t and band b, distances within
+    t*(1-b) .. t*(1+b) are referred to a supervisor instead of decided automatically.
+    """
+
+    threshold: float
+    calibration: LogisticCalibration
+    refer_band: float = 0.1
+    aggregation: str = "mean"
+
+    def with_threshold(self, threshold: float) -> "DecisionPolicy":
+        return DecisionPolicy(threshold, self.calibration, self.refer_band, self.aggregation)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything a clerk and an auditor need to see about one verification."""
+
+    distances: tuple[float, ...]
+    distance: float
+    score: float
+    verdict: str
+    threshold: float
+    threshold_score: float
+
+
+def verdict_for(distance: float, threshold: float, refer_band: float) -> str:
+    """genuine / forged, or refer when the distance sits within the band around the threshold."""
+    if distance < threshold * (1.0 - refer_band):
+        return GENUINE
+    if distance > threshold * (1.0 + refer_band):
+        return FORGED
+    return REFER
+
+
+def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> Decision:
+    """Verify one questioned embedding against an account's reference embeddings."""
+    distances = distances_to_references(query, references)
+    distance = aggregate(distances, policy.aggregation)
+    score = float(policy.calibration.score(distance))
+    threshold_score = float(policy.calibration.score(policy.threshold))
+    return Decision(
+        distances=tuple(float(d) for d in distances),
+        distance=distance,
+        score=score,
+        verdict=verdict_for(distance, policy.threshold, policy.refer_band),
+        threshold=policy.threshold,
+        threshold_score=threshold_score,
+    )

@@ -1,0 +1,59 @@
+"""Helpers for tests: a small real ONNX model made with onnx.helper (no torch needed)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from sigverify.imaging.preprocess import PreprocessParams
+from sigverify.inference.manifest import Manifest
+from sigverify.verification.calibration import LogisticCalibration
+
+
+def tiny_onnx(height: int, width: int, embedding: int = 16, seed: int = 0, input_name: str = "image") -> bytes:
+    """Average-pool 4x4, flatten, project, L2-normalise: a real graph onnxruntime must run."""
+    rng = np.random.default_rng(seed)
+    features = (height // 4) * (width // 4)
+    weight = rng.normal(0, 1, (features, embedding)).astype(np.float32)
+    nodes = [
+        helper.make_node("AveragePool", [input_name], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "weight"], ["projected"]),
+        helper.make_node("LpNormalization", ["projected"], ["embedding"], axis=1, p=2),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 1, height, width])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", embedding])],
+        initializer=[numpy_helper.from_array(weight, "weight")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def make_tiny_model(folder: Path, params: PreprocessParams | None = None, threshold: float = 0.5,
+                    embedding: int = 16) -> Path:
+    params = params or PreprocessParams()
+    folder.mkdir(parents=True, exist_ok=True)
+    data = tiny_onnx(params.canvas_height, params.canvas_width, embedding)
+    (folder / "model.onnx").write_bytes(data)
+    Manifest(
+        version="tiny-test-1",
+        sha256=hashlib.sha256(data).hexdigest(),
+        onnx_file="model.onnx",
+        input_name="image",
+        input_shape=(None, 1, params.canvas_height, params.canvas_width),
+        output_name="embedding",
+        embedding_size=embedding,
+        preprocessing=params,
+        threshold=threshold,
+        threshold_range=(threshold / 2, threshold * 1.5),
+        calibration=LogisticCalibration(slope=10.0, midpoint=threshold),
+    ).save(folder)
+    return folder

@@ -1,0 +1,47 @@
+"""Augmentation keeps the ink inside the canvas and never mirrors a signature."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sigverify.imaging.preprocess import PreprocessParams, preprocess
+from sigverify.training.augment import AugmentParams, augment
+
+
+def test_ink_stays_inside_the_canvas(signature):
+    canvas = preprocess(signature, PreprocessParams(padding=0))  # ink touches the canvas edge already
+    rng = np.random.default_rng(0)
+    strong = AugmentParams(strength=1.5)
+    for _ in range(200):
+        out = augment(canvas, rng, strong)
+        assert out.shape == canvas.shape and out.dtype == np.float32
+        assert out.min() >= 0 and out.max() <= 1
+        border = np.concatenate([out[0], out[-1], out[:, 0], out[:, -1]])
+        assert border.max() < 0.05, "ink reached the canvas border"
+        assert out.sum() > 0.3 * canvas.sum(), "ink was lost"
+
+
+def test_never_a_mirror_image(signature):
+    def blur(image):  # compare shapes, not exact stroke pixels
+        return cv2.GaussianBlur(image, (0, 0), 4).ravel()
+
+    canvas = preprocess(signature, PreprocessParams())
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        out = blur(augment(canvas, rng))
+        same = np.corrcoef(out, blur(canvas))[0, 1]
+        assert same > np.corrcoef(out, blur(np.ascontiguousarray(canvas[:, ::-1])))[0, 1]
+        assert same > np.corrcoef(out, blur(np.ascontiguousarray(canvas[::-1, :])))[0, 1]
+
+
+def test_strength_zero_is_identity(signature):
+    canvas = preprocess(signature, PreprocessParams())
+    assert augment(canvas, np.random.default_rng(0), AugmentParams(strength=0)) is canvas
+
+
+def test_seeded_augmentation_is_reproducible(signature):
+    canvas = preprocess(signature, PreprocessParams())
+    a = augment(canvas, np.random.default_rng(5))
+    b = augment(canvas, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)

@@ -1,0 +1,100 @@
+"""Distances, aggregation, calibration and verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sigverify.verification.calibration import LogisticCalibration, fit_logistic
+from sigverify.verification.decision import (DecisionPolicy, aggregate, decide, distances_to_references,
+                                              verdict_for)
+from sigverify.verification.protocol import n_way_one_shot, report, verification_distances
+
+POLICY = DecisionPolicy(threshold=1.0, calibration=LogisticCalibration(slope=8.0, midpoint=1.0), refer_band=0.1)
+
+
+def test_distances_to_references():
+    refs = np.array([[0.0, 0.0], [3.0, 4.0]])
+    np.testing.assert_allclose(distances_to_references(np.array([0.0, 0.0]), refs), [0.0, 5.0])
+
+
+def test_aggregation_rules():
+    d = [0.2, 0.4, 1.2]
+    assert aggregate(d, "mean") == pytest.approx(0.6)
+    assert aggregate(d, "min") == pytest.approx(0.2)
+    assert aggregate(d, "median") == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        aggregate(d, "max")
+
+
+@pytest.mark.parametrize("distance,expected", [(0.5, "genuine"), (0.95, "refer"), (1.05, "refer"), (1.5, "forged")])
+def test_verdict_band_around_the_threshold(distance, expected):
+    assert verdict_for(distance, 1.0, 0.1) == expected
+
+
+def test_decide_reports_every_reference_and_a_calibrated_score():
+    refs = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.4]])
+    decision = decide(np.array([0.0, 0.0]), refs, POLICY)
+    assert decision.distances == pytest.approx((0.0, 0.2, 0.4))
+    assert decision.distance == pytest.approx(0.2)
+    assert decision.verdict == "genuine"
+    assert 0.9 < decision.score <= 1.0
+    far = decide(np.array([3.0, 0.0]), refs, POLICY)
+    assert far.verdict == "forged" and far.score < 0.01
+    assert decision.threshold_score == pytest.approx(0.5)
+
+
+def test_decide_rejects_mismatched_embeddings():
+    with pytest.raises(ValueError, match="embedding sizes differ"):
+        decide(np.zeros(3), np.zeros((2, 4)), POLICY)
+    with pytest.raises(ValueError, match="at least one reference"):
+        decide(np.zeros(3), np.zeros((0, 3)), POLICY)
+
+
+def test_calibration_is_monotone_and_bounded():
+    cal = LogisticCalibration(slope=5.0, midpoint=0.8)
+    scores = cal.score(np.linspace(0, 3, 50))
+    assert np.all(np.diff(scores) < 0) and scores.max() <= 1 and scores.min() >= 0
+    assert cal.score(0.8) == pytest.approx(0.5)
+    assert LogisticCalibration.from_dict(cal.to_dict()) == cal
+
+
+def test_fit_logistic_recovers_the_crossing_point():
+    rng = np.random.default_rng(0)
+    genuine, forged = rng.normal(0.5, 0.1, 4000), rng.normal(1.1, 0.1, 4000)
+    cal = fit_logistic(genuine, forged)
+    assert cal.midpoint == pytest.approx(0.8, abs=0.02)
+    assert cal.score(0.5) > 0.95 and cal.score(1.1) < 0.05
+
+
+def test_fit_logistic_refuses_inverted_data():
+    with pytest.raises(ValueError, match="calibration failed"):
+        fit_logistic([1.0, 1.1, 1.2], [0.1, 0.2, 0.3])
+
+
+def _clustered_embeddings(writers=6, per=8, forgeries=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (writers, 8))
+    emb, writer, forged = [], [], []
+    for w in range(writers):
+        emb += list(centres[w] + rng.normal(0, 0.1, (per, 8)))
+        emb += list(centres[w] + rng.normal(0, 0.1, (forgeries, 8)) + 0.8)  # forgeries near, but off
+        writer += [w] * (per + forgeries)
+        forged += [False] * per + [True] * forgeries
+    return np.array(emb), np.array(writer), np.array(forged)
+
+
+def test_protocol_separates_clean_clusters():
+    emb, writer, forged = _clustered_embeddings()
+    distances = verification_distances(emb, writer, forged, k_refs=5, repeats=2)
+    assert distances.genuine.size == 6 * 3 * 2 and distances.skilled.size == 6 * 3 * 2
+    metrics = report(distances, threshold=0.8)
+    assert metrics["eer_skilled"] == 0.0 and metrics["eer_random"] == 0.0
+    assert metrics["far_skilled"] == 0.0 and metrics["frr"] == 0.0
+    assert n_way_one_shot(emb, writer, forged, n=5, trials=50) == 1.0
+
+
+def test_n_way_refuses_more_ways_than_writers():
+    emb, writer, forged = _clustered_embeddings(writers=4)
+    with pytest.raises(ValueError, match="needs 5 writers"):
+        n_way_one_shot(emb, writer, forged, n=5)
