@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +48,12 @@ def to_onnx_bytes(model: torch.nn.Module, height: int, width: int) -> bytes:
     model = model.cpu().eval()
     buffer = io.BytesIO()
     dummy = torch.zeros(2, 1, height, width)
-    torch.onnx.export(model, (dummy,), buffer, input_names=["image"], output_names=["embedding"],
-                      dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET,
-                      dynamo=False)
+    # The TorchScript exporter: it needs no onnxscript and handles this plain CNN exactly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (dummy,), buffer, input_names=["image"], output_names=["embedding"],
+                          dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET,
+                          dynamo=False)
     proto = onnx.load_from_string(buffer.getvalue())
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     proto.producer_name = "sigverify"

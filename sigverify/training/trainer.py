@@ -265,6 +265,9 @@ def train(config: TrainConfig, progress: Progress | None = None,
         if cancelled:
             status = "cancelled"
             break
+        if world > 1:  # BatchNorm statistics are per process; rank 0's are the ones kept
+            for buffer in model.buffers():
+                torch.distributed.broadcast(buffer, src=0)
         val_eer = validation_eer(model, val_set, config)
         record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
                   "val_eer": val_eer, "seconds": time.perf_counter() - epoch_started,

@@ -1,0 +1,1 @@
+"""OpenCV only: safe decoding, preprocessing, finding the signature on a page."""

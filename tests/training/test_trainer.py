@@ -1,0 +1,146 @@
+"""The trainer on a tiny generated dataset: progress, cancel, resume, export with parity, DDP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from sigverify.inference.engine import EmbeddingEngine
+from sigverify.synthetic import write_dataset
+from sigverify.training.export import ExportError, check_parity, export, to_onnx_bytes
+from sigverify.training.model import SeedNet, SignatureNet, count_flops, count_parameters
+from sigverify.training.trainer import TrainConfig, load_checkpoint, train
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data"), writers=8, genuine=6, forged=3, seed=11)
+
+
+def _config(dataset, out, **overrides) -> TrainConfig:
+    settings = dict(dataset=str(dataset), out_dir=str(out), epochs=2, steps_per_epoch=3, writers_per_batch=3,
+                    genuine_per_writer=3, forged_per_writer=1, validation_share=0.25, eval_references=2,
+                    test_writers=["008"], channels=(8, 8, 16, 16, 32), embedding_size=32, threads=1)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_model_size_targets():
+    ours, seed = SignatureNet(), SeedNet()
+    assert count_parameters(ours) <= 5_000_000
+    assert count_parameters(seed) >= 10 * count_parameters(ours)
+    assert count_flops(ours, 96, 192) < 0.5e9
+    assert ours(torch.zeros(2, 1, 96, 192)).shape == (2, 128)
+
+
+def test_training_reports_progress_and_writes_checkpoints(tiny_dataset, tmp_path):
+    events = []
+    result = train(_config(tiny_dataset, tmp_path / "run"), progress=events.append)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "data" and kinds[1] == "start" and kinds[-1] == "done"
+    assert kinds.count("step") == 6 and kinds.count("epoch") == 2
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert all(np.isfinite(e["loss"]) and 0.0 <= e["val_eer"] <= 1.0 for e in epochs)
+    assert result.status == "finished" and result.best_checkpoint.is_file()
+    config, model, state = load_checkpoint(result.best_checkpoint)
+    assert config.channels == (8, 8, 16, 16, 32) and state["history"]
+
+
+def test_same_seed_same_weights(tiny_dataset, tmp_path):
+    first = train(_config(tiny_dataset, tmp_path / "a", epochs=1))
+    second = train(_config(tiny_dataset, tmp_path / "b", epochs=1))
+    w1 = torch.load(first.out_dir / "last.pt", weights_only=False)["model"]
+    w2 = torch.load(second.out_dir / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+
+
+def test_cancel_is_honoured_within_seconds_and_resume_continues(tiny_dataset, tmp_path):
+    steps = []
+    cancel_at = {"step": 4}
+    out = tmp_path / "run"
+    config = _config(tiny_dataset, out, epochs=3)
+    started = time.perf_counter()
+
+    def progress(event):
+        if event["kind"] == "step":
+            steps.append(event["global_step"])
+
+    result = train(config, progress=progress, should_stop=lambda: len(steps) >= cancel_at["step"])
+    assert result.status == "cancelled"
+    assert time.perf_counter() - started < 60
+    assert steps == [1, 2, 3, 4]  # stopped at the first check after the request
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["epoch"] == 0  # the last complete epoch is kept
+
+    resumed = train(_config(tiny_dataset, out, epochs=3, resume=str(out / "last.pt")))
+    assert resumed.status == "finished"
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
+
+
+def test_export_writes_a_model_the_engine_accepts_with_parity(tiny_dataset, tmp_path):
+    result = train(_config(tiny_dataset, tmp_path / "run"))
+    manifest = export(result.best_checkpoint, tmp_path / "model")
+    assert manifest.extra["parity_max_abs_diff"] <= 1e-4
+    assert manifest.input_shape == (None, 1, 96, 192) and manifest.embedding_size == 32
+    assert "validation" in manifest.metrics and "test" in manifest.metrics
+    lo, hi = manifest.threshold_range
+    assert lo <= manifest.threshold <= hi
+    engine = EmbeddingEngine(tmp_path / "model")
+    config, model, _ = load_checkpoint(result.best_checkpoint)
+    from sigverify.training.datasets import prepare, scan_dataset
+
+    data = prepare(scan_dataset(tiny_dataset), ["001", "002"], config.preprocess_params)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(data.canvases[:, None])).numpy()
+    ours = engine.embed_canvases(data.canvases)  # dynamic batch axis: 10 at once
+    assert np.abs(ours - expected).max() <= 1e-4
+
+
+def test_parity_check_fails_loudly_on_a_different_model():
+    torch.manual_seed(0)
+    trained, other = SignatureNet(embedding_size=16, channels=(4, 4, 8, 8, 8)), \
+        SignatureNet(embedding_size=16, channels=(4, 4, 8, 8, 8))
+    canvases = np.random.default_rng(0).random((4, 96, 192), dtype=np.float32)
+    assert check_parity(trained, to_onnx_bytes(trained, 96, 192), canvases) <= 1e-4
+    with pytest.raises(ExportError, match="ONNX and torch disagree"):
+        check_parity(trained, to_onnx_bytes(other, 96, 192), canvases)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None,
+                    reason="torchrun not installed")
+def test_ddp_two_processes_finish_with_identical_weights(tiny_dataset, tmp_path):
+    script = tmp_path / "ddp_train.py"
+    script.write_text(
+        "import sys\n"
+        "from sigverify.training.trainer import TrainConfig, train\n"
+        f"config = TrainConfig(dataset={str(tiny_dataset)!r}, out_dir={str(tmp_path / 'ddp')!r}, epochs=1,\n"
+        "    steps_per_epoch=3, writers_per_batch=3, genuine_per_writer=2, forged_per_writer=1,\n"
+        "    validation_share=0.25, eval_references=2, channels=(8, 8, 16, 16, 32), embedding_size=32,\n"
+        "    threads=1, save_rank_weights=True)\n"
+        "train(config)\n"
+    )
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(script)], cwd=REPO,
+                            capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    w0 = torch.load(tmp_path / "ddp" / "weights_rank0.pt")
+    w1 = torch.load(tmp_path / "ddp" / "weights_rank1.pt")
+    assert w0.keys() == w1.keys()
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    # and training did change them (the ranks sampled different batches but share gradients)
+    from sigverify.training.trainer import build_model
+
+    config = TrainConfig(channels=(8, 8, 16, 16, 32), embedding_size=32)
+    torch.manual_seed(config.seed)
+    initial = build_model(config).state_dict()
+    assert any(not torch.equal(initial[k], w0[k]) for k in w0 if k.endswith("weight"))
