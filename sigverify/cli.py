@@ -1,9 +1,10 @@
 """The command line over the same core the desktop app uses.
 
 Exit codes of ``sigverify verify``: 0 genuine, 1 forged, 2 refer to a supervisor,
-3 bad input (an image that cannot be used), 4 model problem (missing, altered, mismatched),
-64 wrong usage. Other commands exit 0 on success and 3/4/64 as above, 5 on a dataset problem,
-130 when interrupted.
+3 bad input (an image that cannot be used, an unknown account, a duplicate enrolment),
+4 model problem (missing, altered, mismatched), 64 wrong usage. Other commands exit 0 on
+success and 3/4/64 as above, 5 on a dataset problem, 6 when ``audit verify`` finds the chain
+broken, 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import time
 from pathlib import Path
 
 import sigverify
-from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError
+from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError, StoreError
 
 EXIT_GENUINE, EXIT_FORGED, EXIT_REFER = 0, 1, 2
-EXIT_BAD_INPUT, EXIT_MODEL, EXIT_DATASET, EXIT_USAGE, EXIT_INTERRUPTED = 3, 4, 5, 64, 130
+EXIT_BAD_INPUT, EXIT_MODEL, EXIT_DATASET, EXIT_AUDIT_BROKEN = 3, 4, 5, 6
+EXIT_USAGE, EXIT_INTERRUPTED = 64, 130
 VERDICT_EXIT = {"genuine": EXIT_GENUINE, "forged": EXIT_FORGED, "refer": EXIT_REFER}
 
 
@@ -51,6 +53,8 @@ def cmd_verify(args) -> int:
     from sigverify.imaging.decode import load_image
     from sigverify.verification.decision import decide
 
+    if args.account:
+        return _verify_account(args)
     if len(args.images) < 2:
         raise _UsageError("verify needs at least one reference and the questioned signature")
     *references, questioned = args.images
@@ -91,6 +95,106 @@ def cmd_verify(args) -> int:
         print(f"score {decision.score:.3f}   verdict: {decision.verdict.upper()}")
         print(f"model {engine.version} on {engine.provider_description}   ({elapsed_ms:.0f} ms)")
     return VERDICT_EXIT[decision.verdict]
+
+
+def _open_store(args):
+    from sigverify.store.repository import Store
+
+    return Store(args.store)
+
+
+def _actor() -> str:
+    from sigverify.store.repository import current_user
+
+    return current_user()
+
+
+def _verify_account(args) -> int:
+    from sigverify.services import verify_against_account
+
+    if len(args.images) != 1:
+        raise _UsageError("with --account, give only the questioned signature")
+    engine = _load_engine(args.model, args.provider)
+    store = _open_store(args)
+    result = verify_against_account(store, engine, args.account, Path(args.images[0]), _actor(),
+                                    threshold=args.threshold)
+    d = result.decision
+    payload = {"verification_id": result.verification_id, "account": args.account,
+               "references": [{"reference_id": r, "distance": round(x, 6)} for r, x in zip(result.reference_ids,
+                                                                                          d.distances)],
+               "distance": round(d.distance, 6), "threshold": round(d.threshold, 6), "score": round(d.score, 6),
+               "verdict": d.verdict, "model_version": engine.version, "execution_provider": engine.provider}
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        for row in payload["references"]:
+            print(f"  reference {row['reference_id']:>5}  distance {row['distance']:.4f}")
+        print(f"distance {d.distance:.4f}   threshold {d.threshold:.4f}   score {d.score:.3f}   "
+              f"verdict: {d.verdict.upper()}")
+        print(f"recorded as verification {result.verification_id}; record the decision with "
+              f"'sigverify decide {result.verification_id} accept|reject|escalate'")
+    return VERDICT_EXIT[d.verdict]
+
+
+def cmd_accounts(args) -> int:
+    store = _open_store(args)
+    if args.action == "add":
+        if not args.number or not args.name:
+            raise _UsageError("accounts add needs NUMBER and --name HOLDER")
+        account = store.add_account(args.number, args.name, _actor())
+        print(f"account {account.number} ({account.holder_name}) created")
+        return 0
+    rows = store.find_accounts(args.number or "")
+    for account in rows:
+        count = len(store.references(account.number))
+        print(f"{account.number:<20} {account.holder_name:<40} {count} active reference(s)")
+    if not rows:
+        print("no accounts" + (f" matching {args.number!r}" if args.number else ""))
+    return 0
+
+
+def cmd_enroll(args) -> int:
+    from sigverify.services import enroll_files
+
+    store = _open_store(args)
+    store.account(args.account)  # an unknown account is refused before the model loads
+    engine = _load_engine(args.model, args.provider)
+    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], _actor())
+    print(f"enrolled {len(ids)} reference(s) for account {args.account}: ids {', '.join(map(str, ids))}")
+    return 0
+
+
+def cmd_retire(args) -> int:
+    _open_store(args).retire(args.reference_id, _actor())
+    print(f"reference {args.reference_id} retired")
+    return 0
+
+
+def cmd_decide(args) -> int:
+    decision_id = _open_store(args).record_decision(args.verification_id, args.decision, args.comment or "", _actor())
+    print(f"decision {args.decision} recorded for verification {args.verification_id} (id {decision_id})")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    store = _open_store(args)
+    if args.action == "verify":
+        report = store.verify_audit()
+        print(report.message())
+        return 0 if report.ok else EXIT_AUDIT_BROKEN
+    text = store.export_audit_csv()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"audit trail written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_backup(args) -> int:
+    destination = _open_store(args).backup(Path(args.destination))
+    print(f"backup written to {destination}")
+    return 0
 
 
 def cmd_train(args) -> int:
@@ -223,9 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "64 usage.")
     parser.add_argument("--version", action="version", version=f"SigVerify {sigverify.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    store_help = "store location: a file path or a database URL (default: $SIGVERIFY_STORE, else the user-data folder)"
 
     verify = sub.add_parser("verify", help="verify a questioned signature against reference signatures")
-    verify.add_argument("images", nargs="+", metavar="IMAGE", help="REF [REF ...] QUESTIONED")
+    verify.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="REF [REF ...] QUESTIONED, or only QUESTIONED with --account")
+    verify.add_argument("--account", help="verify against this account's enrolled references and record it")
+    verify.add_argument("--store", help=store_help)
     verify.add_argument("--model", help="model folder (model.onnx + manifest.json); default: the installed model")
     verify.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
                         help="execution provider (auto: CUDA if usable, else CPU)")
@@ -233,6 +341,45 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--page", type=int, default=0, help="page of multipage TIFF files (0 = first)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(func=cmd_verify)
+
+    accounts = sub.add_parser("accounts", help="list accounts (optionally matching NUMBER), or add one")
+    accounts.add_argument("action", nargs="?", choices=("list", "add"), default="list")
+    accounts.add_argument("number", nargs="?", help="account number (add) or search text (list)")
+    accounts.add_argument("--name", help="holder name (add)")
+    accounts.add_argument("--store", help=store_help)
+    accounts.set_defaults(func=cmd_accounts)
+
+    enroll = sub.add_parser("enroll", help="enrol reference signatures for an account")
+    enroll.add_argument("account")
+    enroll.add_argument("images", nargs="*", metavar="IMAGE")
+    enroll.add_argument("--model", help="model folder; default: the installed model")
+    enroll.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto")
+    enroll.add_argument("--store", help=store_help)
+    enroll.set_defaults(func=cmd_enroll)
+
+    retire = sub.add_parser("retire", help="retire a reference signature (kept, no longer used)")
+    retire.add_argument("reference_id", type=int)
+    retire.add_argument("--store", help=store_help)
+    retire.set_defaults(func=cmd_retire)
+
+    decide_cmd = sub.add_parser("decide", help="record the clerk's decision on a verification")
+    decide_cmd.add_argument("verification_id", type=int)
+    decide_cmd.add_argument("decision", choices=("accept", "reject", "escalate"))
+    decide_cmd.add_argument("--comment", default="")
+    decide_cmd.add_argument("--store", help=store_help)
+    decide_cmd.set_defaults(func=cmd_decide)
+
+    audit_cmd = sub.add_parser("audit", help="check the audit chain, or export it")
+    audit_cmd.add_argument("action", choices=("verify", "export"))
+    audit_cmd.add_argument("--csv", action="store_true", help="export as CSV (the only format)")
+    audit_cmd.add_argument("--out", help="file to write the export to (default: standard output)")
+    audit_cmd.add_argument("--store", help=store_help)
+    audit_cmd.set_defaults(func=cmd_audit)
+
+    backup = sub.add_parser("backup", help="consistent copy of the store while it is in use")
+    backup.add_argument("destination", help="file or folder")
+    backup.add_argument("--store", help=store_help)
+    backup.set_defaults(func=cmd_backup)
 
     train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")
     train.add_argument("dataset", help="dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
@@ -278,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as exc:
         print(f"sigverify: dataset problem: {exc}", file=sys.stderr)
         return EXIT_DATASET
+    except StoreError as exc:
+        print(f"sigverify: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except SigVerifyError as exc:
         print(f"sigverify: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

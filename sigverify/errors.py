@@ -23,3 +23,7 @@ class ModelError(SigVerifyError):
 
 class DatasetError(SigVerifyError):
     """A dataset folder cannot be used for training or evaluation."""
+
+
+class StoreError(SigVerifyError):
+    """The reference store cannot do what was asked (unknown account, duplicate, locked, ...)."""

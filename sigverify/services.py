@@ -1,0 +1,89 @@
+"""What a clerk does, composed from the core: enrol files, verify against an account, keep the
+embedding cache in step with the active model. Used by the CLI and the desktop app alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sigverify.errors import BadImageError
+from sigverify.imaging.decode import load_image
+from sigverify.imaging.preprocess import preprocess_with_box
+from sigverify.inference.engine import EmbeddingEngine
+from sigverify.store.db import StoreError
+from sigverify.store.repository import EnrolItem, Store
+from sigverify.verification.decision import Decision, decide
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise BadImageError(f"{Path(path).name}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str) -> list[int]:
+    """Decode, find the ink, embed, then enrol all files in one transaction (or none)."""
+    if not paths:
+        raise StoreError("no images given to enrol")
+    store.account(number)  # unknown account: refuse before any decoding
+    items = []
+    for path in paths:
+        data = _read(path)
+        prepared = preprocess_with_box(load_image(data if data else path).pixels, engine.manifest.preprocessing)
+        items.append(EnrolItem(data, Path(path).name, prepared.box, prepared.canvas))
+    vectors = engine.embed_canvases(np.stack([item.embedding for item in items]))
+    items = [EnrolItem(i.image, i.filename, i.box, v) for i, v in zip(items, vectors)]
+    return store.enroll(number, items, engine.manifest.sha256, actor)
+
+
+def refresh_embeddings(store: Store, engine: EmbeddingEngine, progress: Callable[[int, int], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None, batch: int = 32) -> int:
+    """Compute the embeddings the active model lacks (after a model change); resumable, batched."""
+    missing = store.references_missing_embedding(engine.manifest.sha256)
+    done = 0
+    for start in range(0, len(missing), batch):
+        if should_stop and should_stop():
+            break
+        ids = missing[start : start + batch]
+        canvases = [engine.prepare(load_image(store.reference_image(i)).pixels) for i in ids]
+        vectors = engine.embed_canvases(np.stack(canvases))
+        store.put_embeddings(engine.manifest.sha256, dict(zip(ids, vectors)))
+        done += len(ids)
+        if progress:
+            progress(done, len(missing))
+    return done
+
+
+@dataclass(frozen=True)
+class AccountVerification:
+    verification_id: int
+    decision: Decision
+    reference_ids: list[int]
+
+
+def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, questioned: Path | bytes,
+                           actor: str, filename: str = "", threshold: float | None = None) -> AccountVerification:
+    """Verify a questioned signature against the account's active references and record it."""
+    store.account(number)
+    data = questioned if isinstance(questioned, bytes) else _read(questioned)
+    name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
+    canvas = engine.prepare(load_image(data if data else Path(str(questioned))).pixels)
+    ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
+    if missing:
+        refresh_embeddings(store, engine)
+        ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
+    if not ids:
+        raise StoreError(f"account {number} has no active reference signatures; enrol some first")
+    policy = engine.manifest.policy
+    override = threshold if threshold is not None else store.threshold_override(engine.version)
+    if override is not None:
+        policy = policy.with_threshold(override)
+    decision = decide(engine.embed_canvases(canvas[None])[0], matrix, policy)
+    verification_id = store.record_verification(
+        number, data, name, engine.version, engine.manifest.sha256, list(zip(ids, decision.distances)),
+        decision.distance, decision.score, decision.threshold, decision.verdict, actor)
+    return AccountVerification(verification_id, decision, ids)

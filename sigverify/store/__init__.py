@@ -1,0 +1,1 @@
+"""Persistence: accounts, references, embedding cache, verifications, decisions, the audit chain."""

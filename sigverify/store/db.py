@@ -1,0 +1,94 @@
+"""Opening the store: a URL (SQLite file by default, PostgreSQL for a shared branch store),
+SQLite pragmas for safety, and schema migrations that run on start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+
+from sigverify.errors import StoreError
+from sigverify.store.schema import meta, metadata
+
+SCHEMA_VERSION = 1
+
+
+def default_store_url() -> str:
+    """$SIGVERIFY_STORE (a URL or a file path), else sigverify.db in the user-data folder."""
+    from sigverify.paths import user_data_dir
+
+    return as_url(os.environ.get("SIGVERIFY_STORE") or str(user_data_dir() / "sigverify.db"))
+
+
+def as_url(location: str) -> str:
+    """A plain path becomes a SQLite URL; URLs pass through."""
+    if "://" in location:
+        return location
+    return f"sqlite:///{Path(location).expanduser().resolve()}"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # take the write lock at the start: two writers can never interleave the audit chain
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """Engine for the URL, with the schema created or migrated to the current version."""
+    url = as_url(url) if url else default_store_url()
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from exc
+    try:
+        engine = create_engine(url, future=True)
+    except Exception as exc:  # noqa: BLE001 - a bad URL must become a clear message
+        raise StoreError(f"cannot open the store {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    migrate(engine)
+    return engine
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    # version: statements bringing the previous version up to it (1 is created from metadata)
+}
+
+
+def migrate(engine: Engine) -> int:
+    """Create the schema, or bring an older one up to SCHEMA_VERSION, in one transaction."""
+    try:
+        with engine.begin() as conn:
+            existing = set(inspect(conn).get_table_names())
+            if "meta" not in existing:
+                metadata.create_all(conn)
+                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return SCHEMA_VERSION
+            version = int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the store has schema version {version}, newer than this SigVerify "
+                                 f"({SCHEMA_VERSION}); update the application")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    conn.execute(text(statement))
+                conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(target)))
+            metadata.create_all(conn)  # tables added by later versions
+            return SCHEMA_VERSION
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a locked, corrupt or unreachable database
+        raise StoreError(f"cannot open the store: {str(exc).splitlines()[0]}") from exc

@@ -1,0 +1,325 @@
+"""The store's one data-access layer: every change in one transaction, each with its audit record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import and_, func, or_, select
+
+from sigverify.store import audit as audit_chain
+from sigverify.store.db import StoreError, open_engine
+from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
+
+DECISIONS = ("accept", "reject", "escalate")
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def current_user() -> str:
+    """Who acts: the OS user name (sign-in and roles come with the mandates work)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    number: str
+    holder_name: str
+    always_refer: bool = False
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: int
+    account_id: int
+    filename: str
+    image_sha256: str
+    box: tuple[int, int, int, int]
+    enrolled_by: str
+    enrolled_at: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class EnrolItem:
+    """One reference to enrol: the file's original bytes, where the ink is, its embedding."""
+
+    image: bytes
+    filename: str
+    box: tuple[int, int, int, int]
+    embedding: np.ndarray
+
+
+def _vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").ravel().tobytes()
+
+
+def _vector(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<f4").astype(np.float32)
+
+
+class Store:
+    """Accounts, references, embedding cache, verifications, decisions, settings and the audit chain."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.engine = open_engine(url)
+        self.url = str(self.engine.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ accounts
+    def add_account(self, number: str, holder_name: str, actor: str) -> Account:
+        number, holder_name = number.strip(), holder_name.strip()
+        if not number or not holder_name:
+            raise StoreError("an account needs a number and a holder name")
+        with self.engine.begin() as conn:
+            if conn.execute(select(accounts.c.id).where(accounts.c.number == number)).first():
+                raise StoreError(f"account {number} already exists")
+            at = now()
+            account_id = conn.execute(accounts.insert().values(
+                number=number, holder_name=holder_name, instructions="", always_refer=False, created_at=at,
+                created_by=actor)).inserted_primary_key[0]
+            audit_chain.append(conn, at, actor, "account.create", number, {"holder_name": holder_name})
+        return Account(account_id, number, holder_name)
+
+    def account(self, number: str) -> Account:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.number == number.strip())).first()
+        if row is None:
+            raise StoreError(f"unknown account {number!r}")
+        return Account(row.id, row.number, row.holder_name, bool(row.always_refer))
+
+    def find_accounts(self, query: str = "") -> list[Account]:
+        """Accounts whose number or holder name contains the query (case-insensitive)."""
+        pattern = f"%{query.strip().lower()}%"
+        statement = select(accounts).order_by(accounts.c.number)
+        if query.strip():
+            statement = statement.where(or_(func.lower(accounts.c.number).like(pattern),
+                                            func.lower(accounts.c.holder_name).like(pattern)))
+        with self.engine.connect() as conn:
+            return [Account(r.id, r.number, r.holder_name, bool(r.always_refer)) for r in conn.execute(statement)]
+
+    # ------------------------------------------------------------------ references
+    def enroll(self, number: str, items: list[EnrolItem], model_sha256: str, actor: str) -> list[int]:
+        """Add references with their embeddings; all or nothing, duplicates refused by file hash."""
+        if not items:
+            raise StoreError("no images given to enrol")
+        account = self.account(number)
+        hashes = [hashlib.sha256(item.image).hexdigest() for item in items]
+        if len(set(hashes)) != len(hashes):
+            raise StoreError("the same image is given twice; nothing was enrolled")
+        with self.engine.begin() as conn:
+            known = {r.image_sha256: r.filename for r in conn.execute(
+                select(references.c.image_sha256, references.c.filename).where(
+                    and_(references.c.account_id == account.id, references.c.image_sha256.in_(hashes))))}
+            if known:
+                dup = ", ".join(sorted(known.values()))
+                raise StoreError(f"already enrolled for account {number}: {dup}; nothing was enrolled")
+            ids = []
+            for item, digest in zip(items, hashes):
+                at = now()
+                x, y, w, h = (int(v) for v in item.box)
+                reference_id = conn.execute(references.insert().values(
+                    account_id=account.id, image=item.image, image_sha256=digest, filename=item.filename,
+                    crop_x=x, crop_y=y, crop_w=w, crop_h=h, enrolled_by=actor, enrolled_at=at, active=True,
+                )).inserted_primary_key[0]
+                conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
+                                                        vector=_vector_bytes(item.embedding), created_at=at))
+                audit_chain.append(conn, at, actor, "reference.enroll", number, {
+                    "reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
+                    "box": [x, y, w, h]})
+                ids.append(reference_id)
+        return ids
+
+    def retire(self, reference_id: int, actor: str) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(references.c.active, accounts.c.number).join(accounts).where(
+                references.c.id == reference_id)).first()
+            if row is None:
+                raise StoreError(f"unknown reference {reference_id}")
+            if not row.active:
+                raise StoreError(f"reference {reference_id} is already retired")
+            at = now()
+            conn.execute(references.update().where(references.c.id == reference_id).values(
+                active=False, retired_by=actor, retired_at=at))
+            audit_chain.append(conn, at, actor, "reference.retire", row.number, {"reference_id": reference_id})
+
+    def references(self, number: str, active_only: bool = True) -> list[Reference]:
+        account = self.account(number)
+        statement = select(references).where(references.c.account_id == account.id).order_by(references.c.id)
+        if active_only:
+            statement = statement.where(references.c.active.is_(True))
+        with self.engine.connect() as conn:
+            return [Reference(r.id, r.account_id, r.filename, r.image_sha256, (r.crop_x, r.crop_y, r.crop_w, r.crop_h),
+                              r.enrolled_by, r.enrolled_at, bool(r.active)) for r in conn.execute(statement)]
+
+    def reference_image(self, reference_id: int) -> bytes:
+        with self.engine.connect() as conn:
+            data = conn.execute(select(references.c.image).where(references.c.id == reference_id)).scalar()
+        if data is None:
+            raise StoreError(f"unknown reference {reference_id}")
+        return bytes(data)
+
+    def reference_embeddings(self, number: str, model_sha256: str) -> tuple[list[int], np.ndarray, list[int]]:
+        """(ids, matrix) of the account's active references for this model, and ids still missing one."""
+        account = self.account(number)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(references.c.id, embeddings.c.vector).select_from(
+                references.outerjoin(embeddings, and_(embeddings.c.reference_id == references.c.id,
+                                                      embeddings.c.model_sha256 == model_sha256))).where(
+                and_(references.c.account_id == account.id, references.c.active.is_(True))).order_by(
+                references.c.id)).all()
+        have = [(r.id, _vector(r.vector)) for r in rows if r.vector is not None]
+        missing = [r.id for r in rows if r.vector is None]
+        matrix = np.stack([v for _, v in have]) if have else np.zeros((0, 0), np.float32)
+        return [i for i, _ in have], matrix, missing
+
+    def references_missing_embedding(self, model_sha256: str) -> list[int]:
+        """Every reference (active or not) with no embedding for this model yet."""
+        with self.engine.connect() as conn:
+            cached = select(embeddings.c.reference_id).where(embeddings.c.model_sha256 == model_sha256)
+            return list(conn.execute(select(references.c.id).where(references.c.id.not_in(cached)).order_by(
+                references.c.id)).scalars())
+
+    def put_embeddings(self, model_sha256: str, vectors: dict[int, np.ndarray]) -> None:
+        with self.engine.begin() as conn:
+            at = now()
+            for reference_id, vector in vectors.items():
+                conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
+                                                        vector=_vector_bytes(vector), created_at=at))
+
+    # ------------------------------------------------------------------ verifications and decisions
+    def record_verification(self, number: str, image: bytes, filename: str, model_version: str, model_sha256: str,
+                            per_reference: list[tuple[int, float]], distance: float, score: float, threshold: float,
+                            verdict: str, actor: str) -> int:
+        account = self.account(number)
+        digest = hashlib.sha256(image).hexdigest()
+        distances = [{"reference_id": int(r), "distance": round(float(d), 6)} for r, d in per_reference]
+        with self.engine.begin() as conn:
+            at = now()
+            verification_id = conn.execute(verifications.insert().values(
+                account_id=account.id, questioned_image=image, questioned_sha256=digest, filename=filename,
+                model_version=model_version, model_sha256=model_sha256, distances=json.dumps(distances),
+                distance=float(distance), score=float(score), threshold=float(threshold), verdict=verdict,
+                created_by=actor, created_at=at)).inserted_primary_key[0]
+            audit_chain.append(conn, at, actor, "verification", number, {
+                "verification_id": verification_id, "questioned_sha256": digest, "model_version": model_version,
+                "distances": distances, "distance": round(float(distance), 6), "score": round(float(score), 6),
+                "threshold": round(float(threshold), 6), "verdict": verdict})
+        return verification_id
+
+    def record_decision(self, verification_id: int, decision: str, comment: str, actor: str) -> int:
+        if decision not in DECISIONS:
+            raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
+        if decision == "escalate" and not comment.strip():
+            raise StoreError("an escalation needs a comment for the supervisor")
+        with self.engine.begin() as conn:
+            row = conn.execute(select(verifications.c.id, accounts.c.number).join(accounts).where(
+                verifications.c.id == verification_id)).first()
+            if row is None:
+                raise StoreError(f"unknown verification {verification_id}")
+            at = now()
+            decision_id = conn.execute(decisions.insert().values(
+                verification_id=verification_id, decision=decision, comment=comment, decided_by=actor,
+                decided_at=at)).inserted_primary_key[0]
+            audit_chain.append(conn, at, actor, "decision", row.number, {
+                "verification_id": verification_id, "decision": decision, "comment": comment})
+        return decision_id
+
+    def history(self, number: str) -> list[dict]:
+        """The account's verifications, newest first, each with its decisions."""
+        account = self.account(number)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(verifications.c.id, verifications.c.filename, verifications.c.created_at,
+                                       verifications.c.created_by, verifications.c.verdict, verifications.c.score,
+                                       verifications.c.distance, verifications.c.model_version).where(
+                verifications.c.account_id == account.id).order_by(verifications.c.id.desc())).all()
+            found = {r.id: [] for r in rows}
+            for d in conn.execute(select(decisions).where(decisions.c.verification_id.in_(list(found))).order_by(
+                    decisions.c.id)):
+                found[d.verification_id].append({"decision": d.decision, "comment": d.comment, "by": d.decided_by,
+                                                 "at": d.decided_at})
+        return [dict(r._mapping, decisions=found[r.id]) for r in rows]
+
+    # ------------------------------------------------------------------ settings and models
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+        return default if value is None else value
+
+    def _put_setting(self, conn, key: str, value: str, actor: str, at: str) -> None:
+        if conn.execute(select(settings.c.key).where(settings.c.key == key)).first():
+            conn.execute(settings.update().where(settings.c.key == key).values(value=value, changed_by=actor,
+                                                                               changed_at=at))
+        else:
+            conn.execute(settings.insert().values(key=key, value=value, changed_by=actor, changed_at=at))
+
+    def set_threshold(self, model_version: str, threshold: float | None, allowed: tuple[float, float],
+                      actor: str) -> None:
+        """Override (or clear, with None) the model's threshold, within the range its manifest allows."""
+        if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
+            raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
+        key = f"threshold:{model_version}"
+        with self.engine.begin() as conn:
+            at = now()
+            previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+            self._put_setting(conn, key, "" if threshold is None else repr(float(threshold)), actor, at)
+            audit_chain.append(conn, at, actor, "threshold.change", model_version,
+                               {"from": previous, "to": threshold})
+
+    def threshold_override(self, model_version: str) -> float | None:
+        value = self.get_setting(f"threshold:{model_version}")
+        return float(value) if value else None
+
+    def activate_model(self, version: str, sha256: str, actor: str) -> None:
+        with self.engine.begin() as conn:
+            at = now()
+            previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
+            self._put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), actor, at)
+            audit_chain.append(conn, at, actor, "model.activate", version,
+                               {"sha256": sha256, "previous": json.loads(previous) if previous else None})
+
+    # ------------------------------------------------------------------ audit and backup
+    def verify_audit(self) -> audit_chain.ChainReport:
+        with self.engine.connect() as conn:
+            return audit_chain.verify_chain(conn)
+
+    def export_audit_csv(self) -> str:
+        with self.engine.connect() as conn:
+            return audit_chain.export_csv(conn)
+
+    def backup(self, destination: Path) -> Path:
+        """A consistent copy while the store is in use (SQLite's online backup API)."""
+        if self.engine.dialect.name != "sqlite":
+            raise StoreError("backup of a PostgreSQL store is done with pg_dump by the database administrator")
+        destination = Path(destination)
+        if destination.is_dir():
+            destination = destination / f"sigverify-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
+        if destination.exists():
+            raise StoreError(f"{destination} exists already; choose a new file name")
+        tmp = destination.with_name(destination.name + ".partial")
+        raw = self.engine.raw_connection()
+        try:
+            target = sqlite3.connect(tmp)
+            with target:
+                raw.driver_connection.backup(target)
+            target.close()
+        finally:
+            raw.close()
+        shutil.move(tmp, destination)
+        return destination

@@ -1,0 +1,123 @@
+"""The store's tables (SQLAlchemy Core), shaped for mandates, signatories and roles from the start."""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
+                        UniqueConstraint)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False, default="clerk"),  # clerk | supervisor
+    Column("password_hash", Text),  # None: the OS user is trusted
+    Column("created_at", String(40), nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("holder_name", String(256), nullable=False),
+    Column("instructions", Text, nullable=False, default=""),
+    Column("always_refer", Boolean, nullable=False, default=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+signatories = Table(
+    "signatories", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("role", String(64), nullable=False, default=""),
+    Column("panel", String(16), nullable=False, default=""),
+    Column("approval_limit", Float),
+    Column("created_at", String(40), nullable=False),
+)
+
+references = Table(
+    "reference_signatures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("signatory_id", Integer, ForeignKey("signatories.id"), index=True),
+    Column("image", LargeBinary, nullable=False),  # the original bytes, as scanned
+    Column("image_sha256", String(64), nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("crop_x", Integer, nullable=False),
+    Column("crop_y", Integer, nullable=False),
+    Column("crop_w", Integer, nullable=False),
+    Column("crop_h", Integer, nullable=False),
+    Column("enrolled_by", String(128), nullable=False),
+    Column("enrolled_at", String(40), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("retired_by", String(128)),
+    Column("retired_at", String(40)),
+    Column("expires_on", String(10)),
+    UniqueConstraint("account_id", "image_sha256", name="uq_reference_image"),
+)
+
+embeddings = Table(
+    "embeddings", metadata,
+    Column("reference_id", Integer, ForeignKey("reference_signatures.id"), primary_key=True),
+    Column("model_sha256", String(64), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+    Column("created_at", String(40), nullable=False),
+)
+
+verifications = Table(
+    "verifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("questioned_image", LargeBinary, nullable=False),
+    Column("questioned_sha256", String(64), nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("model_version", String(128), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("distances", Text, nullable=False),  # JSON: [{"reference_id": .., "distance": ..}, ..]
+    Column("distance", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("verification_id", Integer, ForeignKey("verifications.id"), nullable=False, index=True),
+    Column("decision", String(16), nullable=False),  # accept | reject | escalate
+    Column("comment", Text, nullable=False, default=""),
+    Column("decided_by", String(128), nullable=False),
+    Column("decided_at", String(40), nullable=False),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", String(40), nullable=False),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("role", String(16), nullable=False, default=""),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False, unique=True),  # unique: the chain cannot fork
+    Column("hash", String(64), nullable=False, unique=True),
+)
