@@ -197,6 +197,12 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def cmd_gui(args) -> int:
+    from sigverify.gui.app import run
+
+    return run(model_dir=args.model, store=args.store, screenshot=args.screenshot, quit_after_ms=args.quit_after)
+
+
 def cmd_train(args) -> int:
     from sigverify.training.trainer import TrainConfig, train
     from sigverify.training.export import export
@@ -329,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     store_help = "store location: a file path or a database URL (default: $SIGVERIFY_STORE, else the user-data folder)"
 
+    gui = sub.add_parser("gui", help="open the desktop app (the default with no command)")
+    gui.add_argument("--model", help="model folder; default: the installed model")
+    gui.add_argument("--store", help=store_help)
+    gui.add_argument("--screenshot", help=argparse.SUPPRESS)
+    gui.add_argument("--quit-after", type=int, default=0, help=argparse.SUPPRESS)
+    gui.set_defaults(func=cmd_gui)
+
     verify = sub.add_parser("verify", help="verify a questioned signature against reference signatures")
     verify.add_argument("images", nargs="+", metavar="IMAGE",
                         help="REF [REF ...] QUESTIONED, or only QUESTIONED with --account")
@@ -411,9 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # no command: the desktop app
+        args = parser.parse_args(["gui"])
     try:
         return args.func(args)
     except (BadImageError, NoSignatureError) as exc:

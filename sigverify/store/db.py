@@ -55,7 +55,9 @@ def open_engine(url: str | None = None) -> Engine:
         except OSError as exc:
             raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from exc
     try:
-        engine = create_engine(url, future=True)
+        # the desktop app uses the store from worker threads: SQLite connections may cross threads
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        engine = create_engine(url, connect_args=connect_args)
     except Exception as exc:  # noqa: BLE001 - a bad URL must become a clear message
         raise StoreError(f"cannot open the store {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":

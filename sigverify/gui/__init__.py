@@ -1,0 +1,1 @@
+"""The desktop app: the ONLY place that imports Qt."""

@@ -1,0 +1,70 @@
+"""Left side: find an account by number or name, see its reference signatures, enrol new ones."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from sigverify.gui.pictures import to_pixmap
+
+
+class AccountPanel(QWidget):
+    accountChosen = Signal(str)
+    enrolRequested = Signal()
+    newAccountRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit(placeholderText="Account number or holder name")
+        self.search.setToolTip("Type part of an account number or a holder's name (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.accounts = QListWidget()
+        self.accounts.setToolTip("Accounts matching the search; click one to open it")
+        self.title = QLabel("No account open")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: bold")
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(150, 75))
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setToolTip("The account's active reference signatures")
+        self.enrol_button = QPushButton("Enrol references…")
+        self.enrol_button.setToolTip("Add reference signatures to this account from image files")
+        self.enrol_button.setEnabled(False)
+        self.new_button = QPushButton("New account…")
+        self.new_button.setToolTip("Create an account (number and holder name)")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_button)
+        buttons.addWidget(self.enrol_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Account"))
+        layout.addWidget(self.search)
+        layout.addWidget(self.accounts, 1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.gallery, 2)
+        layout.addLayout(buttons)
+        self.accounts.itemClicked.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.accounts.itemActivated.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.enrol_button.clicked.connect(self.enrolRequested)
+        self.new_button.clicked.connect(self.newAccountRequested)
+
+    def show_accounts(self, accounts) -> None:
+        self.accounts.clear()
+        for account in accounts:
+            item = QListWidgetItem(f"{account.number} — {account.holder_name}")
+            item.setData(Qt.ItemDataRole.UserRole, account.number)
+            self.accounts.addItem(item)
+
+    def show_references(self, account, references: list[tuple[object, object]]) -> None:
+        """references: (Reference, image ndarray) pairs."""
+        self.title.setText(f"{account.number} — {account.holder_name}: {len(references)} reference(s)")
+        self.gallery.clear()
+        for reference, image in references:
+            item = QListWidgetItem(QIcon(to_pixmap(image, 150, 75)), f"#{reference.id}")
+            item.setToolTip(f"{reference.filename}, enrolled by {reference.enrolled_by} on {reference.enrolled_at[:10]}")
+            item.setData(Qt.ItemDataRole.UserRole, reference.id)
+            self.gallery.addItem(item)
+        self.enrol_button.setEnabled(True)

@@ -1,0 +1,94 @@
+"""The questioned page with the proposed signature box; the clerk drags a new box to adjust it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QRubberBand, QSizePolicy, QWidget
+
+from sigverify.gui.pictures import to_pixmap
+
+
+class CropView(QWidget):
+    """Shows an image scaled to fit; a drag with the left button draws the new crop box."""
+
+    boxChanged = Signal(tuple)  # (x, y, w, h) in image pixels
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(QSize(360, 200))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Drag with the mouse to adjust the box around the signature")
+        self._pixmap: QPixmap | None = None
+        self._image_size = (0, 0)
+        self.box: tuple[int, int, int, int] | None = None
+        self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
+        self._origin = QPoint()
+        self.placeholder = "Open, paste or drop a scanned signature (Ctrl+O, Ctrl+V)"
+
+    def set_image(self, image: np.ndarray | None, box: tuple[int, int, int, int] | None = None) -> None:
+        self._pixmap = to_pixmap(image) if image is not None else None
+        self._image_size = (image.shape[1], image.shape[0]) if image is not None else (0, 0)
+        self.box = box
+        self.update()
+
+    # geometry between widget and image pixels
+    def _target(self) -> QRect:
+        if not self._pixmap:
+            return QRect()
+        scaled = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRect((self.width() - scaled.width()) // 2, (self.height() - scaled.height()) // 2,
+                     scaled.width(), scaled.height())
+
+    def _scale(self) -> float:
+        target = self._target()
+        return target.width() / self._image_size[0] if self._image_size[0] else 1.0
+
+    def to_image(self, point: QPoint) -> tuple[int, int]:
+        target, scale = self._target(), self._scale()
+        x = (point.x() - target.x()) / scale
+        y = (point.y() - target.y()) / scale
+        return (int(min(max(x, 0), self._image_size[0])), int(min(max(y, 0), self._image_size[1])))
+
+    def to_widget(self, x: float, y: float) -> QPoint:
+        target, scale = self._target(), self._scale()
+        return QPoint(int(target.x() + x * scale), int(target.y() + y * scale))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#f4f4f4"))
+        if not self._pixmap:
+            painter.setPen(QColor("#666666"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(self._target(), self._pixmap)
+        if self.box:
+            x, y, w, h = self.box
+            pen = QPen(QColor("#1565c0"), 2, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(QRect(self.to_widget(x, y), self.to_widget(x + w, y + h)))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self._pixmap and event.button() == Qt.MouseButton.LeftButton:
+            self._origin = event.position().toPoint()
+            self._band.setGeometry(QRect(self._origin, QSize()))
+            self._band.show()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._band.isVisible():
+            self._band.setGeometry(QRect(self._origin, event.position().toPoint()).normalized())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if not self._band.isVisible():
+            return
+        self._band.hide()
+        x0, y0 = self.to_image(self._origin)
+        x1, y1 = self.to_image(event.position().toPoint())
+        x0, x1 = sorted((x0, x1))
+        y0, y1 = sorted((y0, y1))
+        if x1 - x0 >= 8 and y1 - y0 >= 8:  # a click is not a box
+            self.box = (x0, y0, x1 - x0, y1 - y0)
+            self.update()
+            self.boxChanged.emit(self.box)

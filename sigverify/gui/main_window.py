@@ -1,0 +1,530 @@
+"""The clerk's verification workspace.
+
+Left: the account and its reference signatures. Centre: the questioned page with the proposed
+signature box and the model's view of the crop. Right: the verdict, distances, overlay,
+decision buttons, and the account's history. Model loading, verification, enrolment and
+camera work run in workers; errors appear in the window's message bar.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from sigverify import services
+from sigverify.errors import SigVerifyError
+from sigverify.gui.account_panel import AccountPanel
+from sigverify.gui.crop_view import CropView
+from sigverify.gui.dialogs import CameraDialog, NewAccountDialog, SettingsDialog, show_about
+from sigverify.gui.pictures import canvas_view, to_pixmap
+from sigverify.gui.result_panel import ResultPanel
+from sigverify.gui.settings import AppSettings
+from sigverify.gui.workers import Worker, start
+from sigverify.imaging.decode import load_image, page_count
+from sigverify.imaging.page import crop, find_signature_box
+from sigverify.imaging.preprocess import preprocess
+
+log = logging.getLogger(__name__)
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def _load_model(model_dir: Path, provider: str):
+    from sigverify.inference.engine import EmbeddingEngine
+
+    return EmbeddingEngine(model_dir, provider=provider)
+
+
+def _open_store(location: str | None):
+    from sigverify.store.repository import Store
+
+    return Store(location or None)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
+                 settings: AppSettings | None = None, actor: str | None = None) -> None:
+        super().__init__()
+        from sigverify.paths import default_model_dir
+        from sigverify.store.repository import current_user
+
+        self.setWindowTitle("SigVerify")
+        self.resize(1360, 820)
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        self.store_location = store_location if store_location is not None else (self.settings.store_location or None)
+        self.actor = actor or current_user()
+        self.pool = QThreadPool.globalInstance()
+        self.engine = None
+        self.store = None
+        self.account = None
+        self.references: list = []
+        self.reference_canvases: dict[int, np.ndarray] = {}
+        self.questioned_image: np.ndarray | None = None
+        self.questioned_name = ""
+        self.last_verification = None
+        self.workers: list[Worker] = []
+        self._build()
+        self._build_actions()
+        QTimer.singleShot(0, self.load_backend)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.message.setStyleSheet("background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px")
+        self.account_panel = AccountPanel()
+        self.crop_view = CropView()
+        self.preview = QLabel("The model's view of the signature appears here")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(110)
+        self.preview.setToolTip("Exactly what the model sees: the crop after cleaning and normalising")
+        self.page_label = QLabel("")
+        self.verify_button = QPushButton("Verify (F5)")
+        self.verify_button.setToolTip("Compare the questioned signature with the account's references (F5)")
+        self.verify_button.setEnabled(False)
+        self.verify_button.clicked.connect(self.verify)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setVisible(False)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.addWidget(QLabel("Questioned signature"))
+        centre_layout.addWidget(self.crop_view, 3)
+        centre_layout.addWidget(self.page_label)
+        centre_layout.addWidget(QLabel("Model input"))
+        centre_layout.addWidget(self.preview, 1)
+        centre_layout.addWidget(self.verify_button)
+        self.result_panel = ResultPanel()
+        self.result_panel.decisionMade.connect(self.record_decision)
+        self.history = QTableWidget(0, 5)
+        self.history.setHorizontalHeaderLabels(["#", "When", "By", "Verdict", "Decision"])
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.result_panel, "Result")
+        self.tabs.addTab(self.history, "History")
+        splitter = QSplitter()
+        splitter.addWidget(self.account_panel)
+        splitter.addWidget(centre)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([320, 560, 480])
+        root = QWidget()
+        layout = QVBoxLayout(root)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(root)
+        self.model_status = QLabel("Loading model…")
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.account_panel.search.textChanged.connect(self.search_accounts)
+        self.account_panel.accountChosen.connect(self.open_account)
+        self.account_panel.enrolRequested.connect(self.enrol_dialog)
+        self.account_panel.newAccountRequested.connect(self.new_account_dialog)
+        self.crop_view.boxChanged.connect(lambda _box: self.update_preview())
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(self._watched_folder_changed)
+        self._watched_seen: set[str] = set()
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action(file_menu, "&Open questioned signature…", self.open_dialog,
+                                        QKeySequence.StandardKey.Open, "Open a scanned page or signature image")
+        self._action(file_menu, "&Paste from clipboard", self.paste, QKeySequence.StandardKey.Paste,
+                     "Use an image copied to the clipboard")
+        self._action(file_menu, "&Watch scanner folder…", self.choose_watch_folder, None,
+                     "New files saved by the scanner into this folder open automatically")
+        self._action(file_menu, "&Capture from camera…", self.camera_dialog, "Ctrl+K",
+                     "Take a still picture with a camera or document camera")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        account_menu = bar.addMenu("&Account")
+        self._action(account_menu, "&Find account", lambda: self.account_panel.search.setFocus(), "Ctrl+F")
+        self._action(account_menu, "&New account…", self.new_account_dialog, "Ctrl+N")
+        self._action(account_menu, "&Enrol references…", self.enrol_dialog, "Ctrl+E")
+        verify_menu = bar.addMenu("&Verify")
+        self.verify_action = self._action(verify_menu, "&Verify", self.verify, "F5",
+                                          "Compare the questioned signature with the references")
+        self._action(verify_menu, "&Find signature on page", self.propose_box, "Ctrl+B",
+                     "Propose the signature's box again")
+        self.model_menu = bar.addMenu("&Model")
+        tools = bar.addMenu("&Tools")
+        self._action(tools, "&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About SigVerify", lambda: show_about(self, self.model_status.text()))
+
+    # ------------------------------------------------------------------ messages and workers
+    def show_error(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(True)
+        self.statusBar().showMessage(text, 10000)
+
+    def clear_error(self) -> None:
+        self.message.setVisible(False)
+        self.message.setText("")
+
+    def run_worker(self, worker: Worker, on_done, busy: str = "") -> Worker:
+        self.workers.append(worker)
+
+        def finished(result, w=worker):
+            self._worker_ended(w)
+            on_done(result)
+
+        def errored(text, w=worker):
+            self._worker_ended(w)
+            self.show_error(text)
+
+        worker.signals.finished.connect(finished)
+        worker.signals.errored.connect(errored)
+        worker.signals.progress.connect(self._progress)
+        if busy:
+            self.statusBar().showMessage(busy)
+            self.progress.setRange(0, 0)
+            self.progress.setVisible(True)
+        return start(worker, self.pool)
+
+    def _worker_ended(self, worker: Worker) -> None:
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if not self.workers:
+            self.progress.setVisible(False)
+            self.statusBar().clearMessage()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def busy(self) -> bool:
+        return bool(self.workers)
+
+    # ------------------------------------------------------------------ model and store
+    def load_backend(self) -> None:
+        started = time.perf_counter()
+
+        def load():
+            return _open_store(self.store_location), _load_model(self.model_dir, self.settings.provider)
+
+        def done(result):
+            self.store, self.engine = result
+            self.model_status.setText(f"Model {self.engine.version} · {self.engine.provider_description}")
+            self.model_status.setToolTip(f"Loaded from {self.model_dir} in {time.perf_counter() - started:.2f} s")
+            self.search_accounts(self.account_panel.search.text())
+            self._update_enabled()
+
+        def failed(text):
+            self.model_status.setText("No model loaded")
+            # the store may still open without a model: accounts can be browsed
+            try:
+                self.store = self.store or _open_store(self.store_location)
+                self.search_accounts("")
+            except SigVerifyError as exc:
+                text = f"{text}\n{exc}"
+            self.show_error(text)
+
+        worker = Worker(load)
+        self.workers.append(worker)
+        worker.signals.finished.connect(lambda r, w=worker: (self._worker_ended(w), done(r)))
+        worker.signals.errored.connect(lambda t, w=worker: (self._worker_ended(w), failed(t)))
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.statusBar().showMessage("Loading model and store…")
+        start(worker, self.pool)
+
+    def _update_enabled(self) -> None:
+        ready = self.engine is not None and self.account is not None and self.questioned_image is not None
+        self.verify_button.setEnabled(ready)
+        self.verify_action.setEnabled(ready)
+
+    # ------------------------------------------------------------------ accounts
+    def search_accounts(self, text: str) -> None:
+        if self.store is None:
+            return
+        try:
+            self.account_panel.show_accounts(self.store.find_accounts(text))
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+
+    def open_account(self, number: str) -> None:
+        if self.store is None:
+            return
+        try:
+            self.account = self.store.account(number)
+            self.references = self.store.references(number)
+            images = [load_image(self.store.reference_image(r.id)).pixels for r in self.references]
+            crops = [crop(image, r.box) for image, r in zip(images, self.references)]
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.account_panel.show_references(self.account, list(zip(self.references, crops)))
+        if self.engine is not None:
+            params = self.engine.manifest.preprocessing
+            self.reference_canvases = {r.id: preprocess(image, params) for r, image in zip(self.references, images)}
+        self.result_panel.clear()
+        self.last_verification = None
+        self.refresh_history()
+        self._update_enabled()
+
+    def refresh_history(self) -> None:
+        if self.account is None or self.store is None:
+            return
+        rows = self.store.history(self.account.number)
+        self.history.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
+                                for d in row["decisions"]) or "—"
+            for col, value in enumerate([row["id"], row["created_at"][:19].replace("T", " "), row["created_by"],
+                                         row["verdict"], decided]):
+                self.history.setItem(i, col, QTableWidgetItem(str(value)))
+
+    def new_account_dialog(self) -> None:
+        if self.store is None:
+            return
+        dialog = NewAccountDialog(self)
+        if dialog.exec():
+            try:
+                account = self.store.add_account(dialog.number.text(), dialog.name.text(), self.actor)
+            except SigVerifyError as exc:
+                self.show_error(str(exc))
+                return
+            self.account_panel.search.setText(account.number)
+            self.open_account(account.number)
+
+    def enrol_dialog(self) -> None:
+        if self.account is None:
+            self.show_error("Open an account first")
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "Reference signatures", "", IMAGE_FILTER)
+        if paths:
+            self.enrol_files([Path(p) for p in paths])
+
+    def enrol_files(self, paths: list[Path]) -> Worker | None:
+        if self.account is None or self.engine is None or self.store is None:
+            self.show_error("Open an account (and wait for the model) before enrolling")
+            return None
+        number = self.account.number
+        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.actor)
+
+        def done(ids):
+            self.clear_error()
+            self.statusBar().showMessage(f"Enrolled {len(ids)} reference(s)", 5000)
+            self.open_account(number)
+
+        return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…")
+
+    # ------------------------------------------------------------------ questioned input
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Questioned signature", self.settings.watch_folder, IMAGE_FILTER)
+        if path:
+            self.load_questioned_file(Path(path))
+
+    def load_questioned_file(self, path: Path, page: int | None = None) -> bool:
+        """Load a file (asking for the page of a multipage TIFF); errors go to the message bar."""
+        try:
+            pages = page_count(path)
+            if page is None and pages > 1:
+                choice, ok = QInputDialog.getInt(self, "Multipage file", f"{path.name} has {pages} pages. Page:",
+                                                 1, 1, pages)
+                if not ok:
+                    return False
+                page = choice - 1
+            image = load_image(path, page=page or 0).pixels
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return False
+        self.page_label.setText(f"{path.name}" + (f", page {page + 1} of {pages}" if pages > 1 else ""))
+        self.set_questioned(image, path.name)
+        return True
+
+    def set_questioned(self, image: np.ndarray, name: str) -> None:
+        self.clear_error()
+        self.questioned_image, self.questioned_name = image, name
+        self.result_panel.clear()
+        self.last_verification = None
+        self.propose_box()
+
+    def propose_box(self) -> None:
+        if self.questioned_image is None:
+            return
+        try:
+            box = find_signature_box(self.questioned_image)
+        except SigVerifyError as exc:
+            self.crop_view.set_image(self.questioned_image, None)
+            self.show_error(str(exc))
+            self.preview.clear()
+            self._update_enabled()
+            return
+        self.crop_view.set_image(self.questioned_image, box)
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        """Show exactly what the model will see for the current box."""
+        if self.questioned_image is None or self.crop_view.box is None or self.engine is None:
+            self._update_enabled()
+            return
+        try:
+            canvas = preprocess(crop(self.questioned_image, self.crop_view.box), self.engine.manifest.preprocessing)
+        except SigVerifyError as exc:
+            self.preview.clear()
+            self.show_error(str(exc))
+            self.verify_button.setEnabled(False)
+            return
+        self.clear_error()
+        self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
+                                         max(self.preview.height(), 96)))
+        self._update_enabled()
+
+    def paste(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.show_error("The clipboard holds no image")
+            return
+        image = image.convertToFormat(image.Format.Format_RGB888)
+        width, height = image.width(), image.height()
+        data = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, : 3 * width]
+        self.page_label.setText("Pasted image")
+        self.set_questioned(data.reshape(height, width, 3).copy(), "clipboard.png")
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.load_questioned_file(Path(urls[0].toLocalFile()))
+
+    def choose_watch_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Scanner folder", self.settings.watch_folder)
+        if folder:
+            self.watch_folder(Path(folder))
+
+    def watch_folder(self, folder: Path) -> None:
+        if self.watcher.directories():
+            self.watcher.removePaths(self.watcher.directories())
+        self._watched_seen = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        self.watcher.addPath(str(folder))
+        self.settings.watch_folder = str(folder)
+        self.statusBar().showMessage(f"Watching {folder} for new scans", 5000)
+
+    def _watched_folder_changed(self, folder: str) -> None:
+        new = [p for p in Path(folder).iterdir() if p.name not in self._watched_seen
+               and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+        for path in sorted(new, key=lambda p: p.stat().st_mtime):
+            self._wait_until_written(path)
+        if new:
+            self._watched_seen.update(p.name for p in new)
+
+    def _wait_until_written(self, path: Path, last_size: int = -1, tries: int = 0) -> None:
+        """A scanner writes a file over time: open it once its size stops changing."""
+        size = path.stat().st_size if path.exists() else -1
+        if size > 0 and size == last_size or tries > 20:
+            self.load_questioned_file(path)
+            return
+        QTimer.singleShot(150, lambda: self._wait_until_written(path, size, tries + 1))
+
+    def camera_dialog(self, sources: list | None = None) -> CameraDialog:
+        dialog = CameraDialog(self, sources)
+        dialog.accepted.connect(lambda: dialog.frame is not None and self._camera_frame(dialog.frame))
+        dialog.open()
+        return dialog
+
+    def _camera_frame(self, frame: np.ndarray) -> None:
+        self.page_label.setText("Camera picture")
+        self.set_questioned(frame, "camera.png")
+
+    # ------------------------------------------------------------------ verification
+    def verify(self) -> Worker | None:
+        if self.engine is None or self.account is None or self.questioned_image is None or self.crop_view.box is None:
+            self.show_error("Open an account and a questioned signature first")
+            return None
+        try:
+            questioned = crop(self.questioned_image, self.crop_view.box)
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return None
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(questioned, cv2.COLOR_RGB2BGR) if questioned.ndim == 3
+                                   else questioned)
+        number, name = self.account.number, self.questioned_name
+        self.verify_button.setEnabled(False)
+        worker = Worker(lambda: services.verify_against_account(self.store, self.engine, number, encoded.tobytes(),
+                                                                self.actor, filename=name))
+
+        def done(result):
+            self.last_verification = result
+            refs = {r.id: r for r in self.store.references(number, active_only=False)}
+            missing = [i for i in result.reference_ids if i not in self.reference_canvases]
+            for reference_id in missing:
+                image = load_image(self.store.reference_image(reference_id)).pixels
+                self.reference_canvases[reference_id] = preprocess(image, self.engine.manifest.preprocessing)
+            canvas = preprocess(questioned, self.engine.manifest.preprocessing)
+            self.result_panel.show_result(result.decision, [refs[i] for i in result.reference_ids],
+                                          self.reference_canvases, canvas)
+            self.tabs.setCurrentWidget(self.result_panel)
+            self.refresh_history()
+            self._update_enabled()
+
+        worker.signals.errored.connect(lambda _t: self._update_enabled())
+        return self.run_worker(worker, done, "Verifying…")
+
+    def record_decision(self, decision: str, comment: str) -> None:
+        if self.last_verification is None or self.store is None:
+            return
+        try:
+            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.actor)
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.clear_error()
+        self.result_panel.decision_note.setText(f"Recorded: {decision}" + (f" — {comment}" if comment else ""))
+        self.result_panel.set_decision_enabled(False)
+        self.refresh_history()
+
+    # ------------------------------------------------------------------ settings
+    def settings_dialog(self) -> None:
+        if self.engine is None:
+            self.show_error("The settings need a loaded model")
+            return
+        manifest = self.engine.manifest
+        override = self.store.threshold_override(self.engine.version) if self.store else None
+        dialog = SettingsDialog(self, override, manifest.threshold, manifest.threshold_range,
+                                self.settings.store_location, self.settings.provider)
+        if not dialog.exec():
+            return
+        self.settings.store_location = dialog.store.text()
+        self.settings.provider = dialog.provider.currentText()
+        value = dialog.threshold.value()
+        new = None if abs(value - manifest.threshold) < 1e-9 else value
+        if new != override:
+            try:
+                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.actor)
+            except SigVerifyError as exc:
+                self.show_error(str(exc))
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        for worker in self.workers:
+            worker.cancel()
+        self.pool.waitForDone(3000)
+        super().closeEvent(event)
+

@@ -1,0 +1,119 @@
+"""The verdict: a large badge (colour and text), the score, each reference's distance, the overlay,
+and the buttons that record the clerk's decision."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from sigverify.gui.pictures import canvas_view, overlay, to_pixmap
+
+BADGES = {
+    "genuine": ("GENUINE", "#1b5e20", "The signature matches the references"),
+    "forged": ("FORGED", "#b71c1c", "The signature does not match the references"),
+    "refer": ("REFER TO SUPERVISOR", "#e65100", "Too close to the threshold to decide automatically"),
+}
+
+
+class ResultPanel(QWidget):
+    decisionMade = Signal(str, str)  # decision, comment
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.badge = QLabel("No verification yet")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setMinimumHeight(64)
+        self._style_badge("#9e9e9e")
+        self.score = QLabel("")
+        self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Reference", "File", "Distance"])
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setToolTip("Distance of the questioned signature to each reference (smaller is closer)")
+        self.overlay = QLabel()
+        self.overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.overlay.setMinimumHeight(110)
+        self.overlay.setToolTip("Questioned signature in red over the selected reference in blue")
+        self.comment = QLineEdit(placeholderText="Comment (required to escalate)")
+        self.accept_button = QPushButton("&Accept")
+        self.reject_button = QPushButton("&Reject")
+        self.escalate_button = QPushButton("&Escalate")
+        self.accept_button.setToolTip("Record that the clerk accepts the signature (Alt+A)")
+        self.reject_button.setToolTip("Record that the clerk rejects the signature (Alt+R)")
+        self.escalate_button.setToolTip("Send to a supervisor with a comment (Alt+E)")
+        buttons = QHBoxLayout()
+        for button, decision in ((self.accept_button, "accept"), (self.reject_button, "reject"),
+                                 (self.escalate_button, "escalate")):
+            button.clicked.connect(lambda _=False, d=decision: self.decisionMade.emit(d, self.comment.text()))
+            buttons.addWidget(button)
+        self.decision_note = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.badge)
+        layout.addWidget(self.score)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.overlay, 1)
+        layout.addWidget(self.comment)
+        layout.addLayout(buttons)
+        layout.addWidget(self.decision_note)
+        self._canvases: dict[int, object] = {}
+        self._questioned = None
+        self.table.itemSelectionChanged.connect(self._show_overlay)
+        self.set_decision_enabled(False)
+
+    def _style_badge(self, colour: str) -> None:
+        self.badge.setStyleSheet(f"background: {colour}; color: white; font-size: 22pt; font-weight: bold;"
+                                 "border-radius: 8px; padding: 8px")
+
+    def set_decision_enabled(self, enabled: bool) -> None:
+        for button in (self.accept_button, self.reject_button, self.escalate_button):
+            button.setEnabled(enabled)
+        self.comment.setEnabled(enabled)
+
+    def clear(self) -> None:
+        self.badge.setText("No verification yet")
+        self._style_badge("#9e9e9e")
+        self.score.setText("")
+        self.table.setRowCount(0)
+        self.overlay.clear()
+        self.decision_note.setText("")
+        self.set_decision_enabled(False)
+
+    def show_result(self, decision, references, canvases: dict, questioned_canvas) -> None:
+        """references: Reference rows in the order of decision.distances; canvases by reference id."""
+        text, colour, tip = BADGES[decision.verdict]
+        self.badge.setText(text)
+        self.badge.setToolTip(tip)
+        self._style_badge(colour)
+        self.score.setText(f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
+                           f"threshold {decision.threshold:.3f}")
+        self._canvases, self._questioned = canvases, questioned_canvas
+        self.table.setRowCount(len(references))
+        for row, (reference, distance) in enumerate(zip(references, decision.distances)):
+            first = QTableWidgetItem(QIcon(to_pixmap(canvas_view(canvases[reference.id]), 96, 48)), f"#{reference.id}")
+            first.setData(Qt.ItemDataRole.UserRole, reference.id)
+            self.table.setItem(row, 0, first)
+            self.table.setItem(row, 1, QTableWidgetItem(reference.filename))
+            cell = QTableWidgetItem(f"{distance:.4f}")
+            cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 2, cell)
+        self.table.resizeRowsToContents()
+        if references:
+            self.table.selectRow(0)
+        self.decision_note.setText("")
+        self.comment.clear()
+        self.set_decision_enabled(True)
+
+    def distances_shown(self) -> list[float]:
+        return [float(self.table.item(r, 2).text()) for r in range(self.table.rowCount())]
+
+    def _show_overlay(self) -> None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or self._questioned is None:
+            return
+        reference_id = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        image = overlay(self._questioned, self._canvases[reference_id])
+        self.overlay.setPixmap(to_pixmap(image, max(200, self.overlay.width()), max(100, self.overlay.height())))

@@ -1,0 +1,287 @@
+"""The real main window, offscreen, driven by pytest-qt: accounts, inputs, crop, verify, decide, errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+
+from sigverify import services  # noqa: E402
+from sigverify.gui.main_window import MainWindow  # noqa: E402
+from sigverify.gui.result_panel import BADGES  # noqa: E402
+from sigverify.gui.settings import AppSettings  # noqa: E402
+from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
+from sigverify.store.repository import Store  # noqa: E402
+from sigverify.synthetic import SyntheticWriter, place_on_page  # noqa: E402
+from sigverify.verification.decision import decide  # noqa: E402
+from tests.helpers import make_tiny_model  # noqa: E402
+
+SHOTS = Path(os.environ.get("SIGVERIFY_SCREENSHOT_DIR", "")) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
+
+
+@pytest.fixture
+def world(tmp_path, rng):
+    """A model, a store with one account and three enrolled references, and questioned files."""
+    model = make_tiny_model(tmp_path / "model", threshold=0.5)
+    store_path = tmp_path / "store.db"
+    store = Store(str(store_path))
+    store.add_account("NL-1001", "Maria Jansen", "setup")
+    writer, stranger = SyntheticWriter(51), SyntheticWriter(52)
+    files = {}
+    for name, image in {"r1": writer.genuine(rng), "r2": writer.genuine(rng), "r3": writer.genuine(rng),
+                        "q": writer.genuine(rng), "x": stranger.genuine(rng)}.items():
+        files[name] = tmp_path / f"{name}.png"
+        cv2.imwrite(str(files[name]), image)
+    page, truth = place_on_page(writer.genuine(rng), rng, page_size=(500, 1000))
+    files["page"] = tmp_path / "page.png"
+    cv2.imwrite(str(files["page"]), page)
+    engine = EmbeddingEngine(model)
+    services.enroll_files(store, engine, "NL-1001", [files["r1"], files["r2"], files["r3"]], "setup")
+    store.close()
+    return {"model": model, "store": str(store_path), "files": files, "page_box": truth, "tmp": tmp_path}
+
+
+@pytest.fixture
+def window(qtbot, world, tmp_path):
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(model_dir=world["model"], store_location=world["store"], settings=settings, actor="clerk1")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine is not None and win.store is not None, timeout=15000)
+    return win
+
+
+def _shot(win, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        win.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def _open_account(qtbot, win, text="jansen"):
+    qtbot.keyClicks(win.account_panel.search, text)
+    assert win.account_panel.accounts.count() == 1
+    item = win.account_panel.accounts.item(0)
+    rect = win.account_panel.accounts.visualItemRect(item)
+    qtbot.mouseClick(win.account_panel.accounts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: win.account is not None)
+
+
+def _verify(qtbot, win):
+    with qtbot.waitSignal(win.result_panel.table.model().rowsInserted, timeout=15000, raising=False):
+        qtbot.mouseClick(win.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.last_verification is not None and not win.busy(), timeout=15000)
+
+
+def test_window_shows_model_version_and_provider(window):
+    assert "tiny-test-1" in window.model_status.text()
+    assert "CPU" in window.model_status.text()
+    _shot(window, "01-empty")
+
+
+def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, world, monkeypatch):
+    _open_account(qtbot, window)
+    assert window.account_panel.gallery.count() == 3
+    assert "3 reference(s)" in window.account_panel.title.text()
+
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(world["files"]["page"]), ""))
+    window.open_action.trigger()
+    assert window.questioned_name == "page.png"
+    proposed = window.crop_view.box
+    x, y, w, h = world["page_box"]
+    assert abs(proposed[0] - x) < 40 and abs(proposed[1] - y) < 40
+    assert window.preview.pixmap() is not None and not window.preview.pixmap().isNull()
+
+    # adjust the crop with a rubber band drag around the true box, with a margin
+    view = window.crop_view
+    start, end = view.to_widget(x - 10, y - 10), view.to_widget(x + w + 10, y + h + 10)
+    with qtbot.waitSignal(view.boxChanged):
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view, pos=QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2))
+        qtbot.mouseMove(view, pos=end)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    bx, by, bw, bh = view.box
+    assert abs(bx - (x - 10)) <= 4 and abs(by - (y - 10)) <= 4 and abs(bw - (w + 20)) <= 6
+
+    _verify(qtbot, window)
+    result = window.last_verification
+    # the window shows what the core decided, for every reference
+    text, colour, _ = BADGES[result.decision.verdict]
+    assert window.result_panel.badge.text() == text
+    assert colour in window.result_panel.badge.styleSheet()
+    assert window.result_panel.distances_shown() == pytest.approx(result.decision.distances, abs=1e-4)
+    assert window.result_panel.table.rowCount() == 3
+    assert window.result_panel.overlay.pixmap() is not None
+
+    window.result_panel.comment.setText("signature matches the card")
+    qtbot.mouseClick(window.result_panel.accept_button, Qt.MouseButton.LeftButton)
+    history = Store(world["store"]).history("NL-1001")
+    assert history[0]["id"] == result.verification_id
+    assert history[0]["decisions"] == [{"decision": "accept", "comment": "signature matches the card",
+                                        "by": "clerk1", "at": history[0]["decisions"][0]["at"]}]
+    assert window.history.rowCount() == 1 and "accept by clerk1" in window.history.item(0, 4).text()
+    assert Store(world["store"]).verify_audit().ok
+
+
+def _verdict_model(world, tmp_path, questioned, factor):
+    """A model folder whose threshold puts this questioned signature's distance where we want it."""
+    from sigverify.imaging.page import crop, find_signature_box
+
+    probe = EmbeddingEngine(world["model"])
+    refs = [cv2.imread(str(world["files"][n]), cv2.IMREAD_GRAYSCALE) for n in ("r1", "r2", "r3")]
+    q = cv2.imread(str(questioned), cv2.IMREAD_GRAYSCALE)
+    q = crop(q, find_signature_box(q))  # the window verifies the proposed crop
+    emb = probe.embed_images(refs + [q])
+    distance = decide(emb[-1], emb[:-1], probe.manifest.policy).distance
+    return make_tiny_model(tmp_path / f"model_{factor}", threshold=distance * factor)
+
+
+@pytest.mark.parametrize("factor,verdict", [(3.0, "genuine"), (0.3, "forged"), (1.0, "refer")])
+def test_badge_for_each_verdict(qtbot, world, tmp_path, factor, verdict):
+    model = _verdict_model(world, tmp_path, world["files"]["q"], factor)
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(model_dir=model, store_location=world["store"], settings=settings, actor="clerk2")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine is not None, timeout=15000)
+    _open_account(qtbot, win)
+    assert win.load_questioned_file(world["files"]["q"])
+    _verify(qtbot, win)
+    assert win.last_verification.decision.verdict == verdict
+    assert win.result_panel.badge.text() == BADGES[verdict][0]
+    _shot(win, f"02-result-{verdict}")
+
+
+def test_drop_loads_the_questioned_image(qtbot, window, world):
+    _open_account(qtbot, window)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(world["files"]["q"]))])
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.questioned_name == "q.png" and window.crop_view.box is not None
+    assert window.verify_button.isEnabled()
+
+
+@pytest.mark.parametrize("content,message", [
+    ("truncated", "damaged or truncated"),
+    (b"", "empty"),
+    (b"just text", "not an image SigVerify can read"),
+])
+def test_bad_file_shows_a_message_and_the_window_stays_usable(qtbot, window, world, content, message):
+    _open_account(qtbot, window)
+    bad = world["tmp"] / "bad.png"
+    if content == "truncated":
+        data = world["files"]["page"].read_bytes()
+        content = data[: len(data) // 2]
+    bad.write_bytes(content)
+    assert not window.load_questioned_file(bad)
+    assert window.message.isVisible() and message in window.message.text()
+    _shot(window, "03-error")
+    # still usable: a good file loads and verifies
+    assert window.load_questioned_file(world["files"]["q"])
+    assert not window.message.isVisible()
+    _verify(qtbot, window)
+    assert window.result_panel.table.rowCount() == 3
+
+
+def test_blank_page_shows_a_message(qtbot, window, world):
+    blank = world["tmp"] / "blank.png"
+    cv2.imwrite(str(blank), np.full((300, 500), 250, np.uint8))
+    window.load_questioned_file(blank)
+    assert "blank" in window.message.text() or "no ink" in window.message.text()
+    assert not window.verify_button.isEnabled()
+
+
+def test_ui_thread_keeps_running_while_verifying(qtbot, window, world, monkeypatch):
+    real = services.verify_against_account
+    seen = {}
+
+    def slow(*args, **kwargs):
+        seen["thread"] = threading.get_ident()
+        time.sleep(0.8)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "verify_against_account", slow)
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["q"])
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    started = time.perf_counter()
+    window.verify()
+    returned = time.perf_counter() - started
+    qtbot.waitUntil(lambda: window.last_verification is not None, timeout=15000)
+    timer.stop()
+    assert returned < 0.2  # verify() hands the work off and returns
+    assert seen["thread"] != threading.get_ident()
+    assert len(ticks) >= 15  # ~0.8 s of work: the event loop kept firing the 20 ms timer
+
+
+def test_multipage_tiff_page_picker(qtbot, window, world, monkeypatch):
+    from PIL import Image
+    from PySide6.QtWidgets import QInputDialog
+
+    pages = [Image.fromarray(cv2.imread(str(world["files"][n]), cv2.IMREAD_GRAYSCALE)) for n in ("x", "q")]
+    path = world["tmp"] / "batch.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (2, True))
+    assert window.load_questioned_file(path)
+    expected = cv2.imread(str(world["files"]["q"]), cv2.IMREAD_GRAYSCALE)
+    assert window.questioned_image.shape == expected.shape
+    assert "page 2 of 2" in window.page_label.text()
+
+
+def test_paste_from_clipboard(qtbot, window, world):
+    image = QImage(str(world["files"]["q"]))
+    QGuiApplication.clipboard().setImage(image)
+    window.paste()
+    assert window.questioned_name == "clipboard.png"
+    assert window.questioned_image.shape[:2] == (image.height(), image.width())
+
+
+def test_watched_scanner_folder_picks_up_new_files(qtbot, window, world):
+    folder = world["tmp"] / "scans"
+    folder.mkdir()
+    window.watch_folder(folder)
+    cv2.imwrite(str(folder / "scan_0001.png"), cv2.imread(str(world["files"]["q"])))
+    qtbot.waitUntil(lambda: window.questioned_name == "scan_0001.png", timeout=10000)
+
+
+def test_camera_path_reads_a_still_through_the_same_code(qtbot, window, world):
+    video = world["tmp"] / "camera.avi"
+    frame = cv2.cvtColor(cv2.imread(str(world["files"]["page"]), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (frame.shape[1], frame.shape[0]))
+    for _ in range(8):
+        writer.write(frame)
+    writer.release()
+    dialog = window.camera_dialog(sources=[str(video)])
+    worker = dialog.capture()
+    qtbot.waitUntil(lambda: dialog.frame is not None, timeout=10000)
+    assert dialog.take.text() == "Retake"
+    first = dialog.frame
+    dialog.capture()  # retake
+    qtbot.waitUntil(lambda: dialog.frame is not first, timeout=10000)
+    assert worker is not None
+    dialog.accept()
+    assert window.questioned_name == "camera.png"
+    assert window.questioned_image.shape[:2] == frame.shape[:2]
+    assert window.crop_view.box is not None
+
+
+def test_camera_that_cannot_open_shows_a_message(qtbot, window, world):
+    dialog = window.camera_dialog(sources=[str(world["tmp"] / "no_such_camera.avi")])
+    dialog.capture()
+    qtbot.waitUntil(lambda: "could not be opened" in dialog.preview.text(), timeout=10000)
+    dialog.reject()

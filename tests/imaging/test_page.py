@@ -1,0 +1,54 @@
+"""Finding the signature on a page with printed lines and print-like text."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from sigverify.errors import NoSignatureError
+from sigverify.imaging.page import crop, find_signature_box
+from sigverify.synthetic import SyntheticWriter, place_on_page
+
+
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def _cheque(rng, writer_seed):
+    page, box = place_on_page(SyntheticWriter(writer_seed).genuine(rng), rng, page_size=(600, 1400),
+                              position=(int(rng.integers(700, 1000)), int(rng.integers(330, 420))))
+    # printed text: small regular glyph-like marks in lines, and a box around the amount
+    for line in range(4):
+        y = 60 + 45 * line
+        for k in range(30):
+            x = 60 + 18 * k
+            cv2.putText(page, "A", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 40, 1, cv2.LINE_AA)
+    cv2.rectangle(page, (900, 60), (1300, 120), 60, 2)
+    return page, box
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_signature_is_found_among_print_and_lines(seed):
+    rng = np.random.default_rng(seed)
+    page, truth = _cheque(rng, 40 + seed)
+    found = find_signature_box(page)
+    assert _iou(found, truth) > 0.6, (found, truth)
+
+
+def test_blank_page_has_no_signature(rng):
+    page = np.clip(rng.normal(242, 3, (500, 800)), 0, 255).astype(np.uint8)
+    with pytest.raises(NoSignatureError):
+        find_signature_box(page)
+
+
+def test_crop_clips_to_the_image():
+    image = np.zeros((50, 80), np.uint8)
+    assert crop(image, (70, 40, 30, 30)).shape == (10, 10)
+    with pytest.raises(NoSignatureError, match="empty"):
+        crop(image, (100, 100, 5, 5))
