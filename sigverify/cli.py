@@ -200,7 +200,8 @@ def cmd_backup(args) -> int:
 def cmd_gui(args) -> int:
     from sigverify.gui.app import run
 
-    return run(model_dir=args.model, store=args.store, screenshot=args.screenshot, quit_after_ms=args.quit_after)
+    return run(model_dir=args.model, store=args.store, screenshot=args.screenshot, quit_after_ms=args.quit_after,
+               report_startup=args.report_startup)
 
 
 def cmd_train(args) -> int:
@@ -332,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Exit codes of verify: 0 genuine, 1 forged, 2 refer, 3 bad input, 4 model problem, "
                             "64 usage.")
     parser.add_argument("--version", action="version", version=f"SigVerify {sigverify.__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="headless check: load the model, verify the samples, run one training step")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     store_help = "store location: a file path or a database URL (default: $SIGVERIFY_STORE, else the user-data folder)"
 
@@ -340,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--store", help=store_help)
     gui.add_argument("--screenshot", help=argparse.SUPPRESS)
     gui.add_argument("--quit-after", type=int, default=0, help=argparse.SUPPRESS)
+    gui.add_argument("--report-startup", action="store_true", help=argparse.SUPPRESS)
     gui.set_defaults(func=cmd_gui)
 
     verify = sub.add_parser("verify", help="verify a questioned signature against reference signatures")
@@ -424,6 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from sigverify.selftest import run_self_test
+
+        try:
+            return run_self_test()
+        except SigVerifyError as exc:
+            print(f"sigverify: self-test FAILED: {exc}", file=sys.stderr)
+            return EXIT_MODEL
     if args.command is None:  # no command: the desktop app
         args = parser.parse_args(["gui"])
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def run(model_dir: str | None = None, store: str | None = None, screenshot: str | None = None,
-        quit_after_ms: int = 0) -> int:
+        quit_after_ms: int = 0, report_startup: bool = False) -> int:
     started = time.perf_counter()
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -22,6 +22,9 @@ def run(model_dir: str | None = None, store: str | None = None, screenshot: str 
     window = MainWindow(model_dir=Path(model_dir) if model_dir else None, store_location=store)
     window.show()
     shown = time.perf_counter() - started
+    if report_startup:  # for bench/speed.py: one line when interactive, one when the model is in
+        print(f"window-shown {shown:.3f}", flush=True)
+        window.backendReady.connect(lambda seconds: print(f"model-loaded {seconds:.3f}", flush=True))
     window.statusBar().showMessage(f"Ready in {shown:.2f} s", 3000)
     if screenshot or quit_after_ms:
         def finish():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -50,6 +50,8 @@ def _open_store(location: str | None):
 
 
 class MainWindow(QMainWindow):
+    backendReady = Signal(float)  # seconds the model and store took to load
+
     def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
                  settings: AppSettings | None = None, actor: str | None = None) -> None:
         super().__init__()
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
             self.model_status.setToolTip(f"Loaded from {self.model_dir} in {time.perf_counter() - started:.2f} s")
             self.search_accounts(self.account_panel.search.text())
             self._update_enabled()
+            self.backendReady.emit(time.perf_counter() - started)
 
         def failed(text):
             self.model_status.setText("No model loaded")

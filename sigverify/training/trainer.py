@@ -27,7 +27,7 @@ from sigverify.training.datasets import PreparedSet, prepare, scan_dataset, spli
 from sigverify.training.losses import ContrastiveLoss, TripletLoss
 from sigverify.training.miners import (AllTripletsMiner, BatchHardMiner, SemiHardMiner, all_pairs,
                                        triplets_to_pairs)
-from sigverify.training.model import SignatureNet
+from sigverify.training.model import SeedNet, SignatureNet
 from sigverify.verification.protocol import report, verification_distances
 
 LOSSES = ("contrastive", "triplet")
@@ -59,6 +59,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # 0: torch's default
+    architecture: str = "compact"  # "compact" (SignatureNet) or "seed" (the original design, for bench/)
     embedding_size: int = 128
     channels: tuple[int, ...] = (16, 32, 64, 128, 192)
     preprocessing: dict = field(default_factory=lambda: PreprocessParams().to_dict())
@@ -105,7 +106,20 @@ class TrainResult:
     seconds: float
 
 
-def build_model(config: TrainConfig) -> SignatureNet:
+def torch_version() -> str:
+    return torch.__version__
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    if config.architecture == "seed":
+        p = config.preprocess_params
+        return SeedNet(p.canvas_height, p.canvas_width, config.embedding_size)
+    if config.architecture != "compact":
+        raise ValueError(f"unknown architecture {config.architecture!r}")
     return SignatureNet(embedding_size=config.embedding_size, channels=config.channels)
 
 
@@ -309,7 +323,7 @@ def _atomic_save(state: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, device: str = "cpu") -> tuple[TrainConfig, SignatureNet, dict]:
+def load_checkpoint(path: Path, device: str = "cpu") -> tuple[TrainConfig, nn.Module, dict]:
     """Model and config from a checkpoint file."""
     state = torch.load(path, map_location=device, weights_only=False)
     config = TrainConfig.from_dict(state["config"])

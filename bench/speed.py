@@ -1,0 +1,269 @@
+"""Speed of SigVerify, measured side by side in one run on one machine.
+
+    python bench/speed.py                 # full run, writes bench/results/speed.md
+    python bench/speed.py --train         # adds training throughput (CPU, and CUDA if present)
+    python bench/speed.py --smoke --out /tmp/speed.md   # seconds; what the test suite runs
+
+Every figure in the table is measured by this script in the run that wrote it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sigverify.imaging.decode import load_image  # noqa: E402
+from sigverify.imaging.preprocess import preprocess  # noqa: E402
+from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
+from sigverify.paths import shipped_model_dir  # noqa: E402
+from sigverify.synthetic import SyntheticWriter, place_on_page  # noqa: E402
+from sigverify.verification.decision import decide  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def timed(function, repeats: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        function()
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        out.append((time.perf_counter() - started) * 1000.0)
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import onnxruntime
+
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, OpenCV {cv2.__version__}")
+
+
+def samples(tmp: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    writer = SyntheticWriter(5)
+    paths = {}
+    signature = writer.genuine(rng)
+    crop = np.full((380, 760), 255, np.uint8)
+    crop[20 : 20 + signature.shape[0], 20 : 20 + signature.shape[1]] = signature[:360, :740]
+    paths["crop"] = tmp / "crop.png"
+    cv2.imwrite(str(paths["crop"]), crop)
+    page, _ = place_on_page(writer.genuine(rng), rng, page_size=(825, 1800))  # a cheque at 300 dpi
+    paths["cheque"] = tmp / "cheque.png"
+    cv2.imwrite(str(paths["cheque"]), page)
+    for i in range(5):
+        paths[f"ref{i}"] = tmp / f"ref{i}.png"
+        cv2.imwrite(str(paths[f"ref{i}"]), writer.genuine(rng))
+    return paths
+
+
+def bench_verification(model: Path, paths, repeats: int, warmup: int, rows: list) -> None:
+    for threads, label in ((1, "1 thread"), (0, "default threads")):
+        engine = EmbeddingEngine(model, provider="cpu", threads=threads or None)
+        references = engine.embed_images([load_image(paths[f"ref{i}"]).pixels for i in range(5)])  # the cache
+        policy = engine.manifest.policy
+
+        def verify_once():
+            image = load_image(paths["crop"]).pixels
+            embedding = engine.embed_canvases(engine.prepare(image)[None])[0]
+            return decide(embedding, references, policy)
+
+        times = timed(verify_once, repeats, warmup)
+        rows.append((f"verification end to end, 1 vs 5 cached references, {label}",
+                     f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms ({repeats} runs)"))
+
+
+def bench_throughput(model: Path, paths, repeats: int, rows: list) -> None:
+    engine = EmbeddingEngine(model, provider="cpu")
+    canvas = engine.prepare(load_image(paths["crop"]).pixels)
+    for batch in (1, 8, 32, 128):
+        data = np.repeat(canvas[None], batch, axis=0)
+        times = timed(lambda: engine.embed_canvases(data), max(3, repeats // batch), 2)
+        rows.append((f"batch embedding throughput, batch {batch}",
+                     f"{batch / (statistics.median(times) / 1000):.0f} signatures/s"))
+
+
+def bench_preprocessing(model: Path, paths, repeats: int, rows: list) -> None:
+    params = EmbeddingEngine(model, provider="cpu").manifest.preprocessing
+    for name, label in (("cheque", "preprocessing, 300-dpi cheque 1800×825"),
+                        ("crop", "preprocessing, signature crop 760×380")):
+        image = load_image(paths[name]).pixels
+        times = timed(lambda: preprocess(image, params), repeats, 3)
+        decode = timed(lambda: load_image(paths[name]), repeats, 3)
+        rows.append((label, f"{statistics.median(times):.2f} ms (decoding the PNG: {statistics.median(decode):.2f} ms)"))
+
+
+def bench_torch_vs_onnx(model: Path, repeats: int, rows: list, smoke: bool) -> None:
+    """The same network: torch eager (and torch.compile) vs onnxruntime, batch 1 and 32."""
+    try:
+        import torch
+    except ImportError:
+        rows.append(("torch vs onnxruntime", "torch not installed (pip install -e '.[train]')"))
+        return
+    from sigverify.training.model import SeedNet, SignatureNet, count_flops, count_parameters
+    from sigverify.training.export import to_onnx_bytes
+
+    engine = EmbeddingEngine(model, provider="cpu")
+    manifest = engine.manifest
+    h, w = manifest.input_shape[2], manifest.input_shape[3]
+    config = manifest.extra.get("training", {}).get("config", {})
+    net = SignatureNet(manifest.embedding_size, tuple(config.get("channels", (16, 32, 64, 128, 192)))).eval()
+    onnx_session = _session(to_onnx_bytes(net, h, w))
+    for batch in (1, 32):
+        x = torch.rand(batch, 1, h, w)
+        with torch.no_grad():
+            eager = statistics.median(timed(lambda: net(x), repeats, 3))
+        ort_ms = statistics.median(timed(lambda: onnx_session.run(None, {"image": x.numpy()}), repeats, 3))
+        rows.append((f"torch eager vs onnxruntime CPU, batch {batch}",
+                     f"{eager:.2f} ms vs {ort_ms:.2f} ms: onnxruntime {eager / ort_ms:.1f}× faster"))
+        if not smoke and batch == 1:
+            try:
+                compiled = torch.compile(net)
+                with torch.no_grad():
+                    compiled(x)
+                    comp = statistics.median(timed(lambda: compiled(x), repeats, 3))
+                rows.append(("torch.compile (inductor) vs onnxruntime CPU, batch 1",
+                             f"{comp:.2f} ms vs {ort_ms:.2f} ms: onnxruntime {comp / ort_ms:.1f}× faster"))
+            except Exception as exc:  # noqa: BLE001 - report, don't fail the benchmark
+                rows.append(("torch.compile on CPU", f"did not work here: {str(exc).splitlines()[0][:120]}"))
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        gpu = EmbeddingEngine(model, provider="cuda")
+        if gpu.provider == "CUDAExecutionProvider":
+            data = np.random.rand(32, h, w).astype(np.float32)
+            ms = statistics.median(timed(lambda: gpu.embed_canvases(data), repeats, 5))
+            rows.append(("onnxruntime CUDA, batch 32", f"{ms:.2f} ms ({32 / ms * 1000:.0f} signatures/s)"))
+        else:
+            rows.append(("onnxruntime CUDA", gpu.provider_description))
+    seed = SeedNet(224, 224).eval()
+    seed_session = _session(to_onnx_bytes(seed, 224, 224))
+    seed_ms = statistics.median(timed(lambda: seed_session.run(None, {"image": np.random.rand(1, 1, 224, 224)
+                                                                      .astype(np.float32)}), repeats, 3))
+    ours_ms = statistics.median(timed(lambda: engine.embed_canvases(np.random.rand(1, h, w).astype(np.float32)),
+                                      repeats, 3))
+    rows.append(("parameters: ours vs seed architecture",
+                 f"{count_parameters(net):,} vs {count_parameters(seed):,} "
+                 f"({count_parameters(seed) / count_parameters(net):.0f}× fewer)"))
+    rows.append(("FLOPs per signature: ours vs seed",
+                 f"{count_flops(net, h, w) / 1e9:.3f} vs {count_flops(seed, 224, 224) / 1e9:.3f} GFLOP"))
+    rows.append(("embedding latency, onnxruntime CPU batch 1: ours vs seed", f"{ours_ms:.2f} ms vs {seed_ms:.2f} ms"))
+    accuracy = REPO / "bench" / "results" / "accuracy.md"
+    if accuracy.is_file():
+        rows.append(("accuracy: ours vs seed (same data, split, budget)", f"see {accuracy.relative_to(REPO)}"))
+
+
+def _session(onnx_bytes: bytes):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+
+
+def bench_startup(model: Path, rows: list, runs: int) -> None:
+    """Process start → main window shown (interactive), and the model's load time in the app."""
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    shown, loaded = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            started = time.perf_counter()
+            child = subprocess.Popen([sys.executable, "-m", "sigverify", "gui", "--model", str(model), "--store",
+                                      str(Path(tmp) / "s.db"), "--quit-after", "4000", "--report-startup"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+            for line in child.stdout:
+                if line.startswith("window-shown"):
+                    shown.append(time.perf_counter() - started)
+                if line.startswith("model-loaded"):
+                    loaded.append(float(line.split()[1]))
+                    child.terminate()
+                    break
+            child.wait(timeout=60)
+    if shown:
+        rows.append(("app start to interactive window (process launch → window shown)",
+                     f"median {statistics.median(shown):.2f} s over {len(shown)} starts"))
+    if loaded:
+        rows.append(("model load in the app (background, after the window is shown)",
+                     f"median {statistics.median(loaded) * 1000:.0f} ms"))
+    engine = EmbeddingEngine(model, provider="cpu")
+    rows.append(("model load (manifest, sha256 check, session)", f"{engine.load_seconds * 1000:.0f} ms"))
+
+
+def bench_training(rows: list, smoke: bool) -> None:
+    import torch
+
+    from sigverify.synthetic import write_dataset
+    from sigverify.training.trainer import TrainConfig, train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_dataset(Path(tmp) / "data", writers=10, genuine=6, forged=3, seed=3)
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        for device in devices:
+            steps = 3 if smoke else 20
+            config = TrainConfig(dataset=str(Path(tmp) / "data"), out_dir=str(Path(tmp) / device), epochs=1,
+                                 steps_per_epoch=steps, validation_share=0.2, device=device, eval_references=2)
+            stamps = []
+            train(config, progress=lambda e: stamps.append(time.perf_counter()) if e["kind"] == "step" else None)
+            per_step = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+            images = config.writers_per_batch * (config.genuine_per_writer + config.forged_per_writer)
+            pairs = images * (images - 1) // 2
+            rows.append((f"training throughput, {device}",
+                         f"{images / per_step:.0f} images/s = {pairs / per_step:.0f} pairs/s "
+                         f"({images} images, {pairs} pairs per step, {per_step * 1000:.0f} ms/step)"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(shipped_model_dir()))
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "speed.md"))
+    parser.add_argument("--smoke", action="store_true", help="tiny repeat counts (for the test suite)")
+    parser.add_argument("--train", action="store_true", help="also measure training throughput")
+    args = parser.parse_args(argv)
+    model = Path(args.model)
+    repeats, warmup = (5, 1) if args.smoke else (300, 30)
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = samples(Path(tmp))
+        bench_verification(model, paths, repeats, warmup, rows)
+        bench_throughput(model, paths, 20 if args.smoke else 300, rows)
+        bench_preprocessing(model, paths, repeats if args.smoke else 100, rows)
+        bench_torch_vs_onnx(model, 5 if args.smoke else 100, rows, args.smoke)
+        bench_startup(model, rows, 1 if args.smoke else 5)
+        if args.train:
+            bench_training(rows, args.smoke)
+    command = "python bench/speed.py" + (" --train" if args.train else "") + (" --smoke" if args.smoke else "")
+    lines = [f"# SigVerify speed — {time.strftime('%Y-%m-%d')}", "", f"Machine: {machine()}", "",
+             f"Model: `{model.name}` ({EmbeddingEngine(model, provider='cpu').version}). Command: `{command}`", "",
+             "| what | measured |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
