@@ -57,7 +57,7 @@ def train_seed(engine: EmbeddingEngine, out: Path) -> tuple[Path, float, float]:
     from sigverify.training.trainer import TrainConfig, train
 
     config_data = dict(engine.manifest.extra["training"]["config"])
-    budget = sum(h["seconds"] for h in engine.manifest.extra["training"]["history"])
+    budget = engine.manifest.extra["training"]["train_seconds"]
     config_data.update(architecture="seed", margin=2.0, out_dir=str(out / "checkpoints"), time_budget_s=budget,
                        dataset=str(SIGCOMP),
                        preprocessing=PreprocessParams(canvas_height=224, canvas_width=224).to_dict())
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     table, engine = evaluate_model(Path(args.model))
     params = engine.manifest.extra.get("training", {})
     lines += [f"## Shipped model `{engine.version}`", "",
-              f"Trained {sum(h['seconds'] for h in params.get('history', [])) / 60:.1f} min on this machine's CPU; "
+              f"Trained {params.get('train_seconds', 0) / 60:.1f} min on this machine's CPU; "
               f"best epoch {params.get('best_epoch', '?') + 1 if isinstance(params.get('best_epoch'), int) else '?'} "
               f"of {params.get('epochs_run', '?')}.", "", format_table(table), ""]
     results = {"shipped": table}

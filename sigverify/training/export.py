@@ -86,6 +86,10 @@ def _curve_summary(genuine: np.ndarray, negatives: np.ndarray, points: int = 200
 def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_test: bool = True) -> Manifest:
     """Checkpoint → ``out_dir/model.onnx`` + ``manifest.json`` (written atomically as a folder)."""
     config, model, state = load_checkpoint(Path(checkpoint))
+    # the whole run's history (best.pt stops at the epoch it kept; last.pt has every epoch)
+    last = Path(checkpoint).with_name("last.pt")
+    run_history = torch.load(last, map_location="cpu", weights_only=False)["history"] if last.is_file() \
+        else state["history"]
     params = config.preprocess_params
     problems: list[str] = []
     train_set, val_set, test_writers = load_data(config, problems)
@@ -139,8 +143,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
                      "train_writers": train_set.writer_names, "train_images": len(train_set),
                      "validation_images": len(val_set),
                      "problems": problems[:50]},
-            "training": {"config": _public_config(config), "epochs_run": len(state["history"]),
-                         "best_epoch": state["epoch"], "history": state["history"],
+            "training": {"config": _public_config(config), "epochs_run": len(run_history),
+                         "best_epoch": state["epoch"], "history": run_history,
+                         "train_seconds": float(sum(h["seconds"] for h in run_history)),
                          "torch": torch.__version__, "machine": platform.machine()},
         },
     )
