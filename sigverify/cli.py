@@ -427,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["train-worker"]:  # the wizard's training process (hidden command)
+        from sigverify.training.worker import main as worker_main
+
+        return worker_main(raw[1:])
     args = parser.parse_args(argv)
     if args.self_test:
         from sigverify.selftest import run_self_test

@@ -36,7 +36,10 @@ def user_data_dir() -> Path:
 
 
 def default_model_dir() -> Path:
-    """The model verification uses unless told otherwise: $SIGVERIFY_MODEL, else the shipped one."""
+    """The model verification uses unless told otherwise: $SIGVERIFY_MODEL, else the model
+    activated in this computer's registry (see inference/registry.py), else the shipped one."""
     if override := os.environ.get("SIGVERIFY_MODEL"):
         return Path(override)
-    return shipped_model_dir()
+    from sigverify.inference.registry import default_registry
+
+    return default_registry().active_dir()

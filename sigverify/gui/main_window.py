@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
     backendReady = Signal(float)  # seconds the model and store took to load
 
     def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
-                 settings: AppSettings | None = None, actor: str | None = None) -> None:
+                 settings: AppSettings | None = None, actor: str | None = None, registry=None) -> None:
         super().__init__()
         from sigverify.paths import default_model_dir
         from sigverify.store.repository import current_user
@@ -62,7 +62,11 @@ class MainWindow(QMainWindow):
         self.resize(1360, 820)
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        from sigverify.inference.registry import default_registry
+
+        self.registry = registry or default_registry()
+        self.model_dir = Path(model_dir) if model_dir else (self.registry.active_dir() if registry
+                                                            else default_model_dir())
         self.store_location = store_location if store_location is not None else (self.settings.store_location or None)
         self.actor = actor or current_user()
         self.pool = QThreadPool.globalInstance()
@@ -171,6 +175,10 @@ class MainWindow(QMainWindow):
         self._action(verify_menu, "&Find signature on page", self.propose_box, "Ctrl+B",
                      "Propose the signature's box again")
         self.model_menu = bar.addMenu("&Model")
+        self._action(self.model_menu, "&Train new model…", self.train_wizard, None,
+                     "Retrain from a dataset folder, choose the threshold and activate the new model")
+        self._action(self.model_menu, "&Manage models…", self.models_dialog, None,
+                     "See the models on this computer; activate one or roll back")
         tools = bar.addMenu("&Tools")
         self._action(tools, "&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
         help_menu = bar.addMenu("&Help")
@@ -503,6 +511,45 @@ class MainWindow(QMainWindow):
         self.result_panel.decision_note.setText(f"Recorded: {decision}" + (f" — {comment}" if comment else ""))
         self.result_panel.set_decision_enabled(False)
         self.refresh_history()
+
+    # ------------------------------------------------------------------ models
+    def train_wizard(self, workdir: Path | None = None):
+        from sigverify.gui.wizard import TrainWizard
+
+        self.wizard = TrainWizard(self, store=self.store, registry=self.registry, workdir=workdir,
+                                  on_activate=self.activate_model)
+        self.wizard.open()
+        return self.wizard
+
+    def models_dialog(self):
+        from sigverify.gui.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self, self.registry, self.activate_model)
+        dialog.open()
+        return dialog
+
+    def activate_model(self, folder: Path) -> Worker:
+        """Load the newly active model in the background, record it, refresh the embedding cache."""
+        self.model_dir = Path(folder)
+        self.model_status.setText("Loading model…")
+
+        def load(progress, should_stop):
+            engine = _load_model(self.model_dir, self.settings.provider)
+            if self.store is not None:
+                self.store.activate_model(engine.version, engine.manifest.sha256, self.actor)
+                services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
+            return engine
+
+        def done(engine):
+            self.engine = engine
+            self.model_status.setText(f"Model {engine.version} · {engine.provider_description}")
+            self.statusBar().showMessage(f"Model {engine.version} is active; reference embeddings are up to date",
+                                         8000)
+            if self.account is not None:
+                self.open_account(self.account.number)
+            self.backendReady.emit(0.0)
+
+        return self.run_worker(Worker(load, with_progress=True), done, "Activating the model…")
 
     # ------------------------------------------------------------------ settings
     def settings_dialog(self) -> None:

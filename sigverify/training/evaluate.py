@@ -7,6 +7,23 @@ import numpy as np
 from sigverify.verification.protocol import n_way_one_shot, report, verification_distances
 
 
+def evaluate_checkpoint(checkpoint) -> dict:
+    """The held-out (validation) writers' distances and EER for a checkpoint: what the wizard shows."""
+    from pathlib import Path
+
+    from sigverify.training.trainer import embed, load_checkpoint, load_data
+
+    config, model, state = load_checkpoint(Path(checkpoint))
+    _, val_set, _ = load_data(config, [])
+    embeddings = embed(model, val_set.canvases, "cpu")
+    distances = verification_distances(embeddings, val_set.writer, val_set.forged, k_refs=config.eval_references,
+                                       seed=config.seed, repeats=5)
+    metrics = report(distances)
+    return {"genuine": distances.genuine.tolist(), "skilled": distances.skilled.tolist(),
+            "random": distances.random.tolist(), "metrics": metrics, "references": config.eval_references,
+            "writers": val_set.writer_names, "epoch": state["epoch"]}
+
+
 def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, threshold_by_k: dict[int, float],
                    ks=(1, 5), ns=(5, 20), seed: int = 0, aggregation: str = "mean") -> dict:
     """EER/AUC/FAR/FRR per K references (skilled and random apart) and N-way one-shot accuracy.

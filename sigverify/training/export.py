@@ -83,7 +83,8 @@ def _curve_summary(genuine: np.ndarray, negatives: np.ndarray, points: int = 200
             "frr": curve.frr[keep].round(6).tolist()}
 
 
-def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_test: bool = True) -> Manifest:
+def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_test: bool = True,
+           threshold: float | None = None, data_description: str = "") -> Manifest:
     """Checkpoint → ``out_dir/model.onnx`` + ``manifest.json`` (written atomically as a folder)."""
     config, model, state = load_checkpoint(Path(checkpoint))
     # the whole run's history (best.pt stops at the epoch it kept; last.pt has every epoch)
@@ -100,13 +101,15 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
                                  seed=config.seed, repeats=5)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
     hard_negatives = val.skilled if val.skilled.size else val.random
-    val_eer, threshold = eer(val.genuine, hard_negatives)
+    val_eer, eer_threshold = eer(val.genuine, hard_negatives)
+    threshold = eer_threshold if threshold is None else float(threshold)  # a supervisor's choice, if any
     calibration = fit_logistic(val.genuine, negatives)
     thresholds_by_k = {config.eval_references: threshold}
     if config.eval_references != 1:
         val1 = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=1, seed=config.seed, repeats=5)
         thresholds_by_k[1] = eer(val1.genuine, val1.skilled if val1.skilled.size else val1.random)[1]
     metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
+                     "validation_eer_threshold": eer_threshold,
                      "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
     if evaluate_test and test_writers:
         scan = scan_dataset(Path(config.dataset))
@@ -130,7 +133,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         embedding_size=config.embedding_size,
         preprocessing=params,
         threshold=float(threshold),
-        threshold_range=(float(threshold * 0.5), float(min(2.0, threshold * 1.5))),
+        threshold_range=(float(min(threshold, eer_threshold) * 0.5), float(min(2.0, max(threshold, eer_threshold) * 1.5))),
         calibration=calibration,
         extra={
             "created": today.isoformat(timespec="seconds"),
@@ -139,7 +142,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
             "validation_curve": _curve_summary(val.genuine, hard_negatives),
             "parity_max_abs_diff": parity,
             "references_for_threshold": config.eval_references,
-            "data": {"dataset": os.path.basename(os.path.normpath(config.dataset)),
+            "data": {"dataset": os.path.basename(os.path.normpath(config.dataset)), "description": data_description,
                      "train_writers": train_set.writer_names, "train_images": len(train_set),
                      "validation_images": len(val_set),
                      "problems": problems[:50]},

@@ -1,0 +1,565 @@
+"""Model → Train new model…: a supervisor retrains, evaluates, picks the threshold and activates.
+
+Data (scan in the background) → Settings → Training (a separate process, live curves, cancel,
+resume) → Evaluation (ROC, histograms, threshold slider) → Export and activate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
+                               QRadioButton, QSlider, QSpinBox, QVBoxLayout, QWizard, QWizardPage)
+
+from sigverify.errors import SigVerifyError
+from sigverify.gui.pictures import canvas_view, to_pixmap
+from sigverify.gui.training_process import TrainingProcess
+from sigverify.gui.workers import Worker, start
+from sigverify.training.datasets import scan_dataset
+from sigverify.verification.metrics import eer, far_frr, roc_curve, threshold_for_far
+
+PRESETS = {"quick": {"epochs": 5, "steps_per_epoch": 20}, "thorough": {"epochs": 30, "steps_per_epoch": 50}}
+
+
+def _scan(folder: str) -> dict:
+    """Background scan: counts, problems, a few thumbnails; raises if training cannot start."""
+    from sigverify.imaging.decode import load_image
+    from sigverify.imaging.preprocess import PreprocessParams, preprocess
+
+    scan = scan_dataset(Path(folder))
+    thumbs = []
+    for writer in scan.usable_writers()[:6]:
+        try:
+            thumbs.append(preprocess(load_image(scan.writers[writer].genuine[0]).pixels, PreprocessParams()))
+        except SigVerifyError:
+            continue
+    error = ""
+    try:
+        scan.require_trainable()
+    except SigVerifyError as exc:
+        error = str(exc)
+    return {"writers": len(scan.writers), "genuine": scan.genuine_count, "forged": scan.forged_count,
+            "usable": len(scan.usable_writers()), "problems": scan.problems, "thumbs": thumbs, "error": error,
+            "layout": scan.layout}
+
+
+def store_dataset(store, forgeries: Path | None, target: Path) -> Path:
+    """The store's active references (one writer per account) plus known forgeries (ACCOUNT/*.png)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for account in store.find_accounts(""):
+        references = store.references(account.number)
+        if not references:
+            continue
+        folder = target / account.number.replace("/", "_")
+        (folder / "genuine").mkdir(parents=True, exist_ok=True)
+        for reference in references:
+            suffix = Path(reference.filename).suffix or ".png"
+            (folder / "genuine" / f"{reference.id}{suffix}").write_bytes(store.reference_image(reference.id))
+        known = Path(forgeries) / account.number if forgeries else None
+        if known and known.is_dir():
+            (folder / "forged").mkdir(exist_ok=True)
+            for path in sorted(known.iterdir()):
+                if path.is_file():
+                    (folder / "forged" / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+class DataPage(QWizardPage):
+    def __init__(self, store=None) -> None:
+        super().__init__()
+        self.setTitle("Data")
+        self.setSubTitle("Choose the signatures to train on. The folder is checked before you can go on.")
+        self.store = store
+        self.folder_mode = QRadioButton("A dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
+        self.store_mode = QRadioButton("The store's enrolled references, plus a folder of known forgeries")
+        self.folder_mode.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.folder_mode)
+        group.addButton(self.store_mode)
+        self.folder = QLineEdit()
+        self.folder.setToolTip("The dataset folder, or for the store option the folder of forgeries (ACCOUNT/*.png)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.scan_button = QPushButton("Check the data")
+        self.scan_button.clicked.connect(self.scan)
+        row = QHBoxLayout()
+        row.addWidget(self.folder)
+        row.addWidget(browse)
+        row.addWidget(self.scan_button)
+        self.writers_label, self.genuine_label, self.forged_label = QLabel("—"), QLabel("—"), QLabel("—")
+        counts = QFormLayout()
+        counts.addRow("Writers", self.writers_label)
+        counts.addRow("Genuine signatures", self.genuine_label)
+        counts.addRow("Forged signatures", self.forged_label)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.thumbs = QHBoxLayout()
+        self.problems = QPlainTextEdit()
+        self.problems.setReadOnly(True)
+        self.problems.setPlaceholderText("Problems found in the data appear here")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_mode)
+        layout.addWidget(self.store_mode)
+        layout.addLayout(row)
+        layout.addLayout(counts)
+        layout.addLayout(self.thumbs)
+        layout.addWidget(self.status)
+        layout.addWidget(self.problems)
+        self.result: dict | None = None
+        self.dataset_path = ""
+        self.worker: Worker | None = None
+        self.folder.textChanged.connect(self._invalidate)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+            self.scan()
+
+    def _invalidate(self) -> None:
+        self.result = None
+        self.completeChanged.emit()
+
+    def scan(self) -> Worker | None:
+        folder = self.folder.text().strip()
+        if self.store_mode.isChecked():
+            if self.store is None:
+                self.status.setText("No store is open")
+                return None
+            import tempfile
+
+            target = Path(tempfile.mkdtemp(prefix="sigverify-store-dataset-"))
+            store_dataset(self.store, Path(folder) if folder else None, target)
+            folder = str(target)
+        if not folder:
+            self.status.setText("Choose a folder first")
+            return None
+        self.dataset_path = folder
+        self.status.setText("Checking the data…")
+        self.scan_button.setEnabled(False)
+        self.worker = Worker(_scan, folder)
+        self.worker.signals.finished.connect(self._scanned)
+        self.worker.signals.errored.connect(self._failed)
+        return start(self.worker)
+
+    def _scanned(self, result: dict) -> None:
+        self.scan_button.setEnabled(True)
+        self.result = result
+        self.writers_label.setText(f"{result['writers']} ({result['usable']} usable, {result['layout']})")
+        self.genuine_label.setText(str(result["genuine"]))
+        self.forged_label.setText(str(result["forged"]))
+        self.problems.setPlainText("\n".join(result["problems"]) or "No problems found")
+        while self.thumbs.count():
+            self.thumbs.takeAt(0).widget().deleteLater()
+        for canvas in result["thumbs"]:
+            label = QLabel()
+            label.setPixmap(to_pixmap(canvas_view(canvas), 120, 60))
+            self.thumbs.addWidget(label)
+        self.status.setText(result["error"] or "The data can be used for training.")
+        self.status.setStyleSheet("color: #b71c1c" if result["error"] else "color: #1b5e20")
+        self.completeChanged.emit()
+
+    def _failed(self, message: str) -> None:
+        self.scan_button.setEnabled(True)
+        self.result = {"error": message}
+        self.status.setText(message)
+        self.status.setStyleSheet("color: #b71c1c")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return bool(self.result) and not self.result.get("error")
+
+
+class SettingsPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Settings")
+        self.setSubTitle("The defaults suit most banks; 'quick' is for a first look, 'thorough' for the model you keep.")
+        self.preset = QComboBox()
+        self.preset.addItems(["quick", "thorough", "custom"])
+        self.preset.setToolTip("quick: a few minutes; thorough: the settings of the shipped model")
+        self.loss = QComboBox()
+        self.loss.addItems(["contrastive", "triplet"])
+        self.loss.setToolTip("contrastive: pulls a writer's signatures together and pushes forgeries beyond the "
+                             "margin; triplet: keeps each forgery farther than the writer's own signatures")
+        self.margin = QDoubleSpinBox(decimals=2, singleStep=0.05)
+        self.margin.setRange(0.05, 2.0)
+        self.margin.setValue(1.0)
+        self.margin.setToolTip("How far apart forgeries must be pushed (embeddings lie on the unit sphere: 0–2)")
+        self.mining = QComboBox()
+        self.mining.addItems(["hard", "semi-hard", "none"])
+        self.mining.setToolTip("Which pairs to learn from in each batch: the hardest (hard), those just inside "
+                               "the margin (semi-hard), or all (none)")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 10000)
+        self.steps.setToolTip("Batches per epoch; validation runs after each epoch")
+        self.batch = QSpinBox()
+        self.batch.setRange(2, 64)
+        self.batch.setValue(8)
+        self.batch.setToolTip("Writers per batch (each brings 4 genuine signatures and 2 forgeries)")
+        self.augment = QDoubleSpinBox(decimals=2, singleStep=0.1)
+        self.augment.setRange(0.0, 2.0)
+        self.augment.setValue(1.0)
+        self.augment.setToolTip("Strength of the variations (slant, size, stroke width, wobble); 0 turns them off")
+        self.validation = QDoubleSpinBox(decimals=2, singleStep=0.05)
+        self.validation.setRange(0.1, 0.5)
+        self.validation.setValue(0.2)
+        self.validation.setToolTip("Share of writers held out to measure EER and choose the threshold")
+        self.device = QComboBox()
+        self.device.addItem("cpu")
+        self.device.setToolTip("CUDA appears when the training process finds a usable GPU")
+        form = QFormLayout(self)
+        form.addRow("Preset", self.preset)
+        form.addRow("Loss", self.loss)
+        form.addRow("Margin", self.margin)
+        form.addRow("Mining", self.mining)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Steps per epoch", self.steps)
+        form.addRow("Writers per batch", self.batch)
+        form.addRow("Augmentation strength", self.augment)
+        form.addRow("Validation share of writers", self.validation)
+        form.addRow("Device", self.device)
+        self.preset.currentTextChanged.connect(self.apply_preset)
+        self.loss.currentTextChanged.connect(lambda loss: self.margin.setValue(1.0 if loss == "contrastive" else 0.3))
+        self.apply_preset("quick")
+        self.probe = TrainingProcess(self)
+        self.probe.event.connect(self._probed)
+        self.probe.start("probe")
+
+    def _probed(self, event: dict) -> None:
+        if event.get("kind") == "probe" and event.get("cuda") and self.device.findText("cuda") < 0:
+            self.device.addItem("cuda")
+
+    def apply_preset(self, name: str) -> None:
+        if name in PRESETS:
+            self.epochs.setValue(PRESETS[name]["epochs"])
+            self.steps.setValue(PRESETS[name]["steps_per_epoch"])
+
+    def config(self, dataset: str, out_dir: str) -> dict:
+        return {"dataset": dataset, "out_dir": out_dir, "loss": self.loss.currentText(),
+                "margin": self.margin.value(), "mining": self.mining.currentText(), "epochs": self.epochs.value(),
+                "steps_per_epoch": self.steps.value(), "writers_per_batch": self.batch.value(),
+                "augment_strength": self.augment.value(), "validation_share": self.validation.value(),
+                "device": self.device.currentText()}
+
+
+class TrainingPage(QWizardPage):
+    def __init__(self, workdir: Path) -> None:
+        super().__init__()
+        self.setTitle("Training")
+        self.setSubTitle("Training runs in its own process. Cancel keeps the last complete epoch; Resume goes on.")
+        self.workdir = workdir
+        self.progress = QProgressBar()
+        self.eta = QLabel("")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.addLegend()
+        self.plot.setLabel("bottom", "epoch")
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#1565c0", width=2), name="training loss")
+        self.eer_curve = self.plot.plot([], [], pen=pg.mkPen("#c62828", width=2), name="validation EER")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.start_button = QPushButton("Start training")
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
+        self.start_button.clicked.connect(lambda: self.start_training(resume=False))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(lambda: self.start_training(resume=True))
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.eta)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.log, 1)
+        layout.addLayout(buttons)
+        self.process = TrainingProcess(self)
+        self.process.event.connect(self.on_event)
+        self.process.logLine.connect(self.log.appendPlainText)
+        self.process.ended.connect(self.on_ended)
+        self.epochs: list[float] = []
+        self.losses: list[float] = []
+        self.eers: list[float] = []
+        self.steps_seen = 0
+        self.evaluation: dict | None = None
+        self.status = ""
+        self.config_path: Path | None = None
+        self.out_dir: Path | None = None
+
+    def initializePage(self) -> None:  # noqa: N802
+        if not self.process.running() and self.evaluation is None and self.status != "cancelled":
+            self.start_training(resume=False)
+
+    def start_training(self, resume: bool) -> None:
+        wizard: TrainWizard = self.wizard()
+        if not resume:
+            self.out_dir = self.workdir / time.strftime("run-%Y%m%d-%H%M%S")
+            self.epochs, self.losses, self.eers = [], [], []
+            config = wizard.settings_page.config(wizard.data_page.dataset_path, str(self.out_dir / "checkpoints"))
+        else:
+            config = json.loads(self.config_path.read_text())
+            config["resume"] = str(self.out_dir / "checkpoints" / "last.pt")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.out_dir / "config.json"
+        self.config_path.write_text(json.dumps(config, indent=1))
+        self.evaluation, self.status, self.steps_seen = None, "running", 0
+        self.log.appendPlainText(("Resuming" if resume else "Starting") + f" training in {self.out_dir}")
+        self.started = time.perf_counter()
+        self.process.start("train", str(self.config_path))
+        self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        self.log.appendPlainText("Cancelling: the training stops at its next step…")
+        self.cancel_button.setEnabled(False)
+        self.process.cancel()
+
+    def on_event(self, event: dict) -> None:
+        kind = event.get("kind")
+        if kind == "start":
+            self.progress.setRange(0, event["total_steps"])
+            self.progress.setValue(event["first_epoch"] * event["steps_per_epoch"])
+        elif kind == "step":
+            self.steps_seen += 1
+            self.progress.setValue(event["global_step"])
+            done = max(self.steps_seen, 1)
+            left = (event["total_steps"] - event["global_step"]) * (time.perf_counter() - self.started) / done
+            self.eta.setText(f"step {event['global_step']} of {event['total_steps']}, loss {event['loss']:.4f}, "
+                             f"about {left / 60:.1f} min left")
+        elif kind == "epoch":
+            self.epochs.append(event["epoch"] + 1)
+            self.losses.append(event["loss"])
+            self.eers.append(event["val_eer"])
+            self.loss_curve.setData(self.epochs, self.losses)
+            self.eer_curve.setData(self.epochs, self.eers)
+            self.log.appendPlainText(f"epoch {event['epoch'] + 1}: loss {event['loss']:.4f}, validation EER "
+                                     f"{100 * event['val_eer']:.2f}%")
+        elif kind == "data":
+            self.log.appendPlainText(f"{event['train_writers']} training writers, {event['validation_writers']} "
+                                     "validation writers")
+        elif kind == "evaluation":
+            self.evaluation = event
+        elif kind == "finished":
+            self.status = event["status"]
+        elif kind == "error":
+            self.log.appendPlainText(f"ERROR: {event['message']}")
+
+    def on_ended(self, code: int, error: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.start_button.setEnabled(True)
+        if error:
+            self.status = "failed"
+            self.log.appendPlainText(f"Training failed: {error}")
+        elif self.status == "cancelled":
+            self.log.appendPlainText("Training cancelled; the last complete epoch is kept. Resume to go on.")
+            self.resume_button.setEnabled((self.out_dir / "checkpoints" / "last.pt").is_file())
+        else:
+            self.log.appendPlainText(f"Training {self.status}.")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.evaluation is not None and not self.process.running()
+
+    def cleanupPage(self) -> None:  # noqa: N802 - going Back stops a running training
+        self.process.cancel()
+
+
+class EvaluationPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Evaluation")
+        self.setSubTitle("On the held-out writers. Choose the operating threshold.")
+        self.eer_label = QLabel("")
+        self.eer_label.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.roc = pg.PlotWidget(background="w", title="FAR vs FRR (DET)")
+        self.roc.setLabel("bottom", "FAR (forgeries accepted)")
+        self.roc.setLabel("left", "FRR (genuine rejected)")
+        self.hist = pg.PlotWidget(background="w", title="distances")
+        self.hist.addLegend()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 1000)
+        self.slider.setToolTip("The distance threshold: below it a signature is accepted")
+        self.point = QLabel("")
+        self.eer_button = QPushButton("EER point")
+        self.far_value = QDoubleSpinBox(decimals=1, suffix=" %")
+        self.far_value.setRange(0.0, 50.0)
+        self.far_value.setValue(1.0)
+        self.far_button = QPushButton("FAR ≤")
+        self.table = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(self.eer_button)
+        row.addWidget(self.far_button)
+        row.addWidget(self.far_value)
+        grid = QGridLayout(self)
+        grid.addWidget(self.eer_label, 0, 0, 1, 2)
+        grid.addWidget(self.roc, 1, 0)
+        grid.addWidget(self.hist, 1, 1)
+        grid.addWidget(self.slider, 2, 0, 1, 2)
+        grid.addWidget(self.point, 3, 0, 1, 2)
+        grid.addLayout(row, 4, 0, 1, 2)
+        grid.addWidget(self.table, 5, 0, 1, 2)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.eer_button.clicked.connect(lambda: self.set_threshold(self.eer_threshold))
+        self.far_button.clicked.connect(lambda: self.set_threshold(
+            threshold_for_far(self.genuine, self.negatives, self.far_value.value() / 100)))
+        self.threshold = 0.0
+
+    def initializePage(self) -> None:  # noqa: N802
+        evaluation = self.wizard().training_page.evaluation
+        self.genuine = np.asarray(evaluation["genuine"])
+        hard = evaluation["skilled"] if evaluation["skilled"] else evaluation["random"]
+        self.negatives = np.asarray(hard)
+        self.eer_value, self.eer_threshold = eer(self.genuine, self.negatives)
+        kind = "skilled forgeries" if evaluation["skilled"] else "random forgeries"
+        self.eer_label.setText(f"EER {100 * self.eer_value:.2f}% on {kind} "
+                               f"({len(evaluation['writers'])} held-out writers, {evaluation['references']} references)")
+        curve = roc_curve(self.genuine, self.negatives)
+        self.roc.clear()
+        self.roc_curve = self.roc.plot(curve.far, curve.frr, pen=pg.mkPen("#1565c0", width=2))
+        self.marker = self.roc.plot([], [], pen=None, symbol="o", symbolBrush="#c62828")
+        self.hist.clear()
+        top = float(max(self.genuine.max(), self.negatives.max()))
+        bins = np.linspace(0, top * 1.05, 30)
+        for values, colour, name in ((self.genuine, "#2e7d32", "genuine"), (self.negatives, "#c62828", kind)):
+            counts, edges = np.histogram(values, bins=bins)
+            self.hist.plot(edges, counts, stepMode="center", pen=pg.mkPen(colour, width=2), name=name)
+        self.top = top * 1.05
+        rows = [f"<tr><td>{t:.4f}</td><td>{100 * a:.2f}%</td><td>{100 * b:.2f}%</td></tr>"
+                for t in np.linspace(self.eer_threshold * 0.8, self.eer_threshold * 1.2, 5)
+                for a, b in [far_frr(self.genuine, self.negatives, t)]]
+        self.table.setText("<table cellpadding=3><tr><th>threshold</th><th>FAR</th><th>FRR</th></tr>"
+                           + "".join(rows) + "</table>")
+        self.set_threshold(self.eer_threshold)
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold = float(value)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(1000 * value / self.top)))
+        self.slider.blockSignals(False)
+        self._show_point()
+
+    def _slider_moved(self, position: int) -> None:
+        self.threshold = position / 1000 * self.top
+        self._show_point()
+
+    def _show_point(self) -> None:
+        far, frr = far_frr(self.genuine, self.negatives, self.threshold)
+        self.far_frr = (far, frr)
+        self.point.setText(f"threshold {self.threshold:.4f}: FAR {100 * far:.2f}%, FRR {100 * frr:.2f}%")
+        self.marker.setData([far], [frr])
+
+
+class ExportPage(QWizardPage):
+    def __init__(self, on_activate: Callable[[Path], None] | None) -> None:
+        super().__init__()
+        self.setTitle("Export and activate")
+        self.setSubTitle("The model is exported to ONNX, checked against torch, and registered; "
+                         "activating it recomputes the reference embeddings in the background.")
+        self.on_activate = on_activate
+        self.export_button = QPushButton("Export and register")
+        self.activate_button = QPushButton("Activate this model")
+        self.activate_button.setEnabled(False)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.export_button)
+        layout.addWidget(self.activate_button)
+        layout.addWidget(self.status)
+        layout.addWidget(self.log)
+        self.process = TrainingProcess(self)
+        self.process.event.connect(self._event)
+        self.process.logLine.connect(self.log.appendPlainText)
+        self.process.ended.connect(self._ended)
+        self.export_button.clicked.connect(self.export)
+        self.activate_button.clicked.connect(self.activate)
+        self.exported: dict | None = None
+        self.activated = False
+
+    def export(self) -> None:
+        wizard: TrainWizard = self.wizard()
+        checkpoint = wizard.training_page.evaluation["checkpoint"]
+        out = wizard.training_page.out_dir / "model"
+        self.export_button.setEnabled(False)
+        self.status.setText("Exporting and checking ONNX against torch…")
+        self.process.start("export", checkpoint, str(out), "--threshold", repr(wizard.evaluation_page.threshold),
+                           "--description", f"trained in the wizard on {wizard.data_page.dataset_path}")
+
+    def _event(self, event: dict) -> None:
+        if event.get("kind") == "exported":
+            self.exported = event
+
+    def _ended(self, code: int, error: str) -> None:
+        if error or not self.exported:
+            self.status.setText(f"Export failed: {error or 'no model written'}. Nothing was registered.")
+            self.export_button.setEnabled(True)
+            return
+        from sigverify.inference.registry import default_registry
+
+        try:
+            entry = (self.wizard().registry or default_registry()).register(Path(self.exported["folder"]))
+        except SigVerifyError as exc:
+            self.status.setText(str(exc))
+            return
+        self.registered_version = entry.version
+        self.status.setText(f"Model {entry.version} registered (ONNX vs torch max difference "
+                            f"{self.exported['parity']:.1e}, threshold {self.exported['threshold']:.4f}).")
+        self.activate_button.setEnabled(True)
+        self.completeChanged.emit()
+
+    def activate(self) -> None:
+        registry = self.wizard().registry
+        from sigverify.inference.registry import default_registry
+
+        entry = (registry or default_registry()).activate(self.registered_version)
+        self.activated = True
+        self.activate_button.setEnabled(False)
+        self.status.setText(f"Model {entry.version} is active. The previous model stays available under "
+                            "Model → Manage models….")
+        if self.on_activate:
+            self.on_activate(entry.folder)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.exported is not None
+
+
+class TrainWizard(QWizard):
+    def __init__(self, parent=None, store=None, registry=None, workdir: Path | None = None,
+                 on_activate: Callable[[Path], None] | None = None) -> None:
+        super().__init__(parent)
+        from sigverify.paths import user_data_dir
+
+        self.setWindowTitle("Train new model")
+        self.registry = registry
+        self.data_page = DataPage(store)
+        self.settings_page = SettingsPage()
+        self.training_page = TrainingPage(Path(workdir) if workdir else user_data_dir() / "training")
+        self.evaluation_page = EvaluationPage()
+        self.export_page = ExportPage(on_activate)
+        for page in (self.data_page, self.settings_page, self.training_page, self.evaluation_page, self.export_page):
+            self.addPage(page)
+        self.resize(900, 700)
+
+    def reject(self) -> None:
+        for process in (self.training_page.process, self.export_page.process):
+            if process.running():
+                process.cancel()
+                if not process.process.waitForFinished(10000):
+                    process.kill()
+        super().reject()

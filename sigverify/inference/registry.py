@@ -1,0 +1,122 @@
+"""Model versions on this computer: the shipped model plus those trained here, and which is active.
+
+Trained models live in the user-data folder (writable even when the app runs from a read-only
+bundle), one folder per version, with ``registry.json`` naming the active one. Registering
+copies a verified model folder in; activating switches the pointer; the previous model stays
+for rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigverify.errors import ModelError
+from sigverify.inference.manifest import MANIFEST_NAME, load_manifest, sha256_of
+
+SHIPPED = "shipped"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    version: str
+    folder: Path
+    sha256: str
+    shipped: bool
+    eer: float | None
+
+
+class ModelRegistry:
+    def __init__(self, root: Path, shipped_dir: Path) -> None:
+        self.root = Path(root)
+        self.shipped_dir = Path(shipped_dir)
+        self.file = self.root / "registry.json"
+
+    def _read(self) -> dict:
+        if not self.file.is_file():
+            return {"active": SHIPPED}
+        try:
+            return json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {"active": SHIPPED}
+
+    def _write(self, data: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(tmp, self.file)
+
+    def entries(self) -> list[ModelEntry]:
+        out = []
+        if (self.shipped_dir / MANIFEST_NAME).is_file():
+            out.append(self._entry(self.shipped_dir, shipped=True))
+        for folder in sorted(self.root.glob("*/")):
+            if (folder / MANIFEST_NAME).is_file():
+                try:
+                    out.append(self._entry(folder, shipped=False))
+                except ModelError:
+                    continue
+        return out
+
+    def _entry(self, folder: Path, shipped: bool) -> ModelEntry:
+        manifest = load_manifest(folder)
+        val = manifest.metrics.get("validation", {})
+        return ModelEntry(manifest.version, folder, manifest.sha256, shipped,
+                          val.get("eer_skilled", val.get("eer_random")))
+
+    def active_dir(self) -> Path:
+        """The active model's folder; the shipped one if nothing else is active or it vanished."""
+        active = self._read().get("active", SHIPPED)
+        if active != SHIPPED and (self.root / active / MANIFEST_NAME).is_file():
+            return self.root / active
+        return self.shipped_dir
+
+    def active_version(self) -> str:
+        return load_manifest(self.active_dir()).version
+
+    def register(self, model_dir: Path) -> ModelEntry:
+        """Copy a model folder in (after checking its hash), under its version name."""
+        manifest = load_manifest(model_dir)
+        onnx = Path(model_dir) / manifest.onnx_file
+        if not onnx.is_file() or sha256_of(onnx) != manifest.sha256:
+            raise ModelError(f"{model_dir}: model file missing or not matching its manifest; not registered")
+        target = self.root / manifest.version
+        if target.exists():
+            raise ModelError(f"model {manifest.version} is registered already")
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".register-", dir=self.root))
+        try:
+            shutil.copy2(onnx, staging / manifest.onnx_file)
+            shutil.copy2(Path(model_dir) / MANIFEST_NAME, staging / MANIFEST_NAME)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self._entry(target, shipped=False)
+
+    def activate(self, version: str) -> ModelEntry:
+        for entry in self.entries():
+            if entry.version == version:
+                data = self._read()
+                data["previous"] = data.get("active", SHIPPED)
+                data["active"] = SHIPPED if entry.shipped else version
+                self._write(data)
+                return entry
+        raise ModelError(f"no model {version!r} on this computer")
+
+    def previous_version(self) -> str | None:
+        previous = self._read().get("previous")
+        if previous is None:
+            return None
+        if previous == SHIPPED:
+            return load_manifest(self.shipped_dir).version if (self.shipped_dir / MANIFEST_NAME).is_file() else None
+        return previous
+
+
+def default_registry() -> ModelRegistry:
+    from sigverify.paths import shipped_model_dir, user_data_dir
+
+    return ModelRegistry(user_data_dir() / "models", shipped_model_dir())

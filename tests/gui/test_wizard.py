@@ -1,0 +1,216 @@
+"""The training wizard, walked page by page with a real training process on generated writers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QWizard  # noqa: E402
+
+from sigverify import services  # noqa: E402
+from sigverify.gui.main_window import MainWindow  # noqa: E402
+from sigverify.gui.settings import AppSettings  # noqa: E402
+from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
+from sigverify.inference.registry import ModelRegistry  # noqa: E402
+from sigverify.store.repository import Store  # noqa: E402
+from sigverify.synthetic import SyntheticWriter, write_dataset  # noqa: E402
+from sigverify.verification.metrics import eer  # noqa: E402
+from tests.helpers import make_tiny_model  # noqa: E402
+
+SHOTS = Path(os.environ["SIGVERIFY_SCREENSHOT_DIR"]) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
+
+
+def _shot(widget, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path, monkeypatch, rng):
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+    shipped = make_tiny_model(tmp_path / "shipped")
+    registry = ModelRegistry(tmp_path / "home" / "models", shipped)
+    store = Store(str(tmp_path / "store.db"))
+    store.add_account("NL-9", "Wizard Test", "setup")
+    writer = SyntheticWriter(77)
+    files = []
+    for n in range(4):
+        files.append(tmp_path / f"ref{n}.png")
+        cv2.imwrite(str(files[-1]), writer.genuine(rng))
+    services.enroll_files(store, EmbeddingEngine(shipped), "NL-9", files[:3], "setup")
+    store.close()
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(store_location=str(tmp_path / "store.db"), settings=settings, actor="supervisor",
+                        registry=registry)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.engine is not None, timeout=15000)
+    dataset = write_dataset(tmp_path / "data", writers=8, genuine=6, forged=3, seed=5)
+    return {"window": window, "registry": registry, "dataset": dataset, "files": files, "tmp": tmp_path}
+
+
+def _open_wizard(window):
+    action = next(a for a in window.model_menu.actions() if a.text().startswith("&Train new model"))
+    action.trigger()
+    return window.wizard
+
+
+def _scan(qtbot, wizard, folder):
+    page = wizard.data_page
+    page.folder.setText(str(folder))
+    page.scan()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=20000)
+    return page
+
+
+@pytest.mark.slow
+def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
+    window, registry = setup["window"], setup["registry"]
+    assert window.engine.version == "tiny-test-1"
+    wizard = _open_wizard(window)
+    page = _scan(qtbot, wizard, setup["dataset"])
+    assert page.writers_label.text().startswith("8 (8 usable")
+    assert page.genuine_label.text() == "48" and page.forged_label.text() == "24"
+    assert page.isComplete() and page.thumbs.count() == 6
+    _shot(wizard, "wizard-1-data")
+    wizard.next()
+
+    settings = wizard.settings_page
+    settings.preset.setCurrentText("custom")
+    settings.epochs.setValue(2)
+    settings.steps.setValue(3)
+    settings.batch.setValue(3)
+    settings.validation.setValue(0.25)
+    _shot(wizard, "wizard-2-settings")
+    wizard.next()  # starts the training process
+
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: training.isComplete(), timeout=180000)
+    assert training.status == "finished"
+    assert training.progress.value() == training.progress.maximum() == 6
+    xs, ys = training.loss_curve.getData()
+    assert list(xs) == [1, 2] and np.all(np.isfinite(ys))
+    assert len(training.eer_curve.getData()[1]) == 2
+    _shot(wizard, "wizard-3-training")
+    wizard.next()
+
+    evaluation = wizard.evaluation_page
+    from sigverify.training.evaluate import evaluate_checkpoint
+
+    own = evaluate_checkpoint(training.evaluation["checkpoint"])  # the training module's own evaluation
+    own_eer = eer(own["genuine"], own["skilled"])[0]
+    assert f"EER {100 * own_eer:.2f}%" in evaluation.eer_label.text()
+    assert own["metrics"]["eer_skilled"] == pytest.approx(own_eer)
+    evaluation.far_value.setValue(10.0)
+    evaluation.far_button.click()
+    assert evaluation.far_frr[0] <= 0.10
+    evaluation.slider.setValue(evaluation.slider.value() + 50)  # the slider moves the point live
+    assert "threshold" in evaluation.point.text()
+    evaluation.eer_button.click()
+    assert evaluation.threshold == pytest.approx(evaluation.eer_threshold)
+    _shot(wizard, "wizard-4-evaluation")
+    wizard.next()
+
+    export = wizard.export_page
+    export.export_button.click()
+    qtbot.waitUntil(lambda: export.activate_button.isEnabled(), timeout=120000)
+    new_version = export.registered_version
+    assert new_version in [e.version for e in registry.entries()]
+    export.activate_button.click()
+    qtbot.waitUntil(lambda: window.engine.version == new_version and not window.busy(), timeout=30000)
+    _shot(wizard, "wizard-5-export")
+    assert window.engine.manifest.threshold == pytest.approx(evaluation.threshold)
+    wizard.accept()
+
+    # the new model verifies in the main window; the store recomputed the embeddings for it
+    window.account_panel.search.setText("NL-9")
+    window.open_account("NL-9")
+    assert window.load_questioned_file(setup["files"][3])
+    window.verify()
+    qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+    history = Store(str(setup["tmp"] / "store.db")).history("NL-9")
+    assert history[0]["model_version"] == new_version
+    audit = Store(str(setup["tmp"] / "store.db")).export_audit_csv()
+    assert "model.activate" in audit
+
+    # rollback restores the previous model
+    dialog = window.models_dialog()
+    dialog.rollback()
+    qtbot.waitUntil(lambda: window.engine.version == "tiny-test-1" and not window.busy(), timeout=30000)
+    assert registry.active_version() == "tiny-test-1"
+
+
+@pytest.mark.slow
+def test_cancel_keeps_the_window_responsive_and_registers_nothing(qtbot, setup):
+    window, registry = setup["window"], setup["registry"]
+    before = len(registry.entries())
+    wizard = _open_wizard(window)
+    _scan(qtbot, wizard, setup["dataset"])
+    wizard.next()
+    wizard.settings_page.epochs.setValue(50)
+    wizard.settings_page.steps.setValue(200)
+    wizard.next()
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: training.steps_seen >= 2, timeout=60000)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    started = time.perf_counter()
+    training.cancel_button.click()
+    qtbot.waitUntil(lambda: not training.process.running(), timeout=20000)
+    stopped_after = time.perf_counter() - started
+    timer.stop()
+    assert stopped_after < 15
+    assert len(ticks) >= stopped_after / 0.02 * 0.5  # the event loop kept going while it stopped
+    assert training.status == "cancelled" and not training.isComplete()
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled() is False
+    assert len(registry.entries()) == before  # no half-written model registered
+    assert not list((training.out_dir).glob("model*"))
+    wizard.reject()
+
+
+@pytest.mark.parametrize("setup_kind,message", [
+    ("empty", "no signature images found"),
+    ("unreadable", "0 writer(s) with at least 2 readable genuine"),
+    ("one_writer", "1 writer(s) with at least 2 readable genuine"),
+])
+def test_bad_dataset_folder_cannot_proceed(qtbot, setup, setup_kind, message):
+    folder = setup["tmp"] / f"bad_{setup_kind}"
+    folder.mkdir()
+    if setup_kind == "unreadable":
+        for writer in ("001", "002"):
+            (folder / writer / "genuine").mkdir(parents=True)
+            for n in range(3):
+                (folder / writer / "genuine" / f"{n}.png").write_bytes(b"not an image")
+    elif setup_kind == "one_writer":
+        write_dataset(folder, writers=1, genuine=4, forged=1)
+    wizard = _open_wizard(setup["window"])
+    page = _scan(qtbot, wizard, folder)
+    assert message in page.status.text()
+    assert not page.isComplete()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    if setup_kind == "unreadable":
+        assert "not an image" in page.problems.toPlainText()
+    wizard.reject()
+
+
+def test_activation_with_the_store_option_dataset(qtbot, setup):
+    """The 'store + known forgeries' source turns enrolled references into a training folder."""
+    from sigverify.gui.wizard import store_dataset
+
+    forgeries = setup["tmp"] / "forgeries" / "NL-9"
+    forgeries.mkdir(parents=True)
+    cv2.imwrite(str(forgeries / "f1.png"), SyntheticWriter(77).forgery(np.random.default_rng(0)))
+    target = store_dataset(Store(str(setup["tmp"] / "store.db")), setup["tmp"] / "forgeries",
+                           setup["tmp"] / "from_store")
+    assert len(list((target / "NL-9" / "genuine").iterdir())) == 3
+    assert (target / "NL-9" / "forged" / "f1.png").is_file()
