@@ -398,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--store", help=store_help)
     backup.set_defaults(func=cmd_backup)
 
+    from sigverify.cli_mandates import add_commands
+
+    add_commands(sub, store_help)
+
     train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")
     train.add_argument("dataset", help="dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
     train.add_argument("--config", help="JSON file of TrainConfig settings")

@@ -32,6 +32,13 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25) -> np.ndarray:
 
 def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, int, int, int]:
     """Propose (x, y, w, h) of the signature on a page; raises NoSignatureError on a blank page."""
+    return find_signature_boxes(image, max_count=1, margin=margin)[0]
+
+
+def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.3,
+                         margin: float = 0.04) -> list[tuple[int, int, int, int]]:
+    """Boxes of the most signature-like ink clusters, strongest first (documents with several
+    signatures); clusters weaker than ``min_share`` of the strongest are left out."""
     gray = cv2.medianBlur(to_grayscale(image), 3)
     # local threshold: uneven lighting of phone photos and scanner gradients
     block = max(15, (min(gray.shape) // 20) | 1)
@@ -51,22 +58,25 @@ def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, in
     size = max(5, int(min(gray.shape) * 0.03))
     blobs = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size * 2, size)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
-    best, best_score = 0, -1.0
+    scores = {}
     for label in range(1, count):
         x, y, w, h, _ = stats[label]
         ink = mask[y : y + h, x : x + w] & (labels[y : y + h, x : x + w] == label)
-        ink_pixels = int(ink.sum())
         # handwriting: much ink, tall strokes (print lines are flat), not a thin strip
-        score = ink_pixels * min(1.0, h / max(1.0, 0.08 * gray.shape[0]))
-        if score > best_score:
-            best, best_score = label, score
-    chosen = _grow_cluster(stats, best)
-    ys, xs = np.nonzero(mask & np.isin(labels, chosen))
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-    pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
-    x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
-    x1, y1 = min(gray.shape[1], x1 + pad_x), min(gray.shape[0], y1 + pad_y)
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+        scores[label] = int(ink.sum()) * min(1.0, h / max(1.0, 0.08 * gray.shape[0]))
+    boxes, used = [], set()
+    for label in sorted(scores, key=scores.get, reverse=True):
+        if label in used or len(boxes) >= max_count or scores[label] < min_share * max(scores.values()):
+            continue
+        chosen = [c for c in _grow_cluster(stats, label) if c not in used]
+        used.update(chosen)
+        ys, xs = np.nonzero(mask & np.isin(labels, chosen))
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
+        x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
+        x1, y1 = min(gray.shape[1], x1 + pad_x), min(gray.shape[0], y1 + pad_y)
+        boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    return boxes
 
 
 def _grow_cluster(stats: np.ndarray, best: int) -> list[int]:

@@ -11,7 +11,13 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sigverify.errors import StoreError
 from sigverify.store.schema import meta, metadata
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READ_ONLY = "sigverify_read_only"
+
+
+def read_connection(engine: Engine):
+    """A connection for reading: no write lock taken (SQLite), usable inside a write transaction."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def default_store_url() -> str:
@@ -41,8 +47,12 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # take the write lock at the start: two writers can never interleave the audit chain
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the lock at the start, so two writers never interleave the audit chain;
+        # readers (see read_connection) begin deferred and, in WAL mode, never wait for a writer
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_engine(url: str | None = None) -> Engine:
@@ -67,7 +77,9 @@ def open_engine(url: str | None = None) -> Engine:
 
 
 MIGRATIONS: dict[int, list[str]] = {
-    # version: statements bringing the previous version up to it (1 is created from metadata)
+    # version: statements bringing the previous version up to it (1 is created from metadata);
+    # new tables are created by metadata.create_all after the statements
+    2: [],  # mandates: mandate_rules, mandate_files, pending_changes, documents, document_signatures
 }
 
 

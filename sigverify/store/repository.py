@@ -14,7 +14,8 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 
 from sigverify.store import audit as audit_chain
-from sigverify.store.db import StoreError, open_engine
+from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, require_supervisor
+from sigverify.store.db import StoreError, open_engine, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
 
 DECISIONS = ("accept", "reject", "escalate")
@@ -82,6 +83,30 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def read(self):
+        return read_connection(self.engine)
+
+    # ------------------------------------------------------------------ who acts
+    @property
+    def users(self) -> UserDirectory:
+        return UserDirectory(self)
+
+    def four_eyes(self) -> bool:
+        """Roles and second approvals apply once the bank has defined users in this store."""
+        return self.users.count() > 0
+
+    def actor(self, actor: "str | Actor") -> Actor:
+        """An Actor as given, or a name resolved to its role (single-user mode: supervisor)."""
+        if isinstance(actor, Actor):
+            return actor
+        if not self.four_eyes():
+            return Actor(actor, "supervisor")
+        from sigverify.store.schema import users
+
+        with self.read() as conn:
+            role = conn.execute(select(users.c.role).where(users.c.name == actor)).scalar()
+        return Actor(actor, role or "clerk")
+
     # ------------------------------------------------------------------ accounts
     def add_account(self, number: str, holder_name: str, actor: str) -> Account:
         number, holder_name = number.strip(), holder_name.strip()
@@ -98,7 +123,7 @@ class Store:
         return Account(account_id, number, holder_name)
 
     def account(self, number: str) -> Account:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(select(accounts).where(accounts.c.number == number.strip())).first()
         if row is None:
             raise StoreError(f"unknown account {number!r}")
@@ -111,12 +136,20 @@ class Store:
         if query.strip():
             statement = statement.where(or_(func.lower(accounts.c.number).like(pattern),
                                             func.lower(accounts.c.holder_name).like(pattern)))
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return [Account(r.id, r.number, r.holder_name, bool(r.always_refer)) for r in conn.execute(statement)]
 
     # ------------------------------------------------------------------ references
-    def enroll(self, number: str, items: list[EnrolItem], model_sha256: str, actor: str) -> list[int]:
-        """Add references with their embeddings; all or nothing, duplicates refused by file hash."""
+    def enroll(self, number: str, items: list[EnrolItem], model_sha256: str, actor: "str | Actor",
+               signatory_id: int | None = None, expires_on: str | None = None, _approved_by: str = "") -> list[int]:
+        """Add references with their embeddings; all or nothing, duplicates refused by file hash.
+
+        Supervisors only; where users are defined, only through an approved change request."""
+        acting = self.actor(actor)
+        require_supervisor(acting, "enrol specimens")
+        if self.four_eyes() and not _approved_by:
+            raise PermissionDenied("enrolment needs a second supervisor's approval: request it and have "
+                                   "another supervisor approve")
         if not items:
             raise StoreError("no images given to enrol")
         account = self.account(number)
@@ -136,17 +169,24 @@ class Store:
                 x, y, w, h = (int(v) for v in item.box)
                 reference_id = conn.execute(references.insert().values(
                     account_id=account.id, image=item.image, image_sha256=digest, filename=item.filename,
-                    crop_x=x, crop_y=y, crop_w=w, crop_h=h, enrolled_by=actor, enrolled_at=at, active=True,
+                    crop_x=x, crop_y=y, crop_w=w, crop_h=h, enrolled_by=acting.name, enrolled_at=at, active=True,
+                    signatory_id=signatory_id, expires_on=expires_on,
                 )).inserted_primary_key[0]
                 conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
                                                         vector=_vector_bytes(item.embedding), created_at=at))
-                audit_chain.append(conn, at, actor, "reference.enroll", number, {
-                    "reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
-                    "box": [x, y, w, h]})
+                details = {"reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
+                           "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
+                if _approved_by:
+                    details["approved_by"] = _approved_by
+                audit_chain.append(conn, at, acting.name, "reference.enroll", number, details, role=acting.role)
                 ids.append(reference_id)
         return ids
 
-    def retire(self, reference_id: int, actor: str) -> None:
+    def retire(self, reference_id: int, actor: "str | Actor", _approved_by: str = "") -> None:
+        acting = self.actor(actor)
+        require_supervisor(acting, "retire specimens")
+        if self.four_eyes() and not _approved_by:
+            raise PermissionDenied("retiring a specimen needs a second supervisor's approval")
         with self.engine.begin() as conn:
             row = conn.execute(select(references.c.active, accounts.c.number).join(accounts).where(
                 references.c.id == reference_id)).first()
@@ -156,20 +196,23 @@ class Store:
                 raise StoreError(f"reference {reference_id} is already retired")
             at = now()
             conn.execute(references.update().where(references.c.id == reference_id).values(
-                active=False, retired_by=actor, retired_at=at))
-            audit_chain.append(conn, at, actor, "reference.retire", row.number, {"reference_id": reference_id})
+                active=False, retired_by=acting.name, retired_at=at))
+            details = {"reference_id": reference_id}
+            if _approved_by:
+                details["approved_by"] = _approved_by
+            audit_chain.append(conn, at, acting.name, "reference.retire", row.number, details, role=acting.role)
 
     def references(self, number: str, active_only: bool = True) -> list[Reference]:
         account = self.account(number)
         statement = select(references).where(references.c.account_id == account.id).order_by(references.c.id)
         if active_only:
             statement = statement.where(references.c.active.is_(True))
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return [Reference(r.id, r.account_id, r.filename, r.image_sha256, (r.crop_x, r.crop_y, r.crop_w, r.crop_h),
                               r.enrolled_by, r.enrolled_at, bool(r.active)) for r in conn.execute(statement)]
 
     def reference_image(self, reference_id: int) -> bytes:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             data = conn.execute(select(references.c.image).where(references.c.id == reference_id)).scalar()
         if data is None:
             raise StoreError(f"unknown reference {reference_id}")
@@ -178,7 +221,7 @@ class Store:
     def reference_embeddings(self, number: str, model_sha256: str) -> tuple[list[int], np.ndarray, list[int]]:
         """(ids, matrix) of the account's active references for this model, and ids still missing one."""
         account = self.account(number)
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             rows = conn.execute(select(references.c.id, embeddings.c.vector).select_from(
                 references.outerjoin(embeddings, and_(embeddings.c.reference_id == references.c.id,
                                                       embeddings.c.model_sha256 == model_sha256))).where(
@@ -191,7 +234,7 @@ class Store:
 
     def references_missing_embedding(self, model_sha256: str) -> list[int]:
         """Every reference (active or not) with no embedding for this model yet."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             cached = select(embeddings.c.reference_id).where(embeddings.c.model_sha256 == model_sha256)
             return list(conn.execute(select(references.c.id).where(references.c.id.not_in(cached)).order_by(
                 references.c.id)).scalars())
@@ -244,7 +287,7 @@ class Store:
     def history(self, number: str) -> list[dict]:
         """The account's verifications, newest first, each with its decisions."""
         account = self.account(number)
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             rows = conn.execute(select(verifications.c.id, verifications.c.filename, verifications.c.created_at,
                                        verifications.c.created_by, verifications.c.verdict, verifications.c.score,
                                        verifications.c.distance, verifications.c.model_version).where(
@@ -258,7 +301,7 @@ class Store:
 
     # ------------------------------------------------------------------ settings and models
     def get_setting(self, key: str, default: str | None = None) -> str | None:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             value = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
         return default if value is None else value
 
@@ -270,8 +313,11 @@ class Store:
             conn.execute(settings.insert().values(key=key, value=value, changed_by=actor, changed_at=at))
 
     def set_threshold(self, model_version: str, threshold: float | None, allowed: tuple[float, float],
-                      actor: str) -> None:
+                      actor: "str | Actor") -> None:
         """Override (or clear, with None) the model's threshold, within the range its manifest allows."""
+        acting = self.actor(actor)
+        require_supervisor(acting, "change thresholds")
+        actor = acting.name
         if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
             raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
         key = f"threshold:{model_version}"
@@ -286,7 +332,10 @@ class Store:
         value = self.get_setting(f"threshold:{model_version}")
         return float(value) if value else None
 
-    def activate_model(self, version: str, sha256: str, actor: str) -> None:
+    def activate_model(self, version: str, sha256: str, actor: "str | Actor") -> None:
+        acting = self.actor(actor)
+        require_supervisor(acting, "activate a model")
+        actor = acting.name
         with self.engine.begin() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
@@ -296,11 +345,11 @@ class Store:
 
     # ------------------------------------------------------------------ audit and backup
     def verify_audit(self) -> audit_chain.ChainReport:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return audit_chain.verify_chain(conn)
 
     def export_audit_csv(self) -> str:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return audit_chain.export_csv(conn)
 
     def backup(self, destination: Path) -> Path:

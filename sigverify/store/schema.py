@@ -121,3 +121,68 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False, unique=True),  # unique: the chain cannot fork
     Column("hash", String(64), nullable=False, unique=True),
 )
+
+# ---------------------------------------------------------------- schema version 2: mandates
+
+mandate_rules = Table(
+    "mandate_rules", metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("rule", Text, nullable=False),  # JSON, see sigverify/mandates/rules.py
+    Column("requested_by", String(128), nullable=False),
+    Column("approved_by", String(128), nullable=False),
+    Column("set_at", String(40), nullable=False),
+)
+
+mandate_files = Table(
+    "mandate_files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("image", LargeBinary, nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("uploaded_by", String(128), nullable=False),
+    Column("uploaded_at", String(40), nullable=False),
+)
+
+pending_changes = Table(
+    "pending_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),  # enroll | retire | rule | signatory
+    Column("account_number", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("attachment", LargeBinary),  # e.g. the specimen image of an enrolment
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | approved | rejected
+    Column("decided_by", String(128)),
+    Column("decided_at", String(40)),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("amount", Float, nullable=False),
+    Column("image", LargeBinary, nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("model_version", String(128), nullable=False),
+    Column("outcome", String(16), nullable=False),  # accepted | rejected | review
+    Column("explanation", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # closed | open | aside | decided
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("review_decision", String(8)),  # OK | NOK
+    Column("review_comment", Text),
+    Column("reviewed_by", String(128)),
+    Column("reviewed_at", String(40)),
+)
+
+document_signatures = Table(
+    "document_signatures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("box", String(64), nullable=False),  # "x,y,w,h"
+    Column("signatory_id", Integer, ForeignKey("signatories.id")),
+    Column("distance", Float),
+    Column("threshold", Float, nullable=False),
+    Column("verdict", String(16), nullable=False),
+)

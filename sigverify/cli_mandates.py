@@ -1,0 +1,249 @@
+"""Command-line equivalents of the administrative actions on mandates, with the same roles.
+
+Who acts: ``--user NAME`` signs in (password from $SIGVERIFY_PASSWORD, else asked on the
+terminal); without it, the OS user as mapped in the store (single-user mode: supervisor).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _store(args):
+    from sigverify.store.repository import Store
+
+    return Store(args.store)
+
+
+def _actor(args, store):
+    from sigverify.store.repository import current_user
+
+    if args.user:
+        password = os.environ.get("SIGVERIFY_PASSWORD")
+        if password is None:
+            if not sys.stdin.isatty():
+                from sigverify.errors import StoreError
+
+                raise StoreError("no password: set SIGVERIFY_PASSWORD or run in a terminal")
+            password = getpass.getpass(f"password for {args.user}: ")
+        return store.users.sign_in(args.user, password)
+    return store.users.os_user(current_user())
+
+
+def _engine(model: str | None):
+    from sigverify.errors import ModelError
+    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.paths import default_model_dir
+
+    folder = Path(model) if model else default_model_dir()
+    if not (folder / "manifest.json").is_file():
+        raise ModelError(f"no model installed at {folder}")
+    return EmbeddingEngine(folder)
+
+
+def _mandates(store):
+    from sigverify.store.mandates import MandateStore
+
+    return MandateStore(store)
+
+
+def cmd_user(args) -> int:
+    store = _store(args)
+    if args.action == "list":
+        from sqlalchemy import select
+
+        from sigverify.store.schema import users
+
+        with store.read() as conn:
+            for row in conn.execute(select(users.c.name, users.c.role, users.c.password_hash).order_by(users.c.name)):
+                print(f"{row.name:<20} {row.role:<11} {'password' if row.password_hash else 'OS user'}")
+        return 0
+    actor = _actor(args, store)
+    password = os.environ.get("SIGVERIFY_NEW_PASSWORD") if args.with_password else None
+    if args.with_password and password is None:
+        password = getpass.getpass(f"new password for {args.name}: ")
+    store.users.add(args.name, args.role, password, by=actor)
+    print(f"user {args.name} ({args.role}) added")
+    return 0
+
+
+def cmd_signatory(args) -> int:
+    store = _store(args)
+    mandates = _mandates(store)
+    if args.action == "list":
+        for s in mandates.signatories(args.account):
+            limit = "no limit" if s.approval_limit is None else f"limit {s.approval_limit:,.2f}"
+            print(f"{s.id:>5}  {s.name:<30} panel {s.panel or '-':<3} {limit:<18} "
+                  f"{'specimen ok' if s.has_valid_specimen else 'NO VALID SPECIMEN'}")
+        return 0
+    change = mandates.request(_actor(args, store), "signatory", args.account,
+                              {"name": args.name, "panel": args.panel, "role": args.role,
+                               "approval_limit": args.limit})
+    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
+    return 0
+
+
+def cmd_specimen(args) -> int:
+    from sigverify.imaging.decode import load_image
+    from sigverify.imaging.preprocess import preprocess_with_box
+    from sigverify.store.mandates import enrolment_payload
+
+    store = _store(args)
+    mandates = _mandates(store)
+    actor = _actor(args, store)
+    engine = _engine(args.model)
+    data = Path(args.image).read_bytes() if Path(args.image).is_file() else b""
+    prepared = preprocess_with_box(load_image(Path(args.image)).pixels, engine.manifest.preprocessing)
+    embedding = engine.embed_canvases(prepared.canvas[None])[0]
+    payload = enrolment_payload(args.signatory, Path(args.image).name, prepared.box, embedding,
+                                engine.manifest.sha256, args.expires)
+    change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
+    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
+    return 0
+
+
+def cmd_rule(args) -> int:
+    store = _store(args)
+    mandates = _mandates(store)
+    if args.action == "show":
+        print(mandates.mandate(args.account).describe())
+        return 0
+    rule = json.loads(Path(args.file).read_text(encoding="utf-8")) if args.file else None
+    change = mandates.request(_actor(args, store), "rule", args.account, {"rule": rule})
+    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
+    return 0
+
+
+def cmd_changes(args) -> int:
+    for change in _mandates(_store(args)).pending():
+        print(f"{change.id:>5}  {change.account_number:<16} {change.describe():<60} by {change.requested_by}")
+    return 0
+
+
+def cmd_approve(args) -> int:
+    store = _store(args)
+    mandates = _mandates(store)
+    actor = _actor(args, store)
+    if args.reject:
+        mandates.reject(actor, args.change, args.reason)
+        print(f"change {args.change} rejected")
+    else:
+        mandates.approve(actor, args.change)
+        print(f"change {args.change} approved and applied")
+    return 0
+
+
+def cmd_document(args) -> int:
+    from sigverify.mandates.document import decide_document
+
+    store = _store(args)
+    actor = _actor(args, store)
+    engine = _engine(args.model)
+    boxes = [tuple(int(v) for v in b.split(",")) for b in args.box] if args.box else None
+    path = Path(args.image)
+    from sigverify.errors import BadImageError
+
+    if not path.is_file():
+        raise BadImageError(f"{path.name}: file not found")
+    decision = decide_document(store, engine, actor, args.account, path.read_bytes(), args.amount, boxes=boxes,
+                               filename=path.name)
+    for m in decision.matches:
+        print(f"  box {m.box}: closest to {m.signatory}, distance {m.distance:.4f}, {m.verdict}")
+    print(f"threshold {decision.threshold:.4f} (FAR <= {100 * decision.max_far:.1f}% for this amount)")
+    print(f"document {decision.document_id}: {decision.outcome.upper()} — {decision.explanation}")
+    return {"accepted": 0, "rejected": 1, "review": 2}[decision.outcome]
+
+
+def cmd_queue(args) -> int:
+    for d in _mandates(_store(args)).queue():
+        print(f"{d['id']:>5}  {d['account']:<16} {d['amount']:>14,.2f}  {d['status']:<6} {d['explanation']}")
+    return 0
+
+
+def cmd_review(args) -> int:
+    store = _store(args)
+    _mandates(store).review(_actor(args, store), args.document, args.decision, args.comment)
+    print(f"document {args.document}: {args.decision}")
+    return 0
+
+
+def cmd_bands(args) -> int:
+    store = _store(args)
+    bands = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    _mandates(store).set_amount_bands(_actor(args, store), bands)
+    print("amount thresholds updated")
+    return 0
+
+
+def add_commands(sub, store_help: str) -> None:
+    def common(parser):
+        parser.add_argument("--store", help=store_help)
+        parser.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
+        return parser
+
+    user = common(sub.add_parser("user", help="list users, or add one (supervisor)"))
+    user.add_argument("action", choices=("list", "add"))
+    user.add_argument("name", nargs="?")
+    user.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
+    user.add_argument("--with-password", action="store_true",
+                      help="set a password ($SIGVERIFY_NEW_PASSWORD or asked); else the OS user of that name")
+    user.set_defaults(func=cmd_user)
+
+    signatory = common(sub.add_parser("signatory", help="list an account's signatories, or request a new one"))
+    signatory.add_argument("action", choices=("list", "add"))
+    signatory.add_argument("account")
+    signatory.add_argument("name", nargs="?")
+    signatory.add_argument("--panel", default="")
+    signatory.add_argument("--role", default="")
+    signatory.add_argument("--limit", type=float, help="approval limit (amount)")
+    signatory.set_defaults(func=cmd_signatory)
+
+    specimen = common(sub.add_parser("specimen", help="request enrolment of a signatory's specimen"))
+    specimen.add_argument("account")
+    specimen.add_argument("signatory", type=int)
+    specimen.add_argument("image")
+    specimen.add_argument("--expires", help="YYYY-MM-DD after which the specimen is not used")
+    specimen.add_argument("--model")
+    specimen.set_defaults(func=cmd_specimen)
+
+    rule = common(sub.add_parser("rule", help="show an account's signing rule, or request a new one"))
+    rule.add_argument("action", choices=("show", "set"))
+    rule.add_argument("account")
+    rule.add_argument("file", nargs="?", help="JSON rule (see sigverify/mandates/rules.py)")
+    rule.set_defaults(func=cmd_rule)
+
+    changes = common(sub.add_parser("changes", help="changes waiting for a second supervisor"))
+    changes.set_defaults(func=cmd_changes)
+
+    approve = common(sub.add_parser("approve", help="approve (or --reject) a pending change"))
+    approve.add_argument("change", type=int)
+    approve.add_argument("--reject", action="store_true")
+    approve.add_argument("--reason", default="")
+    approve.set_defaults(func=cmd_approve)
+
+    document = common(sub.add_parser("document", help="verify a document's signatures against the mandate"))
+    document.add_argument("account")
+    document.add_argument("image")
+    document.add_argument("--amount", required=True)
+    document.add_argument("--box", action="append", help="x,y,w,h of a signature (repeat); default: found")
+    document.add_argument("--model")
+    document.set_defaults(func=cmd_document)
+
+    queue = common(sub.add_parser("queue", help="documents waiting for visual review"))
+    queue.set_defaults(func=cmd_queue)
+
+    review = common(sub.add_parser("review", help="decide a queued document (supervisor)"))
+    review.add_argument("document", type=int)
+    review.add_argument("decision", choices=("OK", "NOK", "aside"))
+    review.add_argument("--comment", default="")
+    review.set_defaults(func=cmd_review)
+
+    bands = common(sub.add_parser("bands", help="set the amount → FAR table (supervisor)"))
+    bands.add_argument("file", help='JSON list, e.g. [{"up_to": 1000, "max_far": 0.1}, {"up_to": null, "max_far": 0.01}]')
+    bands.set_defaults(func=cmd_bands)
+
+

@@ -1,0 +1,1 @@
+"""Bank mandates: signatories, signing rules, amount-dependent thresholds, document decisions."""

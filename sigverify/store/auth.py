@@ -1,0 +1,109 @@
+"""Who is acting, and what they may do.
+
+Users sign in with a password (salted PBKDF2-HMAC-SHA256 from Python's hashlib, 600,000
+iterations) or are the OS user mapped to a role (a user row with no password). A store with no
+users at all is in single-user mode: the OS user acts as supervisor, as before roles existed.
+Checks live here, in the store layer, so the CLI and the GUI cannot bypass them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from sigverify.errors import StoreError
+from sigverify.store import audit as audit_chain
+from sigverify.store.schema import users
+
+ROLES = ("clerk", "supervisor")
+ITERATIONS = 600_000
+
+
+class PermissionDenied(StoreError):
+    """The acting user's role does not allow this."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def require_supervisor(actor: Actor, what: str) -> None:
+    if not actor.is_supervisor:
+        raise PermissionDenied(f"{actor.name} is a {actor.role}: only a supervisor may {what}")
+
+
+class UserDirectory:
+    """Users of a store: add, sign in, map the OS user."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def count(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+    def add(self, name: str, role: str, password: str | None, by: Actor) -> Actor:
+        if role not in ROLES:
+            raise StoreError(f"role must be one of {', '.join(ROLES)}")
+        if not name.strip():
+            raise StoreError("a user needs a name")
+        if self.count():
+            require_supervisor(by, "add users")
+        elif role != "supervisor":
+            raise StoreError("the first user must be a supervisor")
+        from sigverify.store.repository import now
+
+        with self.store.engine.begin() as conn:
+            if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+                raise StoreError(f"user {name} exists already")
+            at = now()
+            conn.execute(users.insert().values(name=name, role=role, created_at=at,
+                                               password_hash=hash_password(password) if password else None))
+            audit_chain.append(conn, at, by.name, "user.add", name, {"role": role, "password": bool(password)},
+                               role=by.role)
+        return Actor(name, role)
+
+    def sign_in(self, name: str, password: str) -> Actor:
+        with self.store.read() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+        if row is None or not row.password_hash or not check_password(password, row.password_hash):
+            raise PermissionDenied("unknown user or wrong password")
+        return Actor(row.name, row.role)
+
+    def os_user(self, os_name: str) -> Actor:
+        """The OS user's role: single-user mode → supervisor; mapped user without password → its role."""
+        if not self.count():
+            return Actor(os_name, "supervisor")
+        with self.store.read() as conn:
+            row = conn.execute(select(users).where(users.c.name == os_name)).first()
+        if row is None or row.password_hash:
+            raise PermissionDenied(f"{os_name} must sign in (users are defined in this store)")
+        return Actor(row.name, row.role)

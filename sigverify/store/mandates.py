@@ -1,0 +1,301 @@
+"""Mandates in the store: signatories, signing rules, change requests with a second approval,
+documents and the review queue. Every step lands in the audit chain with who did it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, select
+
+from sigverify.errors import StoreError
+from sigverify.mandates.rules import ANY_ONE, Mandate, Signatory, check_satisfiable, parse_mandate
+from sigverify.store import audit as audit_chain
+from sigverify.store.auth import Actor, PermissionDenied, require_supervisor
+from sigverify.store.repository import EnrolItem, Store, _vector, now
+from sigverify.store.schema import (document_signatures, documents, embeddings, mandate_files, mandate_rules,
+                                    pending_changes, references, signatories)
+
+CHANGE_KINDS = ("signatory", "enroll", "retire", "rule")
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    id: int
+    kind: str
+    account_number: str
+    payload: dict
+    requested_by: str
+    requested_at: str
+    status: str
+
+    def describe(self) -> str:
+        p = self.payload
+        if self.kind == "signatory":
+            return f"add signatory {p['name']} (panel {p.get('panel') or '-'}, limit {p.get('approval_limit')})"
+        if self.kind == "enroll":
+            return f"enrol specimen {p['filename']} for signatory {p['signatory_id']}"
+        if self.kind == "retire":
+            return f"retire specimen {p['reference_id']}"
+        return f"set rule: {parse_mandate(p['rule']).describe()}"
+
+
+class MandateStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # ------------------------------------------------------------------ reading
+    def signatories(self, number: str, today: str | None = None) -> list[Signatory]:
+        """The account's signatories, each marked whether it has a specimen valid today."""
+        account = self.store.account(number)
+        today = today or dt.date.today().isoformat()
+        with self.store.read() as conn:
+            rows = conn.execute(select(signatories).where(signatories.c.account_id == account.id).order_by(
+                signatories.c.id)).all()
+            valid = {r.signatory_id for r in conn.execute(select(references.c.signatory_id).where(and_(
+                references.c.account_id == account.id, references.c.active.is_(True),
+                (references.c.expires_on.is_(None)) | (references.c.expires_on >= today))))}
+        return [Signatory(r.id, r.name, r.panel, r.approval_limit, r.id in valid) for r in rows]
+
+    def specimen_embeddings(self, number: str, model_sha256: str, today: str | None = None) -> dict[int, np.ndarray]:
+        """Per signatory, the embeddings of its active, unexpired specimens for this model."""
+        account = self.store.account(number)
+        today = today or dt.date.today().isoformat()
+        with self.store.read() as conn:
+            rows = conn.execute(select(references.c.signatory_id, embeddings.c.vector).select_from(
+                references.join(embeddings, and_(embeddings.c.reference_id == references.c.id,
+                                                 embeddings.c.model_sha256 == model_sha256))).where(and_(
+                    references.c.account_id == account.id, references.c.active.is_(True),
+                    references.c.signatory_id.is_not(None),
+                    (references.c.expires_on.is_(None)) | (references.c.expires_on >= today)))).all()
+        out: dict[int, list] = {}
+        for row in rows:
+            out.setdefault(row.signatory_id, []).append(_vector(row.vector))
+        return {k: np.stack(v) for k, v in out.items()}
+
+    def mandate(self, number: str) -> Mandate:
+        account = self.store.account(number)
+        with self.store.read() as conn:
+            rule = conn.execute(select(mandate_rules.c.rule).where(mandate_rules.c.account_id == account.id)).scalar()
+        return parse_mandate(rule) if rule else ANY_ONE
+
+    def pending(self) -> list[PendingChange]:
+        with self.store.read() as conn:
+            rows = conn.execute(select(pending_changes).where(pending_changes.c.status == "pending").order_by(
+                pending_changes.c.id)).all()
+        return [PendingChange(r.id, r.kind, r.account_number, json.loads(r.payload), r.requested_by, r.requested_at,
+                              r.status) for r in rows]
+
+    # ------------------------------------------------------------------ account flags and mandate file
+    def set_account_flags(self, actor: Actor, number: str, always_refer: bool, instructions: str) -> None:
+        require_supervisor(actor, "change an account's instructions")
+        from sigverify.store.schema import accounts
+
+        account = self.store.account(number)
+        with self.engine.begin() as conn:
+            at = now()
+            conn.execute(accounts.update().where(accounts.c.id == account.id).values(
+                always_refer=bool(always_refer), instructions=instructions))
+            audit_chain.append(conn, at, actor.name, "account.flags", number,
+                               {"always_refer": bool(always_refer), "instructions": instructions}, role=actor.role)
+
+    def attach_mandate_file(self, actor: Actor, number: str, image: bytes, filename: str) -> int:
+        require_supervisor(actor, "attach mandate documents")
+        account = self.store.account(number)
+        with self.engine.begin() as conn:
+            at = now()
+            file_id = conn.execute(mandate_files.insert().values(account_id=account.id, image=image, filename=filename,
+                                                                 uploaded_by=actor.name, uploaded_at=at)
+                                   ).inserted_primary_key[0]
+            audit_chain.append(conn, at, actor.name, "mandate.file", number,
+                               {"file_id": file_id, "filename": filename,
+                                "sha256": hashlib.sha256(image).hexdigest()}, role=actor.role)
+        return file_id
+
+    def set_amount_bands(self, actor: Actor, bands: list[dict]) -> None:
+        """The amount → operating point table (supervisor; audited)."""
+        from sigverify.mandates.thresholds import parse_bands
+
+        require_supervisor(actor, "change amount thresholds")
+        parse_bands(bands)
+        with self.engine.begin() as conn:
+            at = now()
+            self.store._put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
+            audit_chain.append(conn, at, actor.name, "threshold.bands", "*", {"bands": bands}, role=actor.role)
+
+    # ------------------------------------------------------------------ four eyes
+    def request(self, actor: Actor, kind: str, number: str, payload: dict, attachment: bytes | None = None) -> int:
+        """A supervisor asks for a change; it takes effect only when a second supervisor approves."""
+        require_supervisor(actor, f"request a {kind} change")
+        if kind not in CHANGE_KINDS:
+            raise StoreError(f"unknown change kind {kind!r}")
+        self.store.account(number)
+        self._validate(kind, number, payload)
+        with self.engine.begin() as conn:
+            at = now()
+            change_id = conn.execute(pending_changes.insert().values(
+                kind=kind, account_number=number, payload=json.dumps(payload), attachment=attachment,
+                requested_by=actor.name, requested_at=at, status="pending")).inserted_primary_key[0]
+            audit_chain.append(conn, at, actor.name, "change.request", number,
+                               {"change_id": change_id, "kind": kind, "payload": _public(payload)}, role=actor.role)
+        return change_id
+
+    def _validate(self, kind: str, number: str, payload: dict) -> None:
+        if kind == "rule":
+            mandate = parse_mandate(payload["rule"])
+            check_satisfiable(mandate, self.signatories(number))
+        elif kind == "signatory":
+            if not str(payload.get("name", "")).strip():
+                raise StoreError("a signatory needs a name")
+            limit = payload.get("approval_limit")
+            if limit is not None and float(limit) < 0:
+                raise StoreError("an approval limit cannot be negative")
+        elif kind == "enroll":
+            ids = {s.id for s in self.signatories(number)}
+            if payload.get("signatory_id") not in ids:
+                raise StoreError(f"signatory {payload.get('signatory_id')} does not belong to account {number}")
+
+    def approve(self, actor: Actor, change_id: int) -> None:
+        require_supervisor(actor, "approve changes")
+        change = self._change(change_id)
+        if change.requested_by == actor.name:
+            raise PermissionDenied("a change must be approved by a second supervisor, not by the one who asked")
+        if change.kind == "enroll":
+            self._apply_enrolment(actor, change)
+        elif change.kind == "retire":
+            self.store.retire(int(change.payload["reference_id"]), Actor(change.requested_by, "supervisor"),
+                              _approved_by=actor.name)
+        with self.engine.begin() as conn:
+            at = now()
+            if change.kind == "signatory":
+                self._apply_signatory(conn, change, at)
+            elif change.kind == "rule":
+                self._validate("rule", change.account_number, change.payload)
+                self._apply_rule(conn, change, actor, at)
+            conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
+                status="approved", decided_by=actor.name, decided_at=at))
+            audit_chain.append(conn, at, actor.name, "change.approve", change.account_number,
+                               {"change_id": change_id, "kind": change.kind}, role=actor.role)
+
+    def reject(self, actor: Actor, change_id: int, reason: str = "") -> None:
+        require_supervisor(actor, "reject changes")
+        change = self._change(change_id)
+        with self.engine.begin() as conn:
+            at = now()
+            conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
+                status="rejected", decided_by=actor.name, decided_at=at))
+            audit_chain.append(conn, at, actor.name, "change.reject", change.account_number,
+                               {"change_id": change_id, "reason": reason}, role=actor.role)
+
+    def _change(self, change_id: int) -> PendingChange:
+        with self.store.read() as conn:
+            r = conn.execute(select(pending_changes).where(pending_changes.c.id == change_id)).first()
+        if r is None:
+            raise StoreError(f"unknown change {change_id}")
+        if r.status != "pending":
+            raise StoreError(f"change {change_id} is already {r.status}")
+        return PendingChange(r.id, r.kind, r.account_number, json.loads(r.payload), r.requested_by, r.requested_at,
+                             r.status)
+
+    def _apply_signatory(self, conn, change: PendingChange, at: str) -> None:
+        p = change.payload
+        account = self.store.account(change.account_number)
+        conn.execute(signatories.insert().values(account_id=account.id, name=p["name"], role=p.get("role", ""),
+                                                 panel=p.get("panel", ""), approval_limit=p.get("approval_limit"),
+                                                 created_at=at))
+
+    def _apply_rule(self, conn, change: PendingChange, actor: Actor, at: str) -> None:
+        account = self.store.account(change.account_number)
+        rule = parse_mandate(change.payload["rule"]).to_json()
+        conn.execute(mandate_rules.delete().where(mandate_rules.c.account_id == account.id))
+        conn.execute(mandate_rules.insert().values(account_id=account.id, rule=rule, requested_by=change.requested_by,
+                                                   approved_by=actor.name, set_at=at))
+
+    def _apply_enrolment(self, actor: Actor, change: PendingChange) -> None:
+        with self.store.read() as conn:
+            attachment = conn.execute(select(pending_changes.c.attachment).where(
+                pending_changes.c.id == change.id)).scalar()
+        p = change.payload
+        item = EnrolItem(bytes(attachment), p["filename"], tuple(p["box"]),
+                         np.frombuffer(base64.b64decode(p["embedding"]), dtype="<f4"))
+        self.store.enroll(change.account_number, [item], p["model_sha256"],
+                          Actor(change.requested_by, "supervisor"), signatory_id=p["signatory_id"],
+                          expires_on=p.get("expires_on"), _approved_by=actor.name)
+
+    # ------------------------------------------------------------------ documents and the review queue
+    def record_document(self, actor: Actor, number: str, amount: float, image: bytes, filename: str,
+                        model_version: str, outcome: str, explanation: str, signatures: list[dict]) -> int:
+        account = self.store.account(number)
+        status = "open" if outcome == "review" else "closed"
+        with self.engine.begin() as conn:
+            at = now()
+            document_id = conn.execute(documents.insert().values(
+                account_id=account.id, amount=amount, image=image, filename=filename, model_version=model_version,
+                outcome=outcome, explanation=explanation, status=status, created_by=actor.name, created_at=at,
+            )).inserted_primary_key[0]
+            for sig in signatures:
+                conn.execute(document_signatures.insert().values(document_id=document_id, **sig))
+            audit_chain.append(conn, at, actor.name, "document.verify", number, {
+                "document_id": document_id, "amount": amount, "outcome": outcome, "explanation": explanation,
+                "image_sha256": hashlib.sha256(image).hexdigest(), "signatures": signatures,
+                "model_version": model_version}, role=actor.role)
+        return document_id
+
+    def queue(self, include_aside: bool = True) -> list[dict]:
+        wanted = ("open", "aside") if include_aside else ("open",)
+        with self.store.read() as conn:
+            rows = conn.execute(select(documents.c.id, documents.c.account_id, documents.c.amount,
+                                       documents.c.filename, documents.c.explanation, documents.c.status,
+                                       documents.c.created_by, documents.c.created_at).where(
+                documents.c.status.in_(wanted)).order_by(documents.c.id)).all()
+        from sigverify.store.schema import accounts
+
+        with self.store.read() as conn:
+            numbers = {r.id: r.number for r in conn.execute(select(accounts.c.id, accounts.c.number))}
+        return [dict(r._mapping, account=numbers[r.account_id]) for r in rows]
+
+    def document(self, document_id: int) -> dict:
+        with self.store.read() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
+            if row is None:
+                raise StoreError(f"unknown document {document_id}")
+            sigs = [dict(r._mapping) for r in conn.execute(select(document_signatures).where(
+                document_signatures.c.document_id == document_id).order_by(document_signatures.c.id))]
+        return dict(row._mapping, signatures=sigs)
+
+    def review(self, actor: Actor, document_id: int, decision: str, comment: str = "") -> None:
+        """A supervisor decides a queued document: OK, NOK, or aside (for later)."""
+        require_supervisor(actor, "decide review-queue items")
+        if decision not in ("OK", "NOK", "aside"):
+            raise StoreError("decision must be OK, NOK or aside")
+        if decision == "NOK" and not comment.strip():
+            raise StoreError("a NOK decision needs a comment")
+        doc = self.document(document_id)
+        if doc["status"] not in ("open", "aside"):
+            raise StoreError(f"document {document_id} is not waiting for review")
+        with self.engine.begin() as conn:
+            at = now()
+            values = {"status": "aside"} if decision == "aside" else {
+                "status": "decided", "review_decision": decision, "review_comment": comment,
+                "reviewed_by": actor.name, "reviewed_at": at}
+            conn.execute(documents.update().where(documents.c.id == document_id).values(**values))
+            audit_chain.append(conn, at, actor.name, "document.review", str(doc["account_id"]),
+                               {"document_id": document_id, "decision": decision, "comment": comment},
+                               role=actor.role)
+
+
+def _public(payload: dict) -> dict:
+    """The payload for the audit record, without the bulky embedding."""
+    return {k: v for k, v in payload.items() if k != "embedding"}
+
+
+def enrolment_payload(signatory_id: int, filename: str, box, embedding: np.ndarray, model_sha256: str,
+                      expires_on: str | None = None) -> dict:
+    return {"signatory_id": signatory_id, "filename": filename, "box": [int(v) for v in box],
+            "embedding": base64.b64encode(np.asarray(embedding, dtype="<f4").tobytes()).decode(),
+            "model_sha256": model_sha256, "expires_on": expires_on}

@@ -1,0 +1,76 @@
+"""The mandate commands respect the same roles as the store: a scripted four-eyes flow."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+
+from sigverify.cli import main
+from sigverify.synthetic import SyntheticWriter
+from tests.helpers import make_tiny_model
+
+
+def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SIGVERIFY_MODEL", str(make_tiny_model(tmp_path / "model")))
+
+    def run(*args, user=None, password=None):
+        if password is not None:
+            monkeypatch.setenv("SIGVERIFY_PASSWORD", password)
+        code = main([*args, *(["--user", user] if user else [])])
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    monkeypatch.setenv("SIGVERIFY_NEW_PASSWORD", "alice-pw")
+    assert run("user", "add", "alice", "--role", "supervisor", "--with-password")[0] == 0  # single-user mode
+    monkeypatch.setenv("SIGVERIFY_NEW_PASSWORD", "bob-pw")
+    assert run("user", "add", "bob", "--role", "supervisor", "--with-password", user="alice", password="alice-pw")[0] == 0
+    monkeypatch.setenv("SIGVERIFY_NEW_PASSWORD", "carol-pw")
+    assert run("user", "add", "carol", "--role", "clerk", "--with-password", user="alice", password="alice-pw")[0] == 0
+    code, out = run("user", "add", "eve", "--role", "supervisor", user="carol", password="carol-pw")
+    assert code == 3 and "only a supervisor may add users" in out
+    code, out = run("user", "add", "eve", user="alice", password="wrong")
+    assert code == 3 and "wrong password" in out
+
+    assert run("accounts", "add", "J-1", "--name", "Joint")[0] == 0
+
+    code, out = run("signatory", "add", "J-1", "Anna", "--panel", "A", user="alice", password="alice-pw")
+    assert code == 0 and "second supervisor must approve" in out
+    change = int(out.split()[1])
+    code, out = run("approve", str(change), user="alice", password="alice-pw")
+    assert code == 3 and "second supervisor" in out
+    assert run("approve", str(change), user="bob", password="bob-pw")[0] == 0
+    code, out = run("signatory", "list", "J-1")
+    assert "Anna" in out and "NO VALID SPECIMEN" in out
+
+    rng = np.random.default_rng(0)
+    hand = SyntheticWriter(9)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"anna{i}.png"), hand.genuine(rng))
+        code, out = run("specimen", "J-1", "1", str(tmp_path / f"anna{i}.png"), user="alice", password="alice-pw")
+        assert code == 0
+        assert run("approve", out.split()[1], user="bob", password="bob-pw")[0] == 0
+    assert "specimen ok" in run("signatory", "list", "J-1")[1]
+
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps({"bands": [{"up_to": None, "count": 2}]}))
+    code, out = run("rule", "set", "J-1", str(rule), user="alice", password="alice-pw")
+    assert code == 3 and "never be satisfied" in out  # one signatory cannot give two signatures
+    rule.write_text(json.dumps({"bands": [{"up_to": 5000, "count": 1}, {"up_to": None, "count": 1}]}))
+    code, out = run("rule", "set", "J-1", str(rule), user="alice", password="alice-pw")
+    assert run("approve", out.split()[1], user="bob", password="bob-pw")[0] == 0
+    assert "up to 5,000: any one" in run("rule", "show", "J-1")[1]
+
+    cv2.imwrite(str(tmp_path / "cheque.png"), hand.genuine(rng))
+    code, out = run("document", "J-1", str(tmp_path / "cheque.png"), "--amount", "ten", user="carol",
+                    password="carol-pw")
+    assert code == 3 and "is not a number" in out
+    code, out = run("document", "J-1", str(tmp_path / "cheque.png"), "--amount", "1,200", user="carol",
+                    password="carol-pw")
+    assert code in (0, 1, 2) and "closest to Anna" in out
+    code, out = run("changes")
+    assert code == 0 and out.strip() == ""
+    code, out = run("audit", "verify")
+    assert code == 0 and "intact" in out
