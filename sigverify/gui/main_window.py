@@ -119,6 +119,11 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.result_panel, "Result")
         self.tabs.addTab(self.history, "History")
+        from sigverify.gui.mandate_dialogs import DocumentResultPanel
+
+        self.document_panel = DocumentResultPanel()
+        self.tabs.addTab(self.document_panel, "Document")
+        self.identity = None  # the signed-in user (Actor), if any
         splitter = QSplitter()
         splitter.addWidget(self.account_panel)
         splitter.addWidget(centre)
@@ -174,6 +179,16 @@ class MainWindow(QMainWindow):
                                           "Compare the questioned signature with the references")
         self._action(verify_menu, "&Find signature on page", self.propose_box, "Ctrl+B",
                      "Propose the signature's box again")
+        self._action(verify_menu, "Verify &document with amount…", self.document_dialog, "Ctrl+D",
+                     "Check every signature on the document against the mandate for an amount")
+        user_menu = bar.addMenu("&User")
+        self._action(user_menu, "&Sign in…", self.sign_in_dialog, "Ctrl+L", "Sign in as a clerk or supervisor")
+        self._action(user_menu, "Sign &out", self.sign_out)
+        supervisor_menu = bar.addMenu("&Supervisor")
+        self._action(supervisor_menu, "&Review queue…", self.review_queue, "Ctrl+R",
+                     "Documents waiting for a supervisor's decision")
+        self._action(supervisor_menu, "&Signing rules…", self.rule_editor, None,
+                     "The open account's signatories and signing rule; approve pending changes")
         self.model_menu = bar.addMenu("&Model")
         self._action(self.model_menu, "&Train new model…", self.train_wizard, None,
                      "Retrain from a dataset folder, choose the threshold and activate the new model")
@@ -480,7 +495,7 @@ class MainWindow(QMainWindow):
         number, name = self.account.number, self.questioned_name
         self.verify_button.setEnabled(False)
         worker = Worker(lambda: services.verify_against_account(self.store, self.engine, number, encoded.tobytes(),
-                                                                self.actor, filename=name))
+                                                                self.acting_name, filename=name))
 
         def done(result):
             self.last_verification = result
@@ -503,7 +518,7 @@ class MainWindow(QMainWindow):
         if self.last_verification is None or self.store is None:
             return
         try:
-            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.actor)
+            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.acting_name)
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
@@ -511,6 +526,91 @@ class MainWindow(QMainWindow):
         self.result_panel.decision_note.setText(f"Recorded: {decision}" + (f" — {comment}" if comment else ""))
         self.result_panel.set_decision_enabled(False)
         self.refresh_history()
+
+    # ------------------------------------------------------------------ users and mandates
+    @property
+    def acting_name(self) -> str:
+        return self.identity.name if self.identity is not None else self.actor
+
+    def current_actor(self):
+        """The signed-in user, else the OS user as the store maps it (raises if they must sign in)."""
+        if self.identity is not None:
+            return self.identity
+        return self.store.users.os_user(self.actor)
+
+    def sign_in_dialog(self):
+        from sigverify.gui.mandate_dialogs import SignInDialog
+
+        dialog = SignInDialog(self, self.store)
+        dialog.accepted.connect(lambda: self.signed_in(dialog.actor))
+        dialog.open()
+        return dialog
+
+    def signed_in(self, actor) -> None:
+        self.identity = actor
+        self.statusBar().showMessage(f"Signed in as {actor.name} ({actor.role})", 8000)
+        self.setWindowTitle(f"SigVerify — {actor.name} ({actor.role})")
+
+    def sign_out(self) -> None:
+        self.identity = None
+        self.setWindowTitle("SigVerify")
+
+    def _need(self, what: str):
+        try:
+            return self.current_actor()
+        except SigVerifyError as exc:
+            self.show_error(f"{exc}. Sign in (Ctrl+L) to {what}.")
+            return None
+
+    def review_queue(self):
+        from sigverify.gui.mandate_dialogs import ReviewQueueDialog
+
+        actor = self._need("work the review queue")
+        if actor is None:
+            return None
+        dialog = ReviewQueueDialog(self, self.store, actor)
+        dialog.open()
+        return dialog
+
+    def rule_editor(self):
+        from sigverify.gui.mandate_dialogs import RuleEditorDialog
+
+        actor = self._need("edit signing rules")
+        if actor is None or self.account is None:
+            if self.account is None:
+                self.show_error("Open an account first")
+            return None
+        dialog = RuleEditorDialog(self, self.store, actor, self.account.number)
+        dialog.open()
+        return dialog
+
+    def document_dialog(self) -> None:
+        amount, ok = QInputDialog.getText(self, "Document amount", "Amount of the cheque or order:")
+        if ok:
+            self.verify_document(amount)
+
+    def verify_document(self, amount: str) -> Worker | None:
+        """Every signature on the questioned page, against the account's mandate for this amount."""
+        from sigverify.mandates.document import decide_document
+
+        actor = self._need("verify documents")
+        if actor is None:
+            return None
+        if self.engine is None or self.account is None or self.questioned_image is None:
+            self.show_error("Open an account and the scanned document first")
+            return None
+        image = self.questioned_image
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
+        number, name = self.account.number, self.questioned_name
+        worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
+                                                filename=name))
+
+        def done(decision):
+            self.last_document = decision
+            self.document_panel.show_decision(decision)
+            self.tabs.setCurrentWidget(self.document_panel)
+
+        return self.run_worker(worker, done, "Verifying the document…")
 
     # ------------------------------------------------------------------ models
     def train_wizard(self, workdir: Path | None = None):

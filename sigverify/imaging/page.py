@@ -35,7 +35,7 @@ def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, in
     return find_signature_boxes(image, max_count=1, margin=margin)[0]
 
 
-def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.3,
+def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.15,
                          margin: float = 0.04) -> list[tuple[int, int, int, int]]:
     """Boxes of the most signature-like ink clusters, strongest first (documents with several
     signatures); clusters weaker than ``min_share`` of the strongest are left out."""
@@ -92,7 +92,7 @@ def _grow_cluster(stats: np.ndarray, best: int) -> list[int]:
             bx, by, bw, bh = (int(v) for v in stats[label][:4])
             gap_x = max(bx - (x + w), x - (bx + bw), 0)
             overlap_y = min(y + h, by + bh) - max(y, by)
-            if gap_x <= 0.6 * h and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:
+            if gap_x <= 1.0 * h and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:
                 x0, y0 = min(x, bx), min(y, by)
                 x, y, w, h = x0, y0, max(x + w, bx + bw) - x0, max(y + h, by + bh) - y0
                 chosen.append(label)

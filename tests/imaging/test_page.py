@@ -52,3 +52,20 @@ def test_crop_clips_to_the_image():
     assert crop(image, (70, 40, 30, 30)).shape == (10, 10)
     with pytest.raises(NoSignatureError, match="empty"):
         crop(image, (100, 100, 5, 5))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_signatures_side_by_side_are_both_found(seed):
+    from sigverify.imaging.page import find_signature_boxes
+
+    rng = np.random.default_rng(seed)
+    page = np.full((420, 1500), 246, np.uint8)
+    truths = []
+    for x, writer in ((80, 401), (820, 402)):
+        sig = SyntheticWriter(writer).genuine(rng)
+        page[160 : 160 + sig.shape[0], x : x + sig.shape[1]] = sig
+        truths.append((x, 160, sig.shape[1], sig.shape[0]))
+    boxes = find_signature_boxes(page)
+    assert len(boxes) == 2
+    for truth in truths:
+        assert max(_iou(box, truth) for box in boxes) > 0.6

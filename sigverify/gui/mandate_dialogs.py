@@ -1,0 +1,285 @@
+"""Sign-in, document verification with an amount, the supervisors' review queue, the rule editor.
+
+Every action goes through the store layer, which enforces the roles; the dialogs only show
+what it says (a clerk pressing a supervisor's button gets the store's refusal in the window).
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from sigverify.errors import SigVerifyError
+from sigverify.gui.pictures import to_pixmap
+from sigverify.imaging.decode import load_image
+from sigverify.imaging.page import crop
+
+
+class SignInDialog(QDialog):
+    def __init__(self, parent, store) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign in")
+        self.store, self.actor = store, None
+        self.name, self.password = QLineEdit(), QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b71c1c")
+        form = QFormLayout(self)
+        form.addRow("User", self.name)
+        form.addRow("Password", self.password)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.try_sign_in)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def try_sign_in(self) -> None:
+        try:
+            self.actor = self.store.users.sign_in(self.name.text().strip(), self.password.text())
+        except SigVerifyError as exc:
+            self.error.setText(str(exc))
+            self.password.clear()
+            return
+        self.accept()
+
+
+class ReviewQueueDialog(QDialog):
+    """Documents not decided automatically: side-by-side view, OK / NOK with a comment, or aside."""
+
+    def __init__(self, parent, store, actor) -> None:
+        super().__init__(parent)
+        from sigverify.store.mandates import MandateStore
+
+        self.setWindowTitle("Review queue")
+        self.resize(1100, 650)
+        self.store, self.mandates, self.actor = store, MandateStore(store), actor
+        self.list = QListWidget()
+        self.list.setToolTip("Documents waiting for a supervisor; 'aside' ones at the end")
+        self.page = QLabel()
+        self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.page.setMinimumSize(520, 260)
+        self.pairs = QTableWidget(0, 4)
+        self.pairs.setHorizontalHeaderLabels(["Signature", "Closest signatory", "Specimen", "Verdict"])
+        self.pairs.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.explanation = QLabel("")
+        self.explanation.setWordWrap(True)
+        self.comment = QLineEdit(placeholderText="Comment (required for NOK)")
+        self.ok_button, self.nok_button, self.aside_button = QPushButton("OK"), QPushButton("NOK"), \
+            QPushButton("Put aside")
+        self.message = QLabel("")
+        self.message.setStyleSheet("color: #b71c1c")
+        buttons = QHBoxLayout()
+        for button, decision in ((self.ok_button, "OK"), (self.nok_button, "NOK"), (self.aside_button, "aside")):
+            button.clicked.connect(lambda _=False, d=decision: self.decide(d))
+            buttons.addWidget(button)
+        right = QVBoxLayout()
+        right.addWidget(self.page, 2)
+        right.addWidget(self.pairs, 2)
+        right.addWidget(self.explanation)
+        right.addWidget(self.comment)
+        right.addLayout(buttons)
+        right.addWidget(self.message)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(right, 3)
+        self.list.currentItemChanged.connect(lambda item, _old: self.show_document(item))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        for doc in self.mandates.queue():
+            item = QListWidgetItem(f"#{doc['id']} {doc['account']} {doc['amount']:,.2f}"
+                                   + ("  (aside)" if doc["status"] == "aside" else ""))
+            item.setData(Qt.ItemDataRole.UserRole, doc["id"])
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def show_document(self, item) -> None:
+        if item is None:
+            return
+        doc = self.mandates.document(item.data(Qt.ItemDataRole.UserRole))
+        image = load_image(bytes(doc["image"])).pixels
+        self.page.setPixmap(to_pixmap(image, 520, 260))
+        self.explanation.setText(f"Automatic result: {doc['outcome']} — {doc['explanation']}")
+        self.pairs.setRowCount(len(doc["signatures"]))
+        from sqlalchemy import select
+
+        from sigverify.store.schema import references, signatories
+
+        for row, sig in enumerate(doc["signatures"]):
+            box = tuple(int(v) for v in sig["box"].split(","))
+            self.pairs.setCellWidget(row, 0, self._picture(crop(image, box)))
+            with self.store.read() as conn:
+                name = conn.execute(select(signatories.c.name).where(signatories.c.id == sig["signatory_id"])).scalar()
+                ref = conn.execute(select(references.c.id).where(references.c.signatory_id == sig["signatory_id"],
+                                                                 references.c.active.is_(True)).limit(1)).scalar()
+            self.pairs.setItem(row, 1, QTableWidgetItem(f"{name} (distance {sig['distance']:.3f})"))
+            if ref is not None:
+                specimen = load_image(self.store.reference_image(ref)).pixels
+                self.pairs.setCellWidget(row, 2, self._picture(specimen))
+            self.pairs.setItem(row, 3, QTableWidgetItem(sig["verdict"]))
+        for column, width in ((0, 230), (1, 210), (2, 230), (3, 90)):
+            self.pairs.setColumnWidth(column, width)
+        self.pairs.resizeRowsToContents()
+
+    @staticmethod
+    def _picture(image: np.ndarray) -> QLabel:
+        label = QLabel()
+        label.setPixmap(to_pixmap(image, 220, 90))
+        return label
+
+    def decide(self, decision: str) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        try:
+            self.mandates.review(self.actor, item.data(Qt.ItemDataRole.UserRole), decision, self.comment.text())
+        except SigVerifyError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("")
+        self.comment.clear()
+        self.refresh()
+
+
+class RuleEditorDialog(QDialog):
+    """An account's signatories and signing rule; changes are requested here and approved by a second
+    supervisor in the pending list below."""
+
+    def __init__(self, parent, store, actor, number: str) -> None:
+        super().__init__(parent)
+        from sigverify.store.mandates import MandateStore
+
+        self.setWindowTitle(f"Signing rules — {number}")
+        self.resize(820, 620)
+        self.store, self.mandates, self.actor, self.number = store, MandateStore(store), actor, number
+        self.signatories = QTableWidget(0, 4)
+        self.signatories.setHorizontalHeaderLabels(["Signatory", "Panel", "Approval limit", "Specimen"])
+        self.current = QLabel("")
+        self.bands = QTableWidget(0, 3)
+        self.bands.setHorizontalHeaderLabels(["Up to amount (empty = above)", "Signatures", "Panels (e.g. A:1,B:1)"])
+        self.bands.setToolTip("One row per amount band, in increasing order; the last row has no upper amount")
+        add_band, remove_band = QPushButton("Add band"), QPushButton("Remove band")
+        add_band.clicked.connect(lambda: self._add_band("", 1, ""))
+        remove_band.clicked.connect(lambda: self.bands.removeRow(self.bands.rowCount() - 1))
+        self.request_button = QPushButton("Request this rule")
+        self.request_button.setToolTip("A second supervisor must approve it before it applies")
+        self.request_button.clicked.connect(self.request_rule)
+        self.pending = QListWidget()
+        self.approve_button, self.reject_button = QPushButton("Approve selected"), QPushButton("Reject selected")
+        self.approve_button.clicked.connect(lambda: self._decide(True))
+        self.reject_button.clicked.connect(lambda: self._decide(False))
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        band_buttons = QHBoxLayout()
+        for b in (add_band, remove_band, self.request_button):
+            band_buttons.addWidget(b)
+        pending_buttons = QHBoxLayout()
+        pending_buttons.addWidget(self.approve_button)
+        pending_buttons.addWidget(self.reject_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Signatories"))
+        layout.addWidget(self.signatories, 1)
+        layout.addWidget(self.current)
+        layout.addWidget(self.bands, 1)
+        layout.addLayout(band_buttons)
+        layout.addWidget(QLabel("Changes waiting for a second supervisor"))
+        layout.addWidget(self.pending, 1)
+        layout.addLayout(pending_buttons)
+        layout.addWidget(self.message)
+        self.refresh()
+
+    def _add_band(self, up_to, count, panels) -> None:
+        row = self.bands.rowCount()
+        self.bands.insertRow(row)
+        for col, value in enumerate((up_to, count, panels)):
+            self.bands.setItem(row, col, QTableWidgetItem(str(value)))
+
+    def refresh(self) -> None:
+        people = self.mandates.signatories(self.number)
+        self.signatories.setRowCount(len(people))
+        for row, s in enumerate(people):
+            for col, value in enumerate((s.name, s.panel or "-", "none" if s.approval_limit is None
+                                         else f"{s.approval_limit:,.2f}", "valid" if s.has_valid_specimen
+                                         else "NONE VALID")):
+                self.signatories.setItem(row, col, QTableWidgetItem(value))
+        mandate = self.mandates.mandate(self.number)
+        self.current.setText(f"Current rule: {mandate.describe()}")
+        self.bands.setRowCount(0)
+        for band in mandate.to_dict()["bands"]:
+            panels = ",".join(f"{p}:{n}" for p, n in band["panels"].items())
+            self._add_band("" if band["up_to"] is None else band["up_to"], band["count"], panels)
+        self.pending.clear()
+        for change in self.mandates.pending():
+            if change.account_number == self.number:
+                item = QListWidgetItem(f"#{change.id} {change.describe()} — asked by {change.requested_by}")
+                item.setData(Qt.ItemDataRole.UserRole, change.id)
+                self.pending.addItem(item)
+
+    def rule_from_table(self) -> dict:
+        bands = []
+        for row in range(self.bands.rowCount()):
+            up_to = self.bands.item(row, 0).text().strip()
+            panels = {}
+            for part in filter(None, (p.strip() for p in self.bands.item(row, 2).text().split(","))):
+                name, _, count = part.partition(":")
+                panels[name.strip()] = int(count or 1)
+            bands.append({"up_to": up_to.replace(",", "") or None, "count": int(self.bands.item(row, 1).text()),
+                          "panels": panels})
+        return {"bands": bands}
+
+    def request_rule(self) -> None:
+        try:
+            change = self.mandates.request(self.actor, "rule", self.number, {"rule": self.rule_from_table()})
+        except (SigVerifyError, ValueError) as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(f"Change #{change} requested; a second supervisor must approve it.")
+        self.refresh()
+
+    def _decide(self, approve: bool) -> None:
+        item = self.pending.currentItem()
+        if item is None:
+            return
+        try:
+            change = item.data(Qt.ItemDataRole.UserRole)
+            if approve:
+                self.mandates.approve(self.actor, change)
+            else:
+                self.mandates.reject(self.actor, change)
+        except SigVerifyError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("Approved and applied." if approve else "Rejected.")
+        self.refresh()
+
+
+class DocumentResultPanel(QWidget):
+    """The outcome of a document verification: accepted / rejected / sent to review, per signature."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.outcome = QLabel("")
+        self.outcome.setStyleSheet("font-size: 16pt; font-weight: bold")
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.outcome)
+        layout.addWidget(self.details)
+
+    def show_decision(self, decision) -> None:
+        text = {"accepted": "ACCEPTED", "rejected": "REJECTED", "review": "SENT TO REVIEW"}[decision.outcome]
+        colour = {"accepted": "#1b5e20", "rejected": "#b71c1c", "review": "#e65100"}[decision.outcome]
+        self.outcome.setText(f"Document {decision.document_id}: {text}")
+        self.outcome.setStyleSheet(f"font-size: 16pt; font-weight: bold; color: {colour}")
+        lines = [f"{m.signatory}: distance {m.distance:.3f} vs {m.threshold:.3f} → {m.verdict}"
+                 for m in decision.matches]
+        self.details.setText(decision.explanation + "\n" + "\n".join(lines))
+
+
+

@@ -1,0 +1,142 @@
+"""A clerk verifies a document that goes to the review queue; a supervisor signs in and decides it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from sigverify.gui.main_window import MainWindow  # noqa: E402
+from sigverify.gui.settings import AppSettings  # noqa: E402
+from sigverify.imaging.preprocess import preprocess_with_box  # noqa: E402
+from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
+from sigverify.store.auth import Actor  # noqa: E402
+from sigverify.store.mandates import MandateStore, enrolment_payload  # noqa: E402
+from sigverify.store.repository import Store  # noqa: E402
+from sigverify.synthetic import SyntheticWriter  # noqa: E402
+from tests.helpers import make_tiny_model  # noqa: E402
+
+SHOTS = Path(os.environ["SIGVERIFY_SCREENSHOT_DIR"]) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
+
+
+def _shot(widget, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def bank(tmp_path, rng):
+    # a lenient threshold: every signature here is judged genuine, so the account's
+    # "always refer" flag is what must send the document to the queue
+    model = make_tiny_model(tmp_path / "model", threshold=5.0)
+    engine = EmbeddingEngine(model)
+    store = Store(str(tmp_path / "bank.db"))
+    alice = store.users.add("alice", "supervisor", "alice-pw", by=Actor("root", "supervisor"))
+    bob = store.users.add("bob", "supervisor", "bob-pw", by=alice)
+    store.users.add("carol", "clerk", "carol-pw", by=alice)
+    store.add_account("JOINT-7", "Smit & Bakker", "alice")
+    m = MandateStore(store)
+    hands = {"Smit": SyntheticWriter(401), "Bakker": SyntheticWriter(402)}
+    specimens = {}
+    for name, panel in (("Smit", "A"), ("Bakker", "B")):
+        m.approve(bob, m.request(alice, "signatory", "JOINT-7", {"name": name, "panel": panel}))
+        signatory = next(s for s in m.signatories("JOINT-7") if s.name == name)
+        for i in range(2):
+            image = hands[name].genuine(rng)
+            specimens[name] = image
+            prepared = preprocess_with_box(image, engine.manifest.preprocessing)
+            payload = enrolment_payload(signatory.id, f"{name}{i}.png", prepared.box,
+                                        engine.embed_canvases(prepared.canvas[None])[0], engine.manifest.sha256)
+            m.approve(bob, m.request(alice, "enroll", "JOINT-7", payload, cv2.imencode(".png", image)[1].tobytes()))
+    m.approve(bob, m.request(alice, "rule", "JOINT-7", {"rule": {"bands": [
+        {"up_to": 1000, "count": 1}, {"up_to": None, "count": 2, "panels": {"A": 1, "B": 1}}]}}))
+    m.set_account_flags(alice, "JOINT-7", always_refer=True, instructions="four eyes on every document")
+    page = np.full((420, 1500), 246, np.uint8)
+    for x, name in ((80, "Smit"), (820, "Bakker")):
+        sig = specimens[name]  # the flow is under test here, not the (random, tiny) model's accuracy
+        page[160 : 160 + sig.shape[0], x : x + sig.shape[1]] = np.minimum(
+            page[160 : 160 + sig.shape[0], x : x + sig.shape[1]], sig)
+    cv2.imwrite(str(tmp_path / "order.png"), page)
+    store.close()
+    return {"model": model, "store": str(tmp_path / "bank.db"), "order": tmp_path / "order.png", "tmp": tmp_path}
+
+
+def _window(qtbot, bank, os_user):
+    settings = AppSettings(QSettings(str(bank["tmp"] / f"{os_user}.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(model_dir=bank["model"], store_location=bank["store"], settings=settings, actor=os_user)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.engine is not None, timeout=15000)
+    return window
+
+
+def _sign_in(window, name, password):
+    dialog = window.sign_in_dialog()
+    dialog.name.setText(name)
+    dialog.password.setText(password)
+    dialog.try_sign_in()
+    return dialog
+
+
+def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
+    window = _window(qtbot, bank, "workstation")
+    assert window.review_queue() is None and "must sign in" in window.message.text()
+    dialog = _sign_in(window, "carol", "wrong")
+    assert "wrong password" in dialog.error.text() and window.identity is None
+    dialog = _sign_in(window, "carol", "carol-pw")
+    assert window.identity == Actor("carol", "clerk") and "carol (clerk)" in window.windowTitle()
+
+    window.open_account("JOINT-7")
+    assert window.load_questioned_file(bank["order"])
+    window.verify_document("bad amount")
+    qtbot.waitUntil(lambda: not window.busy(), timeout=15000)
+    assert "is not a number" in window.message.text()
+    window.verify_document("25,000")
+    qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
+    decision = window.last_document
+    assert len(decision.matches) == 2
+    assert [m.signatory for m in decision.matches] == ["Smit", "Bakker"]
+    assert decision.outcome == "review" and "always refer" in decision.explanation
+    assert "SENT TO REVIEW" in window.document_panel.outcome.text()
+
+    # the clerk can open the queue but the store refuses her decision
+    queue = window.review_queue()
+    assert queue.list.count() == 1
+    queue.decide("OK")
+    assert "only a supervisor may decide review-queue items" in queue.message.text()
+    queue.close()
+
+    # a supervisor signs in and decides it side by side
+    window.sign_out()
+    _sign_in(window, "bob", "bob-pw")
+    queue = window.review_queue()
+    assert queue.list.count() == 1 and queue.pairs.rowCount() == 2
+    _shot(queue, "mandates-review-queue")
+    queue.decide("NOK")
+    assert "needs a comment" in queue.message.text()
+    queue.comment.setText("called Mr Bakker, confirmed")
+    queue.decide("OK")
+    assert queue.list.count() == 0 and queue.message.text() == ""
+    doc = MandateStore(Store(bank["store"])).document(decision.document_id)
+    assert doc["review_decision"] == "OK" and doc["reviewed_by"] == "bob"
+    queue.close()
+
+    editor = window.rule_editor()
+    assert editor.signatories.rowCount() == 2
+    assert "two" in editor.current.text() or "2 signatories" in editor.current.text()
+    editor.bands.item(0, 0).setText("2000")
+    editor.request_rule()
+    assert "requested" in editor.message.text() and editor.pending.count() == 1
+    editor.pending.setCurrentRow(0)
+    editor._decide(True)
+    assert "second supervisor" in editor.message.text()  # bob asked, bob cannot approve
+    _shot(editor, "mandates-rule-editor")
+    editor.close()
+    assert Store(bank["store"]).verify_audit().ok
