@@ -204,6 +204,34 @@ def cmd_gui(args) -> int:
                report_startup=args.report_startup)
 
 
+def cmd_models(args) -> int:
+    from sigverify.inference.registry import default_registry
+
+    registry = default_registry()
+    if args.action == "register":
+        if not args.target:
+            raise _UsageError("models register needs the model folder")
+        entry = registry.register(Path(args.target))
+        print(f"model {entry.version} registered in {entry.folder}")
+    elif args.action == "activate":
+        if not args.target:
+            raise _UsageError("models activate needs a version (see 'sigverify models list')")
+        entry = registry.activate(args.target)
+        print(f"model {entry.version} is active; reference embeddings are recomputed at the next verification")
+    elif args.action == "rollback":
+        previous = registry.previous_version()
+        if previous is None:
+            raise _UsageError("no previous model to roll back to")
+        print(f"model {registry.activate(previous).version} is active again")
+    else:
+        active = registry.active_dir().resolve()
+        for entry in registry.entries():
+            eer = f"validation EER {100 * entry.eer:.2f}%" if entry.eer is not None else ""
+            print(f"{'*' if entry.folder.resolve() == active else ' '} {entry.version:<40} "
+                  f"{'shipped' if entry.shipped else 'trained here':<13} {eer}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from sigverify.training.trainer import TrainConfig, train
     from sigverify.training.export import export
@@ -401,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     from sigverify.cli_mandates import add_commands
 
     add_commands(sub, store_help)
+
+    models = sub.add_parser("models", help="models on this computer: list, register, activate, rollback")
+    models.add_argument("action", choices=("list", "register", "activate", "rollback"), nargs="?", default="list")
+    models.add_argument("target", nargs="?", help="model folder (register) or version (activate)")
+    models.set_defaults(func=cmd_models)
 
     train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")
     train.add_argument("dataset", help="dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
