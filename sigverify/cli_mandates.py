@@ -45,6 +45,11 @@ def _engine(model: str | None):
     return EmbeddingEngine(folder)
 
 
+def _requested(change: int) -> int:
+    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
+    return 0
+
+
 def _mandates(store):
     from sigverify.store.mandates import MandateStore
 
@@ -83,8 +88,7 @@ def cmd_signatory(args) -> int:
     change = mandates.request(_actor(args, store), "signatory", args.account,
                               {"name": args.name, "panel": args.panel, "role": args.role,
                                "approval_limit": args.limit})
-    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
-    return 0
+    return _requested(change)
 
 
 def cmd_specimen(args) -> int:
@@ -102,8 +106,7 @@ def cmd_specimen(args) -> int:
     payload = enrolment_payload(args.signatory, Path(args.image).name, prepared.box, embedding,
                                 engine.manifest.sha256, args.expires)
     change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
-    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
-    return 0
+    return _requested(change)
 
 
 def cmd_rule(args) -> int:
@@ -114,8 +117,7 @@ def cmd_rule(args) -> int:
         return 0
     rule = json.loads(Path(args.file).read_text(encoding="utf-8")) if args.file else None
     change = mandates.request(_actor(args, store), "rule", args.account, {"rule": rule})
-    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
-    return 0
+    return _requested(change)
 
 
 def cmd_changes(args) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -23,9 +22,9 @@ from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
 from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter, place_on_page  # noqa: E402
 from sigverify.verification.decision import decide  # noqa: E402
+from tests.gui.shots import save_screenshot  # noqa: E402
 from tests.helpers import make_tiny_model  # noqa: E402
 
-SHOTS = Path(os.environ.get("SIGVERIFY_SCREENSHOT_DIR", "")) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
 
 
 @pytest.fixture
@@ -60,11 +59,6 @@ def window(qtbot, world, tmp_path):
     return win
 
 
-def _shot(win, name):
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        win.grab().save(str(SHOTS / f"{name}.png"))
-
 
 def _open_account(qtbot, win, text="jansen"):
     qtbot.keyClicks(win.account_panel.search, text)
@@ -84,7 +78,7 @@ def _verify(qtbot, win):
 def test_window_shows_model_version_and_provider(window):
     assert "tiny-test-1" in window.model_status.text()
     assert "CPU" in window.model_status.text()
-    _shot(window, "01-empty")
+    save_screenshot(window, "01-empty")
 
 
 def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, world, monkeypatch):
@@ -159,7 +153,7 @@ def test_badge_for_each_verdict(qtbot, world, tmp_path, factor, verdict):
     _verify(qtbot, win)
     assert win.last_verification.decision.verdict == verdict
     assert win.result_panel.badge.text() == BADGES[verdict][0]
-    _shot(win, f"02-result-{verdict}")
+    save_screenshot(win, f"02-result-{verdict}")
 
 
 def test_drop_loads_the_questioned_image(qtbot, window, world):
@@ -187,7 +181,7 @@ def test_bad_file_shows_a_message_and_the_window_stays_usable(qtbot, window, wor
     bad.write_bytes(content)
     assert not window.load_questioned_file(bad)
     assert window.message.isVisible() and message in window.message.text()
-    _shot(window, "03-error")
+    save_screenshot(window, "03-error")
     # still usable: a good file loads and verifies
     assert window.load_questioned_file(world["files"]["q"])
     assert not window.message.isVisible()

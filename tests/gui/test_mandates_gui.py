@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -20,15 +19,10 @@ from sigverify.store.auth import Actor  # noqa: E402
 from sigverify.store.mandates import MandateStore, enrolment_payload  # noqa: E402
 from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter  # noqa: E402
+from tests.gui.shots import save_screenshot  # noqa: E402
 from tests.helpers import make_tiny_model  # noqa: E402
 
-SHOTS = Path(os.environ["SIGVERIFY_SCREENSHOT_DIR"]) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
 
-
-def _shot(widget, name):
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -118,7 +112,7 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     _sign_in(window, "bob", "bob-pw")
     queue = window.review_queue()
     assert queue.list.count() == 1 and queue.pairs.rowCount() == 2
-    _shot(queue, "mandates-review-queue")
+    save_screenshot(queue, "mandates-review-queue")
     queue.decide("NOK")
     assert "needs a comment" in queue.message.text()
     queue.comment.setText("called Mr Bakker, confirmed")
@@ -137,6 +131,6 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     editor.pending.setCurrentRow(0)
     editor._decide(True)
     assert "second supervisor" in editor.message.text()  # bob asked, bob cannot approve
-    _shot(editor, "mandates-rule-editor")
+    save_screenshot(editor, "mandates-rule-editor")
     editor.close()
     assert Store(bank["store"]).verify_audit().ok

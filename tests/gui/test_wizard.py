@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -22,15 +21,10 @@ from sigverify.inference.registry import ModelRegistry  # noqa: E402
 from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter, write_dataset  # noqa: E402
 from sigverify.verification.metrics import eer  # noqa: E402
+from tests.gui.shots import save_screenshot  # noqa: E402
 from tests.helpers import make_tiny_model  # noqa: E402
 
-SHOTS = Path(os.environ["SIGVERIFY_SCREENSHOT_DIR"]) if os.environ.get("SIGVERIFY_SCREENSHOT_DIR") else None
 
-
-def _shot(widget, name):
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        widget.grab().save(str(SHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -80,7 +74,7 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     assert page.writers_label.text().startswith("8 (8 usable")
     assert page.genuine_label.text() == "48" and page.forged_label.text() == "24"
     assert page.isComplete() and page.thumbs.count() == 6
-    _shot(wizard, "wizard-1-data")
+    save_screenshot(wizard, "wizard-1-data")
     wizard.next()
 
     settings = wizard.settings_page
@@ -89,7 +83,7 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     settings.steps.setValue(3)
     settings.batch.setValue(3)
     settings.validation.setValue(0.25)
-    _shot(wizard, "wizard-2-settings")
+    save_screenshot(wizard, "wizard-2-settings")
     wizard.next()  # starts the training process
 
     training = wizard.training_page
@@ -99,7 +93,7 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     xs, ys = training.loss_curve.getData()
     assert list(xs) == [1, 2] and np.all(np.isfinite(ys))
     assert len(training.eer_curve.getData()[1]) == 2
-    _shot(wizard, "wizard-3-training")
+    save_screenshot(wizard, "wizard-3-training")
     wizard.next()
 
     evaluation = wizard.evaluation_page
@@ -116,7 +110,7 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     assert "threshold" in evaluation.point.text()
     evaluation.eer_button.click()
     assert evaluation.threshold == pytest.approx(evaluation.eer_threshold)
-    _shot(wizard, "wizard-4-evaluation")
+    save_screenshot(wizard, "wizard-4-evaluation")
     wizard.next()
 
     export = wizard.export_page
@@ -126,7 +120,7 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     assert new_version in [e.version for e in registry.entries()]
     export.activate_button.click()
     qtbot.waitUntil(lambda: window.engine.version == new_version and not window.busy(), timeout=30000)
-    _shot(wizard, "wizard-5-export")
+    save_screenshot(wizard, "wizard-5-export")
     assert window.engine.manifest.threshold == pytest.approx(evaluation.threshold)
     wizard.accept()
 

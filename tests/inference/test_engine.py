@@ -15,6 +15,16 @@ from sigverify.inference.providers import CPU, CUDA, ProviderPlan, explain_activ
 from tests.helpers import make_tiny_model, tiny_onnx
 
 
+def _swap_model(folder, data: bytes) -> None:
+    """Put other ONNX bytes in the folder with a manifest hash that matches them."""
+    import hashlib
+
+    (folder / "model.onnx").write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_embeds_a_batch_in_one_call(tiny_model, signature, rng):
     engine = EmbeddingEngine(tiny_model)
     from sigverify.synthetic import SyntheticWriter
@@ -46,14 +56,7 @@ def test_altered_model_file_is_refused(tiny_model):
 
 def test_model_whose_input_disagrees_with_the_manifest_is_refused(tmp_path):
     folder = make_tiny_model(tmp_path / "m")
-    # swap in a model built for another canvas, with a manifest hash that matches it
-    import hashlib
-
-    other = tiny_onnx(64, 128)
-    (folder / "model.onnx").write_bytes(other)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["sha256"] = hashlib.sha256(other).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _swap_model(folder, tiny_onnx(64, 128))  # built for another canvas
     with pytest.raises(ModelError, match=r"input shape .* disagrees with the manifest"):
         EmbeddingEngine(folder)
 
@@ -67,26 +70,14 @@ def test_manifest_whose_shape_disagrees_with_its_preprocessing_is_refused(tiny_m
 
 
 def test_wrong_input_name_is_refused(tmp_path):
-    import hashlib
-
     folder = make_tiny_model(tmp_path / "m")
-    other = tiny_onnx(96, 192, input_name="pixels")
-    (folder / "model.onnx").write_bytes(other)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["sha256"] = hashlib.sha256(other).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _swap_model(folder, tiny_onnx(96, 192, input_name="pixels"))
     with pytest.raises(ModelError, match="its input is \\['pixels'\\]"):
         EmbeddingEngine(folder)
 
 
 def test_not_an_onnx_file_is_refused(tiny_model):
-    import hashlib
-
-    junk = b"this is not a neural network"
-    (tiny_model / "model.onnx").write_bytes(junk)
-    manifest = json.loads((tiny_model / "manifest.json").read_text())
-    manifest["sha256"] = hashlib.sha256(junk).hexdigest()
-    (tiny_model / "manifest.json").write_text(json.dumps(manifest))
+    _swap_model(tiny_model, b"this is not a neural network")
     with pytest.raises(ModelError, match="not a valid ONNX model"):
         EmbeddingEngine(tiny_model)
 
