@@ -107,3 +107,23 @@ def test_normalise_brings_faint_ink_up():
     canvas = np.zeros((10, 10), np.float32)
     canvas[2:8, 2:8] = 0.4
     assert normalise(canvas).max() == pytest.approx(1.0)
+
+
+def test_line_removal_equals_the_morphological_opening_it_replaces():
+    """The models were trained with an OpenCV opening; the fast run-length version must match it."""
+    import cv2
+
+    def by_opening(mask, fraction):
+        length = int(mask.shape[1] * fraction)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+        lines = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        lines = cv2.dilate(lines, np.ones((3, 1), np.uint8))
+        return mask & ~lines.astype(bool)
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        h, w = int(rng.integers(20, 60)), int(rng.integers(40, 260))
+        mask = rng.random((h, w)) < rng.uniform(0.3, 0.99)
+        for row in rng.integers(0, h, 3):
+            mask[row, rng.integers(0, w // 3) : rng.integers(w // 2, w + 1)] = True
+        np.testing.assert_array_equal(remove_printed_lines(mask, 0.6), by_opening(mask, 0.6))
