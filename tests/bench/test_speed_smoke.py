@@ -23,7 +23,7 @@ def test_speed_benchmark_smoke(tmp_path):
                              str(model), "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = out.read_text()
-    for row in ("verification end to end", "batch embedding throughput, batch 128", "preprocessing, 300-dpi cheque",
+    for row in ("verification end to end", "full 300-dpi cheque page", "batch embedding throughput, batch 128", "preprocessing, 300-dpi cheque",
                 "torch eager vs onnxruntime CPU", "parameters: ours vs seed", "app start to interactive window",
                 "training throughput, cpu"):
         assert row in table, f"missing row: {row}\n{table}"
