@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 
+def screen_available() -> bool:
+    """On Linux, Qt aborts the process when there is no display; look before starting it."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(model_dir: str | None = None, store: str | None = None, screenshot: str | None = None,
         quit_after_ms: int = 0, report_startup: bool = False) -> int:
     started = time.perf_counter()
+    if not screen_available():
+        print("sigverify: no screen found (DISPLAY is not set). Start it from a desktop session, set "
+              "QT_QPA_PLATFORM=offscreen, or use the command line: sigverify --help", file=sys.stderr)
+        return 64
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 

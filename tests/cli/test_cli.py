@@ -129,3 +129,13 @@ def test_verify_needs_two_images(tmp_path, images, capsys):
 def test_unknown_command_is_a_usage_error():
     result = run_cli("fly")
     assert result.returncode == 64 and "invalid choice" in result.stderr
+
+
+def test_no_screen_gives_a_clear_message_not_a_crash():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "sigverify"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the check applies to Linux")
+    assert result.returncode == 64
+    assert "no screen found" in result.stderr and "sigverify --help" in result.stderr
