@@ -173,6 +173,49 @@ def cmd_review(args) -> int:
     return 0
 
 
+def cmd_account(args) -> int:
+    """Flags, instructions and the scanned mandate document of an account (supervisor)."""
+    store = _store(args)
+    mandates = _mandates(store)
+    account = store.account(args.account)
+    if args.always_refer is None and args.instructions is None and not args.mandate_file:
+        from sqlalchemy import select
+
+        from sigverify.store.schema import accounts, mandate_files
+
+        with store.read() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.id == account.id)).first()
+            files = conn.execute(select(mandate_files.c.filename, mandate_files.c.uploaded_at).where(
+                mandate_files.c.account_id == account.id)).all()
+        print(f"{row.number}  {row.holder_name}")
+        print(f"always refer: {'yes' if row.always_refer else 'no'}")
+        print(f"instructions: {row.instructions or '-'}")
+        print(f"signing rule: {mandates.mandate(args.account).describe()}")
+        for f in files:
+            print(f"mandate document: {f.filename} ({f.uploaded_at[:10]})")
+        return 0
+    actor = _actor(args, store)
+    if args.always_refer is not None or args.instructions is not None:
+        always = account.always_refer if args.always_refer is None else args.always_refer
+        with store.read() as conn:
+            from sqlalchemy import select
+
+            from sigverify.store.schema import accounts
+
+            current = conn.execute(select(accounts.c.instructions).where(accounts.c.id == account.id)).scalar()
+        mandates.set_account_flags(actor, args.account, always,
+                                   current if args.instructions is None else args.instructions)
+        print(f"account {args.account} updated")
+    if args.mandate_file:
+        from sigverify.imaging.decode import load_image
+
+        path = Path(args.mandate_file)
+        load_image(path)  # a readable image, or a clear error before anything is written
+        file_id = mandates.attach_mandate_file(actor, args.account, path.read_bytes(), path.name)
+        print(f"mandate document {path.name} attached (id {file_id})")
+    return 0
+
+
 def cmd_bands(args) -> int:
     store = _store(args)
     bands = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -243,6 +286,16 @@ def add_commands(sub, store_help: str) -> None:
     review.add_argument("decision", choices=("OK", "NOK", "aside"))
     review.add_argument("--comment", default="")
     review.set_defaults(func=cmd_review)
+
+    account = common(sub.add_parser("account", help="show an account's mandate details, or set its flags"))
+    account.add_argument("account")
+    refer = account.add_mutually_exclusive_group()
+    refer.add_argument("--always-refer", dest="always_refer", action="store_true", default=None,
+                       help="send every document of this account to review")
+    refer.add_argument("--no-always-refer", dest="always_refer", action="store_false")
+    account.add_argument("--instructions", help="free-text instructions shown to clerks")
+    account.add_argument("--mandate-file", help="attach the scanned mandate document (image)")
+    account.set_defaults(func=cmd_account)
 
     bands = common(sub.add_parser("bands", help="set the amount → FAR table (supervisor)"))
     bands.add_argument("file", help='JSON list, e.g. [{"up_to": 1000, "max_far": 0.1}, {"up_to": null, "max_far": 0.01}]')

@@ -70,6 +70,21 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     code, out = run("document", "J-1", str(tmp_path / "cheque.png"), "--amount", "1,200", user="carol",
                     password="carol-pw")
     assert code in (0, 1, 2) and "closest to Anna" in out
+    code, out = run("account", "J-1", "--always-refer", "--instructions", "call above 5,000", user="carol",
+                    password="carol-pw")
+    assert code == 3 and "only a supervisor" in out
+    cv2.imwrite(str(tmp_path / "mandate.png"), hand.genuine(rng))
+    assert run("account", "J-1", "--always-refer", "--instructions", "call above 5,000", "--mandate-file",
+               str(tmp_path / "mandate.png"), user="alice", password="alice-pw")[0] == 0
+    bad = tmp_path / "mandate.tif"
+    bad.write_bytes(b"not a scan")
+    code, out = run("account", "J-1", "--mandate-file", str(bad), user="alice", password="alice-pw")
+    assert code == 3 and "not an image" in out
+    code, out = run("account", "J-1")
+    assert "always refer: yes" in out and "call above 5,000" in out and "mandate document: mandate.png" in out
+    code, out = run("document", "J-1", str(tmp_path / "cheque.png"), "--amount", "100", user="carol",
+                    password="carol-pw")
+    assert code in (1, 2) and ("REVIEW" in out or "REJECTED" in out)  # always refer: never accepted
     code, out = run("changes")
     assert code == 0 and out.strip() == ""
     code, out = run("audit", "verify")
