@@ -19,10 +19,12 @@ class CropView(QWidget):
         super().__init__(parent)
         self.setMinimumSize(QSize(360, 200))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Drag with the mouse to adjust the box around the signature")
+        self.setToolTip("Drag to adjust the box around the signature; Shift+drag marks another signature "
+                        "on the same document")
         self._pixmap: QPixmap | None = None
         self._image_size = (0, 0)
         self.box: tuple[int, int, int, int] | None = None
+        self.marked: list[tuple[int, int, int, int]] = []  # further signatures on a document
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
         self._origin = QPoint()
         self.placeholder = "Open, paste or drop a scanned signature (Ctrl+O, Ctrl+V)"
@@ -31,7 +33,16 @@ class CropView(QWidget):
         self._pixmap = to_pixmap(image) if image is not None else None
         self._image_size = (image.shape[1], image.shape[0]) if image is not None else (0, 0)
         self.box = box
+        self.marked = []
         self.update()
+
+    def set_boxes(self, boxes: list[tuple[int, int, int, int]]) -> None:
+        """Several signatures: the first is the main box, the others are marked."""
+        self.box, self.marked = (boxes[0] if boxes else None), list(boxes[1:])
+        self.update()
+
+    def all_boxes(self) -> list[tuple[int, int, int, int]]:
+        return ([self.box] if self.box else []) + self.marked
 
     # geometry between widget and image pixels
     def _target(self) -> QRect:
@@ -64,11 +75,14 @@ class CropView(QWidget):
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawPixmap(self._target(), self._pixmap)
-        if self.box:
-            x, y, w, h = self.box
-            pen = QPen(QColor("#1565c0"), 2, Qt.PenStyle.DashLine)
-            painter.setPen(pen)
-            painter.drawRect(QRect(self.to_widget(x, y), self.to_widget(x + w, y + h)))
+        for number, box in enumerate(self.all_boxes(), start=1):
+            x, y, w, h = box
+            colour = QColor("#1565c0") if number == 1 else QColor("#ef6c00")
+            painter.setPen(QPen(colour, 2, Qt.PenStyle.DashLine))
+            rect = QRect(self.to_widget(x, y), self.to_widget(x + w, y + h))
+            painter.drawRect(rect)
+            if self.marked:
+                painter.drawText(rect.topLeft() + QPoint(4, 14), str(number))
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if self._pixmap and event.button() == Qt.MouseButton.LeftButton:
@@ -89,6 +103,11 @@ class CropView(QWidget):
         x0, x1 = sorted((x0, x1))
         y0, y1 = sorted((y0, y1))
         if x1 - x0 >= 8 and y1 - y0 >= 8:  # a click is not a box
-            self.box = (x0, y0, x1 - x0, y1 - y0)
+            box = (x0, y0, x1 - x0, y1 - y0)
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.box is not None:
+                self.marked.append(box)
+                self.update()
+                return
+            self.box = box
             self.update()
             self.boxChanged.emit(self.box)

@@ -179,8 +179,10 @@ class MainWindow(QMainWindow):
                                           "Compare the questioned signature with the references")
         self._action(verify_menu, "&Find signature on page", self.propose_box, "Ctrl+B",
                      "Propose the signature's box again")
+        self._action(verify_menu, "Find &all signatures on the document", self.propose_all_boxes, "Ctrl+Shift+B",
+                     "Propose a box for every signature; Shift+drag marks one more")
         self._action(verify_menu, "Verify &document with amount…", self.document_dialog, "Ctrl+D",
-                     "Check every signature on the document against the mandate for an amount")
+                     "Check every marked signature (or every one found) against the mandate for an amount")
         user_menu = bar.addMenu("&User")
         self._action(user_menu, "&Sign in…", self.sign_in_dialog, "Ctrl+L", "Sign in as a clerk or supervisor")
         self._action(user_menu, "Sign &out", self.sign_out)
@@ -403,6 +405,18 @@ class MainWindow(QMainWindow):
         self.crop_view.set_image(self.questioned_image, box)
         self.update_preview()
 
+    def propose_all_boxes(self) -> None:
+        if self.questioned_image is None:
+            return
+        from sigverify.imaging.page import find_signature_boxes
+
+        try:
+            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image))
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.update_preview()
+
     def update_preview(self) -> None:
         """Show exactly what the model will see for the current box."""
         if self.questioned_image is None or self.crop_view.box is None or self.engine is None:
@@ -602,8 +616,10 @@ class MainWindow(QMainWindow):
         image = self.questioned_image
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
         number, name = self.account.number, self.questioned_name
+        # the boxes the clerk marked (Shift+drag, or "Find all signatures"), else every one found
+        boxes = self.crop_view.all_boxes() if self.crop_view.marked else None
         worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
-                                                filename=name))
+                                                boxes=boxes, filename=name))
 
         def done(decision):
             self.last_document = decision

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from sigverify.gui.main_window import MainWindow  # noqa: E402
 from sigverify.gui.settings import AppSettings  # noqa: E402
@@ -89,6 +89,16 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
 
     window.open_account("JOINT-7")
     assert window.load_questioned_file(bank["order"])
+    window.propose_all_boxes()
+    assert len(window.crop_view.all_boxes()) == 2  # both signatures proposed and shown
+    # the clerk marks a third area with Shift+drag, then thinks better of it
+    view = window.crop_view
+    start, end = view.to_widget(500, 100), view.to_widget(700, 200)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, end)
+    assert len(view.all_boxes()) == 3
+    view.marked.pop()
     window.verify_document("bad amount")
     qtbot.waitUntil(lambda: not window.busy(), timeout=15000)
     assert "is not a number" in window.message.text()
