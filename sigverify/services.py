@@ -30,13 +30,11 @@ def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list
     if not paths:
         raise StoreError("no images given to enrol")
     store.account(number)  # unknown account: refuse before any decoding
-    items = []
-    for path in paths:
-        data = _read(path)
-        prepared = preprocess_with_box(load_image(data if data else path).pixels, engine.manifest.preprocessing)
-        items.append(EnrolItem(data, Path(path).name, prepared.box, prepared.canvas))
-    vectors = engine.embed_canvases(np.stack([item.embedding for item in items]))
-    items = [EnrolItem(i.image, i.filename, i.box, v) for i, v in zip(items, vectors)]
+    files = [(_read(path), Path(path).name) for path in paths]
+    prepared = [preprocess_with_box(load_image(data, name=name).pixels, engine.manifest.preprocessing)
+                for data, name in files]
+    vectors = engine.embed_canvases(np.stack([p.canvas for p in prepared]))
+    items = [EnrolItem(data, name, p.box, vector) for (data, name), p, vector in zip(files, prepared, vectors)]
     return store.enroll(number, items, engine.manifest.sha256, actor)
 
 
@@ -71,7 +69,7 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
     store.account(number)
     data = questioned if isinstance(questioned, bytes) else _read(questioned)
     name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
-    canvas = engine.prepare(load_image(data if data else Path(str(questioned))).pixels)
+    canvas = engine.prepare(load_image(data, name=name).pixels)
     ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
     if missing:
         refresh_embeddings(store, engine)

@@ -39,9 +39,9 @@ class LoadedImage:
     format: str
 
 
-def _read_bytes(source: str | Path | bytes) -> tuple[bytes, str]:
+def _read_bytes(source: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), "the image"
+        return bytes(source), name or "the image"
     path = Path(source)
     name = path.name
     if not path.exists():
@@ -91,15 +91,16 @@ def _check_size(image: Image.Image, name: str) -> None:
         )
 
 
-def page_count(source: str | Path | bytes) -> int:
+def page_count(source: str | Path | bytes, name: str | None = None) -> int:
     """Number of pages (frames) in the file: more than 1 only for multipage TIFF."""
-    data, name = _read_bytes(source)
+    data, name = _read_bytes(source, name)
     return int(getattr(_open(data, name), "n_frames", 1))
 
 
-def load_image(source: str | Path | bytes, page: int = 0) -> LoadedImage:
-    """Decode one page of an image file into uint8 pixels, or raise BadImageError."""
-    data, name = _read_bytes(source)
+def load_image(source: str | Path | bytes, page: int = 0, name: str | None = None) -> LoadedImage:
+    """Decode one page of an image file (or of bytes read from one: ``name`` then says which
+    file to name in errors) into uint8 pixels, or raise BadImageError."""
+    data, name = _read_bytes(source, name)
     image = _open(data, name)
     count = int(getattr(image, "n_frames", 1))
     if not 0 <= page < count:

@@ -226,3 +226,14 @@ def test_backup_while_in_use(tmp_path, engine, files):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with pytest.raises(StoreError, match="exists already"):
         store.backup(copy)
+
+
+def test_a_bad_file_among_references_is_named_and_nothing_is_enrolled(store, engine, files, tmp_path):
+    from sigverify.errors import BadImageError
+
+    store.add_account("A9", "Holder", "alice")
+    empty = tmp_path / "scan_007.png"
+    empty.write_bytes(b"")
+    with pytest.raises(BadImageError, match="scan_007.png: the file is empty"):
+        enroll_files(store, engine, "A9", [files["r1"], empty], "alice")
+    assert store.references("A9") == []
