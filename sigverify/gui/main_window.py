@@ -594,7 +594,7 @@ class MainWindow(QMainWindow):
             if self.account is None:
                 self.show_error("Open an account first")
             return None
-        dialog = RuleEditorDialog(self, self.store, actor, self.account.number)
+        dialog = RuleEditorDialog(self, self.store, actor, self.account.number, engine=self.engine)
         dialog.open()
         return dialog
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from sigverify.errors import SigVerifyError
 from sigverify.gui.pictures import to_pixmap
@@ -151,19 +151,36 @@ class RuleEditorDialog(QDialog):
     """An account's signatories and signing rule; changes are requested here and approved by a second
     supervisor in the pending list below."""
 
-    def __init__(self, parent, store, actor, number: str) -> None:
+    def __init__(self, parent, store, actor, number: str, engine=None) -> None:
         super().__init__(parent)
         from sigverify.store.mandates import MandateStore
 
         self.setWindowTitle(f"Signing rules — {number}")
-        self.resize(820, 620)
+        self.resize(820, 700)
         self.store, self.mandates, self.actor, self.number = store, MandateStore(store), actor, number
+        self.engine = engine
         self.signatories = QTableWidget(0, 4)
         self.signatories.setHorizontalHeaderLabels(["Signatory", "Panel", "Approval limit", "Specimen"])
+        self.signatories.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.new_name, self.new_panel = QLineEdit(placeholderText="New signatory's name"), QLineEdit()
+        self.new_panel.setPlaceholderText("Panel")
+        self.new_panel.setMaximumWidth(70)
+        self.new_limit = QDoubleSpinBox(decimals=2, maximum=1e12, specialValueText="no limit")
+        self.new_limit.setToolTip("Approval limit (0 = no limit)")
+        add_signatory = QPushButton("Request signatory")
+        add_signatory.clicked.connect(self.request_signatory)
+        specimen = QPushButton("Request specimen for selected…")
+        specimen.setToolTip("Enrol a specimen signature for the selected signatory (needs a second supervisor)")
+        specimen.clicked.connect(self.request_specimen)
+        people_row = QHBoxLayout()
+        for widget in (self.new_name, self.new_panel, self.new_limit, add_signatory, specimen):
+            people_row.addWidget(widget)
         self.current = QLabel("")
         self.bands = QTableWidget(0, 3)
         self.bands.setHorizontalHeaderLabels(["Up to amount (empty = above)", "Signatures", "Panels (e.g. A:1,B:1)"])
         self.bands.setToolTip("One row per amount band, in increasing order; the last row has no upper amount")
+        for table in (self.signatories, self.bands):
+            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         add_band, remove_band = QPushButton("Add band"), QPushButton("Remove band")
         add_band.clicked.connect(lambda: self._add_band("", 1, ""))
         remove_band.clicked.connect(lambda: self.bands.removeRow(self.bands.rowCount() - 1))
@@ -185,6 +202,7 @@ class RuleEditorDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Signatories"))
         layout.addWidget(self.signatories, 1)
+        layout.addLayout(people_row)
         layout.addWidget(self.current)
         layout.addWidget(self.bands, 1)
         layout.addLayout(band_buttons)
@@ -213,7 +231,7 @@ class RuleEditorDialog(QDialog):
         self.bands.setRowCount(0)
         for band in mandate.to_dict()["bands"]:
             panels = ",".join(f"{p}:{n}" for p, n in band["panels"].items())
-            self._add_band("" if band["up_to"] is None else band["up_to"], band["count"], panels)
+            self._add_band("" if band["up_to"] is None else f"{band['up_to']:g}", band["count"], panels)
         self.pending.clear()
         for change in self.mandates.pending():
             if change.account_number == self.number:
@@ -240,6 +258,50 @@ class RuleEditorDialog(QDialog):
             self.message.setText(str(exc))
             return
         self.message.setText(f"Change #{change} requested; a second supervisor must approve it.")
+        self.refresh()
+
+    def request_signatory(self) -> None:
+        limit = self.new_limit.value() or None
+        try:
+            change = self.mandates.request(self.actor, "signatory", self.number, {
+                "name": self.new_name.text().strip(), "panel": self.new_panel.text().strip(), "approval_limit": limit})
+        except SigVerifyError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(f"Change #{change} requested; a second supervisor must approve it.")
+        self.new_name.clear()
+        self.refresh()
+
+    def request_specimen(self, path: str | None = None) -> None:
+        """Read the file, find the ink, embed it, and request its enrolment for the selected signatory."""
+        from pathlib import Path
+
+        from sigverify.imaging.preprocess import preprocess_with_box
+        from sigverify.store.mandates import enrolment_payload
+
+        row = self.signatories.currentRow()
+        people = self.mandates.signatories(self.number)
+        if row < 0 or row >= len(people) or self.engine is None:
+            self.message.setText("Select a signatory (and wait for the model to load) first")
+            return
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Specimen signature", "",
+                                                  "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff)")
+            if not path:
+                return
+        try:
+            data = Path(path).read_bytes()
+            prepared = preprocess_with_box(load_image(data, name=Path(path).name).pixels,
+                                           self.engine.manifest.preprocessing)
+            embedding = self.engine.embed_canvases(prepared.canvas[None])[0]
+            payload = enrolment_payload(people[row].id, Path(path).name, prepared.box, embedding,
+                                        self.engine.manifest.sha256)
+            change = self.mandates.request(self.actor, "enroll", self.number, payload, attachment=data)
+        except (SigVerifyError, OSError) as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(f"Change #{change} requested: specimen for {people[row].name}; a second supervisor "
+                             "must approve it.")
         self.refresh()
 
     def _decide(self, approve: bool) -> None:

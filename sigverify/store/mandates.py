@@ -36,7 +36,8 @@ class PendingChange:
     def describe(self) -> str:
         p = self.payload
         if self.kind == "signatory":
-            return f"add signatory {p['name']} (panel {p.get('panel') or '-'}, limit {p.get('approval_limit')})"
+            limit = "no limit" if p.get("approval_limit") is None else f"limit {float(p['approval_limit']):,.2f}"
+            return f"add signatory {p['name']} (panel {p.get('panel') or '-'}, {limit})"
         if self.kind == "enroll":
             return f"enrol specimen {p['filename']} for signatory {p['signatory_id']}"
         if self.kind == "retire":

@@ -141,6 +141,29 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     editor.pending.setCurrentRow(0)
     editor._decide(True)
     assert "second supervisor" in editor.message.text()  # bob asked, bob cannot approve
+
+    # a new signatory and a specimen for Smit, requested by bob in the window
+    editor.new_name.setText("Jansen")
+    editor.new_panel.setText("A")
+    editor.request_signatory()
+    editor.signatories.selectRow(0)
+    cv2.imwrite(str(bank["tmp"] / "smit_new.png"), SyntheticWriter(401).genuine(np.random.default_rng(9)))
+    editor.request_specimen(str(bank["tmp"] / "smit_new.png"))
+    assert "specimen for Smit" in editor.message.text() and editor.pending.count() == 3
     save_screenshot(editor, "mandates-rule-editor")
+    editor.close()
+
+    # alice signs in and approves all three from her window
+    window.sign_out()
+    _sign_in(window, "alice", "alice-pw")
+    editor = window.rule_editor()
+    while editor.pending.count():
+        editor.pending.setCurrentRow(0)
+        editor._decide(True)
+        assert editor.message.text() == "Approved and applied.", editor.message.text()
+    assert editor.signatories.rowCount() == 3
+    assert "up to 2,000: any one" in editor.current.text()
+    m = MandateStore(Store(bank["store"]))
+    assert len(m.specimen_embeddings("JOINT-7", window.engine.manifest.sha256)[1]) == 3
     editor.close()
     assert Store(bank["store"]).verify_audit().ok
