@@ -31,22 +31,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _model_dir(arg: str | None) -> Path:
-    from sigverify.paths import default_model_dir
-
-    return Path(arg) if arg else default_model_dir()
-
-
 def _load_engine(model: str | None, provider: str):
-    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.inference.engine import load_engine
 
-    folder = _model_dir(model)
-    if not (folder / "manifest.json").is_file():
-        raise ModelError(
-            f"no model installed at {folder}. Train one with 'sigverify train DATASET --out DIR' "
-            "and pass --model DIR/model, or set SIGVERIFY_MODEL"
-        )
-    return EmbeddingEngine(folder, provider=provider)
+    return load_engine(model, provider)
 
 
 def cmd_verify(args) -> int:

@@ -35,14 +35,9 @@ def _actor(args, store):
 
 
 def _engine(model: str | None):
-    from sigverify.errors import ModelError
-    from sigverify.inference.engine import EmbeddingEngine
-    from sigverify.paths import default_model_dir
+    from sigverify.inference.engine import load_engine
 
-    folder = Path(model) if model else default_model_dir()
-    if not (folder / "manifest.json").is_file():
-        raise ModelError(f"no model installed at {folder}")
-    return EmbeddingEngine(folder)
+    return load_engine(model)
 
 
 def _requested(change: int) -> int:

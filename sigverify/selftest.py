@@ -24,8 +24,8 @@ def run_self_test(model_dir: Path | None = None) -> int:
 
     import sigverify
     from sigverify.imaging.decode import load_image
-    from sigverify.inference.engine import EmbeddingEngine
-    from sigverify.paths import assets_dir, default_model_dir, install_root
+    from sigverify.inference.engine import load_engine
+    from sigverify.paths import assets_dir, install_root
     from sigverify.verification.decision import decide
 
     failures = []
@@ -35,7 +35,7 @@ def run_self_test(model_dir: Path | None = None) -> int:
     _line("onnxruntime / OpenCV", f"{onnxruntime.__version__} / {cv2.__version__}")
 
     started = time.perf_counter()
-    engine = EmbeddingEngine(model_dir or default_model_dir())
+    engine = load_engine(model_dir)
     _line("model", f"{engine.version} loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
     _line("execution provider", engine.provider_description)
 

@@ -39,9 +39,13 @@ def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list
 
 
 def refresh_embeddings(store: Store, engine: EmbeddingEngine, progress: Callable[[int, int], None] | None = None,
-                       should_stop: Callable[[], bool] | None = None, batch: int = 32) -> int:
-    """Compute the embeddings the active model lacks (after a model change); resumable, batched."""
-    missing = store.references_missing_embedding(engine.manifest.sha256)
+                       should_stop: Callable[[], bool] | None = None, batch: int = 32,
+                       reference_ids: list[int] | None = None) -> int:
+    """Compute the embeddings the active model lacks (after a model change); resumable, batched.
+
+    With ``reference_ids``, only those (one account's, during a verification); else all."""
+    missing = reference_ids if reference_ids is not None else \
+        store.references_missing_embedding(engine.manifest.sha256)
     done = 0
     for start in range(0, len(missing), batch):
         if should_stop and should_stop():
@@ -71,8 +75,8 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
     name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
     canvas = engine.prepare(load_image(data, name=name).pixels)
     ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
-    if missing:
-        refresh_embeddings(store, engine)
+    if missing:  # this account only: the rest of the store is refreshed in the background
+        refresh_embeddings(store, engine, reference_ids=missing)
         ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
     if not ids:
         raise StoreError(f"account {number} has no active reference signatures; enrol some first")

@@ -38,9 +38,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
 def _load_model(model_dir: Path, provider: str):
-    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.inference.engine import load_engine
 
-    return EmbeddingEngine(model_dir, provider=provider)
+    return load_engine(model_dir, provider)
 
 
 def _open_store(location: str | None):

@@ -45,9 +45,18 @@ def _scan(folder: str) -> dict:
         scan.require_trainable()
     except SigVerifyError as exc:
         error = str(exc)
-    return {"writers": len(scan.writers), "genuine": scan.genuine_count, "forged": scan.forged_count,
+    return {"folder": folder, "writers": len(scan.writers), "genuine": scan.genuine_count,
+            "forged": scan.forged_count,
             "usable": len(scan.usable_writers()), "problems": scan.problems, "thumbs": thumbs, "error": error,
             "layout": scan.layout}
+
+
+def _scan_store(store, forgeries: Path | None) -> dict:
+    """The store option, off the UI thread: write the references out as a dataset, then scan it."""
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="sigverify-store-dataset-"))
+    return _scan(str(store_dataset(store, forgeries, target)))
 
 
 def store_dataset(store, forgeries: Path | None, target: Path) -> Path:
@@ -133,18 +142,15 @@ class DataPage(QWizardPage):
             if self.store is None:
                 self.status.setText("No store is open")
                 return None
-            import tempfile
-
-            target = Path(tempfile.mkdtemp(prefix="sigverify-store-dataset-"))
-            store_dataset(self.store, Path(folder) if folder else None, target)
-            folder = str(target)
-        if not folder:
+            job = (_scan_store, self.store, Path(folder) if folder else None)
+        elif not folder:
             self.status.setText("Choose a folder first")
             return None
-        self.dataset_path = folder
+        else:
+            job = (_scan, folder)
         self.status.setText("Checking the data…")
         self.scan_button.setEnabled(False)
-        self.worker = Worker(_scan, folder)
+        self.worker = Worker(*job)
         self.worker.signals.finished.connect(self._scanned)
         self.worker.signals.errored.connect(self._failed)
         return start(self.worker)
@@ -152,6 +158,7 @@ class DataPage(QWizardPage):
     def _scanned(self, result: dict) -> None:
         self.scan_button.setEnabled(True)
         self.result = result
+        self.dataset_path = result["folder"]
         self.writers_label.setText(f"{result['writers']} ({result['usable']} usable, {result['layout']})")
         self.genuine_label.setText(str(result["genuine"]))
         self.forged_label.setText(str(result["forged"]))

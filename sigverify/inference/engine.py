@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import onnxruntime as ort
 
 from sigverify.errors import ModelError
 from sigverify.imaging.preprocess import preprocess
-from sigverify.inference.manifest import Manifest, load_manifest
+from sigverify.inference.manifest import MANIFEST_NAME, Manifest, load_manifest
 from sigverify.inference.providers import explain_active, plan_providers
 
 
@@ -24,9 +25,7 @@ class EmbeddingEngine:
         onnx_path = self.model_dir / self.manifest.onnx_file
         if not onnx_path.is_file():
             raise ModelError(f"the model file {onnx_path} is missing")
-        model_bytes = onnx_path.read_bytes()
-        import hashlib
-
+        model_bytes = onnx_path.read_bytes()  # hashed and loaded from the same bytes: no swap in between
         actual = hashlib.sha256(model_bytes).hexdigest()
         if actual != self.manifest.sha256:
             raise ModelError(
@@ -90,3 +89,15 @@ class EmbeddingEngine:
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
         """Preprocess decoded images and embed them as one batch."""
         return self.embed_canvases(np.stack([self.prepare(image) for image in images]))
+
+
+def load_engine(model_dir: Path | str | None = None, provider: str = "auto") -> EmbeddingEngine:
+    """The given model folder, else the installed one ($SIGVERIFY_MODEL, the model activated on this
+    computer, the shipped one), with a message that says what to do when there is none."""
+    from sigverify.paths import default_model_dir
+
+    folder = Path(model_dir) if model_dir else default_model_dir()
+    if not (folder / MANIFEST_NAME).is_file():
+        raise ModelError(f"no model installed at {folder}. Train one with 'sigverify train DATASET --out DIR' "
+                         "and pass --model DIR/model, or set SIGVERIFY_MODEL")
+    return EmbeddingEngine(folder, provider=provider)

@@ -317,16 +317,15 @@ class Store:
         """Override (or clear, with None) the model's threshold, within the range its manifest allows."""
         acting = self.actor(actor)
         require_supervisor(acting, "change thresholds")
-        actor = acting.name
         if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
             raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
         key = f"threshold:{model_version}"
         with self.engine.begin() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
-            self._put_setting(conn, key, "" if threshold is None else repr(float(threshold)), actor, at)
-            audit_chain.append(conn, at, actor, "threshold.change", model_version,
-                               {"from": previous, "to": threshold})
+            self._put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
+            audit_chain.append(conn, at, acting.name, "threshold.change", model_version,
+                               {"from": previous, "to": threshold}, role=acting.role)
 
     def threshold_override(self, model_version: str) -> float | None:
         value = self.get_setting(f"threshold:{model_version}")
@@ -335,13 +334,14 @@ class Store:
     def activate_model(self, version: str, sha256: str, actor: "str | Actor") -> None:
         acting = self.actor(actor)
         require_supervisor(acting, "activate a model")
-        actor = acting.name
         with self.engine.begin() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
-            self._put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), actor, at)
-            audit_chain.append(conn, at, actor, "model.activate", version,
-                               {"sha256": sha256, "previous": json.loads(previous) if previous else None})
+            self._put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
+                              at)
+            audit_chain.append(conn, at, acting.name, "model.activate", version,
+                               {"sha256": sha256, "previous": json.loads(previous) if previous else None},
+                               role=acting.role)
 
     # ------------------------------------------------------------------ audit and backup
     def verify_audit(self) -> audit_chain.ChainReport:

@@ -11,10 +11,11 @@ def evaluate_checkpoint(checkpoint) -> dict:
     """The held-out (validation) writers' distances and EER for a checkpoint: what the wizard shows."""
     from pathlib import Path
 
-    from sigverify.training.trainer import embed, load_checkpoint, load_data
+    from sigverify.training.trainer import embed, load_checkpoint, split_dataset
 
     config, model, state = load_checkpoint(Path(checkpoint))
-    _, val_set, _ = load_data(config, [])
+    split = split_dataset(config, [])
+    val_set = split.prepare(split.validation, config, [])  # only the writers evaluated are preprocessed
     embeddings = embed(model, val_set.canvases, "cpu")
     distances = verification_distances(embeddings, val_set.writer, val_set.forged, k_refs=config.eval_references,
                                        seed=config.seed, repeats=5)

@@ -27,8 +27,7 @@ import sigverify
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
-from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, load_data
-from sigverify.training.datasets import prepare, scan_dataset
+from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.metrics import eer, roc_curve
 from sigverify.verification.protocol import report, verification_distances
@@ -93,7 +92,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         else state["history"]
     params = config.preprocess_params
     problems: list[str] = []
-    train_set, val_set, test_writers = load_data(config, problems)
+    split = split_dataset(config, problems)  # scanned once; only validation and test writers are preprocessed
+    val_set = split.prepare(split.validation, config, problems)
+    test_writers = split.test
     if len(val_set) == 0:
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
@@ -112,8 +113,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
                      "validation_eer_threshold": eer_threshold,
                      "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
     if evaluate_test and test_writers:
-        scan = scan_dataset(Path(config.dataset))
-        test_set = prepare(scan, test_writers, params, problems)
+        test_set = split.prepare(test_writers, config, problems)
         test_emb = embed(model, test_set.canvases, "cpu")
         metrics["test"] = accuracy_table(test_emb, test_set.writer, test_set.forged, thresholds_by_k,
                                          seed=config.seed)
@@ -143,7 +143,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
             "parity_max_abs_diff": parity,
             "references_for_threshold": config.eval_references,
             "data": {"dataset": os.path.basename(os.path.normpath(config.dataset)), "description": data_description,
-                     "train_writers": train_set.writer_names, "train_images": len(train_set),
+                     "train_writers": split.train,
+                     "train_images": sum(len(split.scan.writers[w].genuine) + len(split.scan.writers[w].forged)
+                                         for w in split.train),
                      "validation_images": len(val_set),
                      "problems": problems[:50]},
             "training": {"config": _public_config(config), "epochs_run": len(run_history),

@@ -23,7 +23,7 @@ from torch import nn
 from sigverify.errors import DatasetError
 from sigverify.imaging.preprocess import PreprocessParams
 from sigverify.training.augment import AugmentParams, augment
-from sigverify.training.datasets import PreparedSet, prepare, scan_dataset, split_writers
+from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_dataset, split_writers
 from sigverify.training.losses import ContrastiveLoss, TripletLoss
 from sigverify.training.miners import (AllTripletsMiner, BatchHardMiner, SemiHardMiner, all_pairs,
                                        triplets_to_pairs)
@@ -195,8 +195,21 @@ def _select(config: TrainConfig):
     return objective
 
 
-def load_data(config: TrainConfig, problems: list[str]) -> tuple[PreparedSet, PreparedSet, list[str]]:
-    """Scan, split writer-disjointly, preprocess train and validation writers once."""
+@dataclass
+class WriterSplit:
+    """The scanned dataset and its writer-disjoint split (nothing preprocessed yet)."""
+
+    scan: DatasetScan
+    train: list[str]
+    validation: list[str]
+    test: list[str]
+
+    def prepare(self, writers: list[str], config: TrainConfig, problems: list[str]) -> PreparedSet:
+        return prepare(self.scan, writers, config.preprocess_params, problems)
+
+
+def split_dataset(config: TrainConfig, problems: list[str]) -> WriterSplit:
+    """Scan once and split writer-disjointly (explicit validation writers, else drawn by the seed)."""
     scan = scan_dataset(Path(config.dataset))
     problems.extend(scan.problems)
     scan.require_trainable()
@@ -209,8 +222,13 @@ def load_data(config: TrainConfig, problems: list[str]) -> tuple[PreparedSet, Pr
         train, val, test = split_writers(usable, config.validation_share, config.seed, config.test_writers)
     if len(train) < 2:
         raise DatasetError(f"only {len(train)} training writer(s) left after the split; need at least 2")
-    params = config.preprocess_params
-    return prepare(scan, train, params, problems), prepare(scan, val, params, problems), test
+    return WriterSplit(scan, train, val, test)
+
+
+def load_data(config: TrainConfig, problems: list[str]) -> tuple[PreparedSet, PreparedSet, list[str]]:
+    """Scan, split writer-disjointly, preprocess train and validation writers once."""
+    split = split_dataset(config, problems)
+    return split.prepare(split.train, config, problems), split.prepare(split.validation, config, problems), split.test
 
 
 def train(config: TrainConfig, progress: Progress | None = None,

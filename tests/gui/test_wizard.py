@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -207,3 +208,15 @@ def test_activation_with_the_store_option_dataset(qtbot, setup):
                            setup["tmp"] / "from_store")
     assert len(list((target / "NL-9" / "genuine").iterdir())) == 3
     assert (target / "NL-9" / "forged" / "f1.png").is_file()
+
+
+def test_store_option_scans_in_the_background(qtbot, setup):
+    wizard = _open_wizard(setup["window"])
+    page = wizard.data_page
+    page.store_mode.setChecked(True)
+    worker = page.scan()
+    assert worker is not None and page.result is None  # the writing and scanning run in the worker
+    qtbot.waitUntil(lambda: page.result is not None, timeout=20000)
+    assert page.genuine_label.text() == "3" and Path(page.dataset_path).is_dir()
+    assert "at least 2" in page.status.text()  # one account is one writer: not enough to train
+    wizard.reject()

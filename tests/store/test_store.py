@@ -237,3 +237,27 @@ def test_a_bad_file_among_references_is_named_and_nothing_is_enrolled(store, eng
     with pytest.raises(BadImageError, match="scan_007.png: the file is empty"):
         enroll_files(store, engine, "A9", [files["r1"], empty], "alice")
     assert store.references("A9") == []
+
+
+def test_verification_refreshes_only_the_accounts_own_missing_embeddings(store, tmp_path, files):
+    """A model change must not make one clerk's verification recompute the whole store."""
+    import hashlib
+    import json
+
+    from tests.helpers import tiny_onnx
+
+    first = EmbeddingEngine(make_tiny_model(tmp_path / "m1"))
+    for number in ("A1", "A2"):
+        store.add_account(number, "Holder", "alice")
+    enroll_files(store, first, "A1", [files["r1"], files["r2"]], "alice")
+    enroll_files(store, first, "A2", [files["r3"]], "alice")
+    second_dir = make_tiny_model(tmp_path / "m2")
+    data = tiny_onnx(96, 192, seed=7)
+    (second_dir / "model.onnx").write_bytes(data)
+    manifest = json.loads((second_dir / "manifest.json").read_text())
+    manifest["sha256"], manifest["version"] = hashlib.sha256(data).hexdigest(), "tiny-test-3"
+    (second_dir / "manifest.json").write_text(json.dumps(manifest))
+    second = EmbeddingEngine(second_dir)
+    verify_against_account(store, second, "A1", files["q"], "bob")
+    still_missing = store.references_missing_embedding(second.manifest.sha256)
+    assert still_missing == [r.id for r in store.references("A2")]  # A2 untouched
