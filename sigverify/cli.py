@@ -225,7 +225,8 @@ def cmd_train(args) -> int:
     from sigverify.training.export import export
 
     config = TrainConfig.from_file(Path(args.config)) if args.config else TrainConfig()
-    config.dataset = str(args.dataset)
+    folders = [str(folder) for folder in args.dataset]
+    config.dataset, config.datasets = folders[0], (folders if len(folders) > 1 else [])
     out = Path(args.out)
     config.out_dir = str(out / "checkpoints")
     for name in ("epochs", "device", "seed", "resume"):
@@ -424,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
 
     train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")
-    train.add_argument("dataset", help="dataset folder (WRITER/genuine + WRITER/forged, or CEDAR layout)")
+    train.add_argument("dataset", nargs="+",
+                       help="dataset folder(s) (WRITER/genuine + WRITER/forged, or CEDAR layout); several are "
+                            "trained as one, each known public dataset keeping its published test writers out")
     train.add_argument("--config", help="JSON file of TrainConfig settings")
     train.add_argument("--out", default="runs/latest", help="output folder (checkpoints/, model/)")
     train.add_argument("--epochs", type=int)

@@ -22,10 +22,15 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.gui.training_process import TrainingProcess
 from sigverify.gui.workers import Worker, start
-from sigverify.training.datasets import scan_dataset
+from sigverify.training.datasets import scan_datasets
 from sigverify.verification.metrics import eer, far_frr, roc_curve, threshold_for_far
 
 PRESETS = {"quick": {"epochs": 5, "steps_per_epoch": 20}, "thorough": {"epochs": 30, "steps_per_epoch": 50}}
+
+
+def dataset_folders(text: str) -> list[str]:
+    """The folders typed or chosen on the data page: several are separated by ';'."""
+    return [part.strip() for part in text.split(";") if part.strip()]
 
 
 def _scan(folder: str) -> dict:
@@ -33,7 +38,7 @@ def _scan(folder: str) -> dict:
     from sigverify.imaging.decode import load_image
     from sigverify.imaging.preprocess import PreprocessParams, preprocess
 
-    scan = scan_dataset(Path(folder))
+    scan = scan_datasets([Path(f) for f in dataset_folders(folder)])
     thumbs = []
     for writer in scan.usable_writers()[:6]:
         try:
@@ -93,14 +98,19 @@ class DataPage(QWizardPage):
         group.addButton(self.folder_mode)
         group.addButton(self.store_mode)
         self.folder = QLineEdit()
-        self.folder.setToolTip("The dataset folder, or for the store option the folder of forgeries (ACCOUNT/*.png)")
+        self.folder.setToolTip("The dataset folder (several: separate them with ';' or use Add folder), or for "
+                               "the store option the folder of forgeries (ACCOUNT/*.png)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
+        add = QPushButton("Add folder…")
+        add.setToolTip("Train on several datasets as one; each known public dataset keeps its test writers out")
+        add.clicked.connect(self._add_folder)
         self.scan_button = QPushButton("Check the data")
         self.scan_button.clicked.connect(self.scan)
         row = QHBoxLayout()
         row.addWidget(self.folder)
         row.addWidget(browse)
+        row.addWidget(add)
         row.addWidget(self.scan_button)
         self.writers_label, self.genuine_label, self.forged_label = QLabel("—"), QLabel("—"), QLabel("—")
         counts = QFormLayout()
@@ -131,6 +141,19 @@ class DataPage(QWizardPage):
         if folder:
             self.folder.setText(folder)
             self.scan()
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Another dataset folder", "")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        """Append a dataset folder to those already chosen, then check them all."""
+        folders = dataset_folders(self.folder.text())
+        if folder not in folders:
+            folders.append(folder)
+        self.folder.setText("; ".join(folders))
+        self.scan()
 
     def _invalidate(self) -> None:
         self.result = None
@@ -252,7 +275,8 @@ class SettingsPage(QWizardPage):
             self.steps.setValue(PRESETS[name]["steps_per_epoch"])
 
     def config(self, dataset: str, out_dir: str) -> dict:
-        return {"dataset": dataset, "out_dir": out_dir, "loss": self.loss.currentText(),
+        folders = dataset_folders(dataset) or [dataset]
+        return {"dataset": folders[0], "datasets": folders if len(folders) > 1 else [], "out_dir": out_dir, "loss": self.loss.currentText(),
                 "margin": self.margin.value(), "mining": self.mining.currentText(), "epochs": self.epochs.value(),
                 "steps_per_epoch": self.steps.value(), "writers_per_batch": self.batch.value(),
                 "augment_strength": self.augment.value(), "validation_share": self.validation.value(),

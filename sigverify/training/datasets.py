@@ -97,6 +97,28 @@ def scan_dataset(root: Path, check_images: bool = True) -> DatasetScan:
     return scan
 
 
+def scan_datasets(roots: list[Path], check_images: bool = True) -> DatasetScan:
+    """Scan several dataset folders as one: writers are named ``DATASET/WRITER`` so none collide.
+
+    A single folder is scanned as it is (writer names unchanged)."""
+    roots = [Path(r) for r in roots]
+    if not roots:
+        raise DatasetError("no dataset folder given")
+    if len(roots) == 1:
+        return scan_dataset(roots[0], check_images)
+    names = [r.name for r in roots]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two dataset folders share a name ({', '.join(sorted(names))}); rename one")
+    merged = DatasetScan(root=roots[0].parent, layout="several datasets", writers={})
+    for root in roots:
+        scan = scan_dataset(root, check_images)
+        if scan.pairs:
+            raise DatasetError(f"{root}: a CSV of pairs cannot be combined with other datasets")
+        merged.problems += [f"{root.name}: {problem}" for problem in scan.problems]
+        merged.writers.update({f"{root.name}/{writer}": samples for writer, samples in scan.writers.items()})
+    return merged
+
+
 def _scan_writer_folders(root: Path) -> DatasetScan:
     writers: dict[str, WriterSamples] = {}
     for folder in sorted(d for d in root.iterdir() if d.is_dir()):
@@ -198,8 +220,14 @@ class PreparedSet:
 
 
 def prepare(scan: DatasetScan, writers: list[str], params: PreprocessParams,
-            problems: list[str] | None = None) -> PreparedSet:
-    """Decode and preprocess the writers' images once; failures go to ``problems``."""
+            problems: list[str] | None = None, cache_dir: Path | None = None) -> PreparedSet:
+    """Decode and preprocess the writers' images once; failures go to ``problems``.
+
+    With ``cache_dir``, the canvases are kept there (float16) keyed by the preprocessing
+    parameters and every file's path, size and modification time, so a second run with the
+    same data and parameters skips the decoding; any change to either recomputes."""
+    if cache_dir is not None:
+        return _prepare_cached(scan, writers, params, problems, Path(cache_dir))
     canvases, writer_ids, forged, paths = [], [], [], []
     for index, name in enumerate(writers):
         samples = scan.writers[name]
@@ -222,3 +250,45 @@ def prepare(scan: DatasetScan, writers: list[str], params: PreprocessParams,
         writer_names=list(writers),
         paths=paths,
     )
+
+
+def _cache_key(scan: DatasetScan, writers: list[str], params: PreprocessParams) -> str:
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode())
+    for name in writers:
+        samples = scan.writers[name]
+        for path in samples.genuine + samples.forged:
+            stat = path.stat()
+            digest.update(f"{name}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def _prepare_cached(scan: DatasetScan, writers: list[str], params: PreprocessParams,
+                    problems: list[str] | None, cache_dir: Path) -> PreparedSet:
+    import os
+
+    path = cache_dir / f"canvases-{_cache_key(scan, writers, params)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if problems is not None:
+                    problems.extend(str(p) for p in stored["problems"])
+                return PreparedSet(canvases=stored["canvases"].astype(np.float32), writer=stored["writer"],
+                                   forged=stored["forged"], writer_names=list(writers),
+                                   paths=[Path(p) for p in stored["paths"]])
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is recomputed, never trusted
+    found: list[str] = []
+    prepared = prepare(scan, writers, params, found)
+    prepared.canvases = prepared.canvases.astype(np.float16).astype(np.float32)  # as a later run reads them
+    if problems is not None:
+        problems.extend(found)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+    np.savez(staging, canvases=prepared.canvases.astype(np.float16), writer=prepared.writer,
+             forged=prepared.forged, paths=np.asarray([str(p) for p in prepared.paths]),
+             problems=np.asarray(found, dtype=str))
+    os.replace(staging, path)
+    return prepared

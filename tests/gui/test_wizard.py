@@ -220,3 +220,19 @@ def test_store_option_scans_in_the_background(qtbot, setup):
     assert page.genuine_label.text() == "3" and Path(page.dataset_path).is_dir()
     assert "at least 2" in page.status.text()  # one account is one writer: not enough to train
     wizard.reject()
+
+
+def test_several_dataset_folders_are_checked_and_trained_as_one(qtbot, setup):
+    """Add folder appends a second dataset; the scan counts both and the training config names both."""
+    second = write_dataset(setup["tmp"] / "bank_b", writers=3, genuine=4, forged=1, seed=9)
+    wizard = _open_wizard(setup["window"])
+    page = _scan(qtbot, wizard, setup["dataset"])
+    assert page.writers_label.text().startswith("8 ")
+    page.result = None
+    page.add_folder(str(second))
+    qtbot.waitUntil(lambda: page.result is not None, timeout=20000)
+    assert page.writers_label.text().startswith("11 ") and "several datasets" in page.writers_label.text()
+    assert page.isComplete()
+    config = wizard.settings_page.config(page.dataset_path, str(setup["tmp"] / "out"))
+    assert config["datasets"] == [str(setup["dataset"]), str(second)]
+    wizard.reject()

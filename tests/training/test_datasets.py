@@ -107,3 +107,58 @@ def test_prepare_preprocesses_once_with_labels(tmp_path):
     assert data.writer.tolist() == [0] * 5 + [1] * 5
     assert data.forged.tolist() == ([False] * 3 + [True] * 2) * 2
     assert np.all(data.canvases.max(axis=(1, 2)) > 0.9)
+
+
+def _named_dataset(root, name, writers, seed):
+    from sigverify.synthetic import write_dataset
+
+    folder = root / name
+    folder.mkdir()
+    write_dataset(folder, writers=writers, genuine=3, forged=1, seed=seed)
+    return folder
+
+
+def test_several_datasets_are_scanned_as_one_with_distinct_writer_names(tmp_path):
+    from sigverify.training.datasets import scan_datasets
+
+    first = _named_dataset(tmp_path, "bank_a", 3, 1)
+    second = _named_dataset(tmp_path, "bank_b", 2, 2)
+    scan = scan_datasets([first, second])
+    assert sorted(scan.writers) == ["bank_a/001", "bank_a/002", "bank_a/003", "bank_b/001", "bank_b/002"]
+    assert scan.genuine_count == 15
+
+
+def test_known_datasets_keep_their_test_writers_out_and_every_dataset_validates(tmp_path):
+    """A folder named like a known public dataset gets its published split; a test-only one never trains."""
+    from sigverify.training.trainer import TrainConfig, split_dataset
+
+    sigcomp = _named_dataset(tmp_path, "sigcomp2011", 60, 3)  # writers 001-060: 051-060 are test writers
+    arabic = _named_dataset(tmp_path, "arabic_photos", 3, 4)  # test only
+    other = _named_dataset(tmp_path, "bank_a", 10, 5)  # unknown: split by the seed
+    config = TrainConfig(datasets=[str(sigcomp), str(arabic), str(other)], validation_share=0.2)
+    split = split_dataset(config, [])
+    assert "sigcomp2011/051" in split.test and "sigcomp2011/050" not in split.test
+    assert all(w.startswith("arabic_photos/") is False for w in split.train + split.validation)
+    assert {w.split("/")[0] for w in split.validation} == {"sigcomp2011", "bank_a"}
+    assert not set(split.train) & set(split.validation) and not set(split.train) & set(split.test)
+    assert all(int(w.split("/")[1]) <= 50 for w in split.train if w.startswith("sigcomp2011/"))
+
+
+def test_the_canvas_cache_is_used_and_invalidated_when_a_file_changes(tmp_path):
+    import os
+
+    from sigverify.imaging.preprocess import PreprocessParams
+    from sigverify.training.datasets import prepare, scan_dataset
+
+    folder = _named_dataset(tmp_path, "bank_a", 2, 6)
+    cache = tmp_path / "cache"
+    scan = scan_dataset(folder)
+    params = PreprocessParams()
+    first = prepare(scan, ["001", "002"], params, cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 1
+    again = prepare(scan, ["001", "002"], params, cache_dir=cache)
+    np.testing.assert_array_equal(first.canvases, again.canvases)
+    touched = scan.writers["001"].genuine[0]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    prepare(scan_dataset(folder), ["001", "002"], params, cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 2
