@@ -45,6 +45,44 @@ class SignatureNet(nn.Module):
         return F.normalize(self.head(x), dim=1)
 
 
+class RegionalSignatureNet(nn.Module):
+    """The branch used since the multi-dataset model: higher resolution, global + strip pooling.
+
+    Input 1x128x256 (grey levels kept). A 5x5 stem with stride 2 sees every input pixel, so
+    1-px strokes reach the features at a quarter of the cost of a full-resolution stage (SigNet
+    strides its first layer too); then stages of [3x3 conv, BN, ReLU] with max-pooling. The last map is pooled globally
+    (average and max) and over strips: ``rows`` horizontal bands and ``columns`` vertical bands
+    (average), so the embedding also says *where* in the signature a stroke differs, which
+    global pooling alone forgets and which is what a skilled forgery gets wrong.
+    """
+
+    def __init__(self, embedding_size: int = 128, channels: tuple[int, ...] = (24, 48, 96, 160, 256),
+                 rows: int = 2, columns: int = 4, dropout: float = 0.1, depth_from: int = 99) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(1, channels[0], 5, stride=2, padding=2, bias=False),
+                                   nn.BatchNorm2d(channels[0]), nn.ReLU(inplace=True)]
+        cin = channels[0]
+        for i, cout in enumerate(channels[1:], start=1):
+            layers.append(_stage(cin, cout))
+            if i >= depth_from:  # the deeper, cheaper stages may see more before pooling
+                layers.append(_stage(cout, cout))
+            if i < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.rows, self.columns = rows, columns
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(cin * (2 + rows + columns), embedding_size)
+        self.embedding_size = embedding_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        pooled = [x.mean(dim=(2, 3)), x.amax(dim=(2, 3))]
+        pooled.append(F.adaptive_avg_pool2d(x, (self.rows, 1)).flatten(1))
+        pooled.append(F.adaptive_avg_pool2d(x, (1, self.columns)).flatten(1))
+        return F.normalize(self.head(self.dropout(torch.cat(pooled, dim=1))), dim=1)
+
+
 class SeedNet(nn.Module):
     """The architecture the product started from (for comparison in bench/ only).
 

@@ -23,16 +23,18 @@ from torch import nn
 from sigverify.errors import DatasetError
 from sigverify.imaging.preprocess import PreprocessParams
 from sigverify.training.augment import AugmentParams, augment
-from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_dataset, split_writers
-from sigverify.training.losses import ContrastiveLoss, TripletLoss
+from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_datasets, split_writers
+from sigverify.training.known_datasets import known_dataset
+from sigverify.training.losses import ContrastiveLoss, ForgeryAwareTripletLoss, TrainingHeads, TripletLoss
 from sigverify.training.miners import (AllTripletsMiner, BatchHardMiner, SemiHardMiner, all_pairs,
                                        triplets_to_pairs)
-from sigverify.training.model import SeedNet, SignatureNet
+from sigverify.training.model import RegionalSignatureNet, SeedNet, SignatureNet
 from sigverify.verification.protocol import report, verification_distances
 
-LOSSES = ("contrastive", "triplet")
+LOSSES = ("contrastive", "triplet", "forgery-aware")
 MININGS = ("none", "semi-hard", "hard")
-DEFAULT_MARGIN = {"contrastive": 1.0, "triplet": 0.3}
+DEFAULT_MARGIN = {"contrastive": 1.0, "triplet": 0.3, "forgery-aware": 0.4}
+ARCHITECTURES = ("compact", "regional", "seed")
 
 
 @dataclass
@@ -40,6 +42,8 @@ class TrainConfig:
     """Everything that decides a training run; saved inside every checkpoint."""
 
     dataset: str = ""
+    datasets: list[str] = field(default_factory=list)  # several folders trained as one (else `dataset`)
+    cache_dir: str = ""  # where preprocessed canvases are kept between runs ("" = not kept)
     out_dir: str = "runs/latest"
     loss: str = "contrastive"
     margin: float | None = None  # None: 1.0 for contrastive, 0.3 for triplet
@@ -64,6 +68,9 @@ class TrainConfig:
     channels: tuple[int, ...] = (16, 32, 64, 128, 192)
     preprocessing: dict = field(default_factory=lambda: PreprocessParams().to_dict())
     time_budget_s: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
+    random_margin: float = 0.6  # forgery-aware: margin against other writers (skilled: `margin`)
+    writer_head_weight: float = 0.0  # weight of the writer-classification head (SigNet's), 0 = off
+    forgery_head_weight: float = 0.0  # weight of the genuine-vs-skilled-forgery head (SigNet-F's), 0 = off
     resume: str = ""  # path of a checkpoint to continue from
     save_rank_weights: bool = False  # DDP test aid: every rank saves its final weights
 
@@ -72,9 +79,16 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {LOSSES}")
         if self.mining not in MININGS:
             raise ValueError(f"mining must be one of {MININGS}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}")
         if self.margin is None:
             self.margin = DEFAULT_MARGIN[self.loss]
         self.channels = tuple(self.channels)
+        self.datasets = [str(d) for d in self.datasets]
+
+    @property
+    def dataset_folders(self) -> list[Path]:
+        return [Path(d) for d in (self.datasets or [self.dataset])]
 
     @property
     def preprocess_params(self) -> PreprocessParams:
@@ -118,8 +132,8 @@ def build_model(config: TrainConfig) -> nn.Module:
     if config.architecture == "seed":
         p = config.preprocess_params
         return SeedNet(p.canvas_height, p.canvas_width, config.embedding_size)
-    if config.architecture != "compact":
-        raise ValueError(f"unknown architecture {config.architecture!r}")
+    if config.architecture == "regional":
+        return RegionalSignatureNet(embedding_size=config.embedding_size, channels=config.channels, depth_from=4)
     return SignatureNet(embedding_size=config.embedding_size, channels=config.channels)
 
 
@@ -180,17 +194,25 @@ def validation_eer(model: nn.Module, data: PreparedSet, config: TrainConfig) -> 
     return float(metrics.get("eer_skilled", metrics.get("eer_random", float("nan"))))
 
 
-def _select(config: TrainConfig):
+def _select(config: TrainConfig, heads: "TrainingHeads | None" = None):
     miner = {"none": None, "hard": BatchHardMiner(), "semi-hard": SemiHardMiner(config.margin)}[config.mining]
-    loss = ContrastiveLoss(config.margin) if config.loss == "contrastive" else TripletLoss(config.margin)
+    if config.loss == "forgery-aware":
+        metric = ForgeryAwareTripletLoss(config.margin, config.random_margin)
+    else:
+        metric = ContrastiveLoss(config.margin) if config.loss == "contrastive" else TripletLoss(config.margin)
 
     def objective(embeddings, writer, forged):
-        if config.loss == "contrastive":
+        if config.loss == "forgery-aware":
+            loss = metric(embeddings, writer, forged)
+        elif config.loss == "contrastive":
             pairs = all_pairs(embeddings, writer, forged) if miner is None else \
                 triplets_to_pairs(miner(embeddings, writer, forged))
-            return loss(embeddings, pairs)
-        triplets = (miner or AllTripletsMiner())(embeddings, writer, forged)
-        return loss(embeddings, triplets)
+            loss = metric(embeddings, pairs)
+        else:
+            loss = metric(embeddings, (miner or AllTripletsMiner())(embeddings, writer, forged))
+        if heads is not None:
+            loss = loss + heads(embeddings, writer, forged)
+        return loss
 
     return objective
 
@@ -205,21 +227,50 @@ class WriterSplit:
     test: list[str]
 
     def prepare(self, writers: list[str], config: TrainConfig, problems: list[str]) -> PreparedSet:
-        return prepare(self.scan, writers, config.preprocess_params, problems)
+        return prepare(self.scan, writers, config.preprocess_params, problems,
+                       cache_dir=Path(config.cache_dir) if config.cache_dir else None)
+
+
+def _dataset_of(writer: str) -> str:
+    return writer.split("/", 1)[0] if "/" in writer else ""
 
 
 def split_dataset(config: TrainConfig, problems: list[str]) -> WriterSplit:
-    """Scan once and split writer-disjointly (explicit validation writers, else drawn by the seed)."""
-    scan = scan_dataset(Path(config.dataset))
+    """Scan once and split writer-disjointly.
+
+    Known public datasets (see known_datasets.py) keep their published test writers out of
+    training and selection, and a test-only dataset is never trained on. Validation writers are
+    the explicit list, else drawn by the seed from each dataset's trainable writers, so every
+    dataset is represented in the choice of epoch and threshold."""
+    folders = config.dataset_folders
+    scan = scan_datasets(folders)
     problems.extend(scan.problems)
     scan.require_trainable()
     usable = scan.usable_writers()
+    entries = {folder.name: known_dataset(folder) for folder in folders}
+    several = len(folders) > 1
+
+    def entry_of(writer: str):
+        return entries.get(_dataset_of(writer)) if several else entries[folders[0].name]
+
+    registry_test = [w for w in usable if entry_of(w) is not None and (entry_of(w).test_only or
+                                                                      entry_of(w).is_test_writer(w))]
+    test = sorted(set(registry_test) | (set(config.test_writers) & set(usable)))
+    pool = [w for w in usable if w not in test and (entry_of(w) is None or entry_of(w).is_train_writer(w))]
     if config.validation_writers:
-        val = sorted(set(config.validation_writers) & set(usable))
-        test = sorted(set(config.test_writers) & set(usable))
-        train = sorted(set(usable) - set(val) - set(test))
+        val = sorted(set(config.validation_writers) & set(pool))
+        train = sorted(set(pool) - set(val))
     else:
-        train, val, test = split_writers(usable, config.validation_share, config.seed, config.test_writers)
+        train, val = [], []
+        for name in sorted({_dataset_of(w) for w in pool}):
+            members = [w for w in pool if _dataset_of(w) == name]
+            if len(members) < 4:  # too few to spare validation writers: all train
+                train += members
+                continue
+            part_train, part_val, _ = split_writers(members, config.validation_share, config.seed)
+            train += part_train
+            val += part_val
+        train, val = sorted(train), sorted(val)
     if len(train) < 2:
         raise DatasetError(f"only {len(train)} training writer(s) left after the split; need at least 2")
     return WriterSplit(scan, train, val, test)
@@ -250,7 +301,12 @@ def train(config: TrainConfig, progress: Progress | None = None,
 
     torch.manual_seed(config.seed)
     model = build_model(config).to(config.device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    heads = None
+    if config.writer_head_weight > 0 or config.forgery_head_weight > 0:
+        heads = TrainingHeads(config.embedding_size, len(train_set.writer_names), config.writer_head_weight,
+                              config.forgery_head_weight).to(config.device)
+    parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.learning_rate, total_steps=config.epochs * config.steps_per_epoch, pct_start=0.15)
     history: list[dict] = []
@@ -259,6 +315,8 @@ def train(config: TrainConfig, progress: Progress | None = None,
     if config.resume:
         state = torch.load(config.resume, map_location=config.device, weights_only=False)
         model.load_state_dict(state["model"])
+        if heads is not None and state.get("heads"):
+            heads.load_state_dict(state["heads"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history, first_epoch, best_eer = state["history"], state["epoch"] + 1, state["best_val_eer"]
@@ -266,7 +324,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model)
-    objective = _select(config)
+    objective = _select(config, heads)
     sampler = BatchSampler(train_set, config, rng)
     status, best_path = "finished", (out_dir / "best.pt" if (out_dir / "best.pt").exists() else None)
     total_steps = config.epochs * config.steps_per_epoch
@@ -310,6 +368,8 @@ def train(config: TrainConfig, progress: Progress | None = None,
             best_eer = val_eer
         if rank == 0:
             state = _checkpoint(config, model, optimizer, scheduler, epoch, history, best_eer, rng)
+            if heads is not None:
+                state["heads"] = heads.state_dict()
             _atomic_save(state, out_dir / "last.pt")
             if improved or best_path is None:
                 best_path = out_dir / "best.pt"

@@ -95,3 +95,50 @@ def test_all_pairs_and_all_triplets_count():
 def test_triplets_to_pairs():
     first, second, similar = triplets_to_pairs((torch.tensor([0]), torch.tensor([1]), torch.tensor([3])))
     assert first.tolist() == [0, 0] and second.tolist() == [1, 3] and similar.tolist() == [1, 0]
+
+
+def test_forgery_aware_loss_is_zero_only_when_forgeries_sit_beyond_their_margin():
+    from sigverify.training.losses import ForgeryAwareTripletLoss
+
+    loss = ForgeryAwareTripletLoss(skilled_margin=0.4, random_margin=0.6)
+    writer = torch.tensor([0, 0, 0, 1, 1])
+    forged = torch.tensor([False, False, True, False, False])
+    a = torch.tensor([1.0, 0.0])
+    close_forgery = torch.stack([a, a, torch.tensor([0.995, 0.0998]), torch.tensor([-1.0, 0.0]), torch.tensor([-1.0, 0.0])])
+    far_forgery = torch.stack([a, a, torch.tensor([0.0, 1.0]), torch.tensor([-1.0, 0.0]), torch.tensor([-1.0, 0.0])])
+    assert float(loss(close_forgery, writer, forged)) > 0.2  # the skilled forgery is within its margin
+    assert float(loss(far_forgery, writer, forged)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_forgery_aware_loss_pulls_forgeries_away_from_their_writer():
+    from sigverify.training.losses import ForgeryAwareTripletLoss
+
+    torch.manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(12, 8), dim=1).requires_grad_(True)
+    writer = torch.tensor([0] * 6 + [1] * 6)
+    forged = torch.tensor([False] * 4 + [True] * 2 + [False] * 4 + [True] * 2)
+    optimizer = torch.optim.SGD([x], lr=0.2)
+    loss_fn = ForgeryAwareTripletLoss()
+    first = float(loss_fn(torch.nn.functional.normalize(x, dim=1), writer, forged).detach())
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss_fn(torch.nn.functional.normalize(x, dim=1), writer, forged).backward()
+        optimizer.step()
+    assert float(loss_fn(torch.nn.functional.normalize(x, dim=1), writer, forged).detach()) < 0.25 * first
+
+
+def test_training_heads_learn_writers_and_forgeries():
+    from sigverify.training.losses import TrainingHeads
+
+    torch.manual_seed(1)
+    heads = TrainingHeads(embedding_size=8, writers=3, writer_weight=1.0, forgery_weight=1.0)
+    emb = torch.nn.functional.normalize(torch.randn(12, 8), dim=1)
+    writer = torch.tensor([0, 0, 1, 1, 2, 2] * 2)
+    forged = torch.tensor([False] * 6 + [True] * 6)
+    optimizer = torch.optim.Adam(heads.parameters(), lr=0.05)
+    first = float(heads(emb, writer, forged).detach())
+    for _ in range(300):
+        optimizer.zero_grad()
+        heads(emb, writer, forged).backward()
+        optimizer.step()
+    assert float(heads(emb, writer, forged).detach()) < 0.5 * first
