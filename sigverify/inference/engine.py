@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from sigverify.errors import ModelError
 from sigverify.imaging.preprocess import preprocess
-from sigverify.inference.manifest import MANIFEST_NAME, Manifest, load_manifest
+from sigverify.inference.manifest import MANIFEST_NAME, Manifest, load_manifest, load_population
 from sigverify.inference.providers import explain_active, plan_providers
 
 
@@ -46,6 +46,7 @@ class EmbeddingEngine:
         self.providers = self.session.get_providers()
         self.provider_description = explain_active(self.plan, self.providers)
         self._check_io(onnx_path.name)
+        self.manifest.population = load_population(self.model_dir, self.manifest)
         self.load_seconds = time.perf_counter() - started
 
     @property

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sigverify.errors import ModelError
 from sigverify.imaging.preprocess import PreprocessParams
+from sigverify.verification.account_model import RULES, Population
 from sigverify.verification.calibration import LogisticCalibration
 from sigverify.verification.decision import AGGREGATIONS, DecisionPolicy
 
@@ -46,11 +47,18 @@ class Manifest:
     calibration: LogisticCalibration
     refer_band: float = 0.1
     aggregation: str = "mean"
+    #: account rule (verification/account_model.py) and its background population file
+    decision_rule: str = "mean"
+    background_file: str = ""
+    background_sha256: str = ""
+    genuine_distance: float = 0.0
     extra: dict = field(default_factory=dict)
+    population: Population | None = field(default=None, repr=False, compare=False)
 
     @property
     def policy(self) -> DecisionPolicy:
-        return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation)
+        return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation,
+                              self.decision_rule if self.population is not None else "mean", self.population)
 
     @property
     def metrics(self) -> dict:
@@ -72,8 +80,12 @@ class Manifest:
                 "calibration": self.calibration.to_dict(),
                 "refer_band": self.refer_band,
                 "aggregation": self.aggregation,
+                "decision_rule": self.decision_rule,
             }
         )
+        if self.background_file:
+            data["background"] = {"file": self.background_file, "sha256": self.background_sha256,
+                                  "genuine_distance": self.genuine_distance}
         return data
 
     def save(self, folder: Path) -> Path:
@@ -87,7 +99,8 @@ class Manifest:
             if data.get("format") != FORMAT:
                 raise ModelError(f"{source}: not a SigVerify model manifest (format {data.get('format')!r})")
             known = {"format", "version", "sha256", "onnx_file", "input", "output", "preprocessing", "threshold",
-                     "threshold_range", "calibration", "refer_band", "aggregation"}
+                     "threshold_range", "calibration", "refer_band", "aggregation", "decision_rule", "background"}
+            background = data.get("background") or {}
             shape = tuple(None if d in (None, "N", "batch") else int(d) for d in data["input"]["shape"])
             manifest = cls(
                 version=str(data["version"]),
@@ -103,6 +116,10 @@ class Manifest:
                 calibration=LogisticCalibration.from_dict(data["calibration"]),
                 refer_band=float(data.get("refer_band", 0.1)),
                 aggregation=str(data.get("aggregation", "mean")),
+                decision_rule=str(data.get("decision_rule", "mean")),
+                background_file=str(background.get("file", "")),
+                background_sha256=str(background.get("sha256", "")).lower(),
+                genuine_distance=float(background.get("genuine_distance", 0.0)),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except ModelError:
@@ -122,6 +139,13 @@ class Manifest:
             )
         if self.aggregation not in AGGREGATIONS:
             raise ModelError(f"{source}: unknown aggregation {self.aggregation!r}")
+        if self.decision_rule not in RULES:
+            raise ModelError(f"{source}: unknown decision rule {self.decision_rule!r}")
+        if self.decision_rule != "mean" and not self.background_file:
+            raise ModelError(f"{source}: decision rule {self.decision_rule!r} needs a background population file")
+        if self.background_file and (Path(self.background_file).name != self.background_file
+                                     or not self.background_file.endswith(".npy")):
+            raise ModelError(f"{source}: the background file must be a .npy file inside the model folder")
         lo, hi = self.threshold_range
         if not lo <= self.threshold <= hi:
             raise ModelError(f"{source}: threshold {self.threshold} lies outside its range {lo}..{hi}")
@@ -139,3 +163,29 @@ def load_manifest(folder: Path) -> Manifest:
     if not isinstance(data, dict):
         raise ModelError(f"{path}: the manifest is not a JSON object")
     return Manifest.from_dict(data, source=str(path))
+
+
+def load_population(folder: Path, manifest: Manifest) -> Population | None:
+    """The background population named by the manifest, checked against its SHA-256."""
+    import numpy as np
+
+    if not manifest.background_file:
+        return None
+    path = Path(folder) / manifest.background_file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"the model's background population {path.name} cannot be read ({exc.strerror})") from exc
+    if hashlib.sha256(data).hexdigest() != manifest.background_sha256:
+        raise ModelError(f"{path.name} does not match its manifest: the model folder was altered; refusing to use it")
+    import io
+
+    try:
+        background = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        raise ModelError(f"{path.name} is not a valid background population ({exc})") from exc
+    if background.ndim != 2 or background.shape[1] != manifest.embedding_size or background.shape[0] < 10 \
+            or not np.isfinite(background).all():
+        raise ModelError(f"{path.name}: a background population of shape {background.shape} does not fit "
+                         f"embeddings of size {manifest.embedding_size}")
+    return Population(background.astype(np.float64), manifest.genuine_distance)

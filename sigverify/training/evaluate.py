@@ -26,7 +26,8 @@ def evaluate_checkpoint(checkpoint) -> dict:
 
 
 def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, threshold_by_k: dict[int, float],
-                   ks=(1, 5), ns=(5, 20), seed: int = 0, aggregation: str = "mean") -> dict:
+                   ks=(1, 5), ns=(5, 20), seed: int = 0, aggregation: str = "mean", rule: str = "mean",
+                   population=None) -> dict:
     """EER/AUC/FAR/FRR per K references (skilled and random apart) and N-way one-shot accuracy.
 
     An N larger than the number of writers is reported as not measurable rather than faked.
@@ -34,7 +35,7 @@ def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarra
     table: dict = {"verification": {}, "identification": {}}
     for k in ks:
         distances = verification_distances(embeddings, writer, forged, k_refs=k, seed=seed, repeats=5,
-                                           aggregation=aggregation)
+                                           aggregation=aggregation, rule=rule, population=population)
         table["verification"][f"K={k}"] = report(distances, threshold_by_k.get(k))
     writers = len(np.unique(writer[~np.asarray(forged, bool)]))
     for n in ns:

@@ -27,7 +27,9 @@ import sigverify
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
+from sigverify.training.datasets import prepare
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
+from sigverify.verification.account_model import RULES, Population
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.metrics import eer, roc_curve
 from sigverify.verification.protocol import report, verification_distances
@@ -36,6 +38,7 @@ from sigverify.verification.protocol import report, verification_distances
 MAX_IR_VERSION = 10
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
+BACKGROUND_NAME = "background.npy"
 
 
 class ExportError(ModelError):
@@ -98,28 +101,36 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     if len(val_set) == 0:
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
+    background = background_population(model, split, config, problems)
+    population = Population(background.astype(np.float64), genuine_spread(val_emb, val_set.writer, val_set.forged))
+    rule, rule_table = choose_rule(val_emb, val_set, config, population)
     val = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
-                                 seed=config.seed, repeats=5)
+                                 seed=config.seed, repeats=5, rule=rule, population=population)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
     hard_negatives = val.skilled if val.skilled.size else val.random
     val_eer, eer_threshold = eer(val.genuine, hard_negatives)
     threshold = eer_threshold if threshold is None else float(threshold)  # a supervisor's choice, if any
     calibration = fit_logistic(val.genuine, negatives)
     thresholds_by_k = {config.eval_references: threshold}
-    if config.eval_references != 1:
-        val1 = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=1, seed=config.seed, repeats=5)
-        thresholds_by_k[1] = eer(val1.genuine, val1.skilled if val1.skilled.size else val1.random)[1]
+    for k in (1, 10):
+        if k == config.eval_references:
+            continue
+        val_k = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=k, seed=config.seed,
+                                       repeats=5, rule=rule, population=population)
+        if val_k.genuine.size:
+            thresholds_by_k[k] = eer(val_k.genuine, val_k.skilled if val_k.skilled.size else val_k.random)[1]
     metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
-                     "validation_eer_threshold": eer_threshold,
+                     "validation_eer_threshold": eer_threshold, "decision_rules": rule_table,
                      "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
     if evaluate_test and test_writers:
         test_set = split.prepare(test_writers, config, problems)
         test_emb = embed(model, test_set.canvases, "cpu")
         metrics["test"] = accuracy_table(test_emb, test_set.writer, test_set.forged, thresholds_by_k,
-                                         seed=config.seed)
+                                         seed=config.seed, rule=rule, population=population)
         metrics["test_writers"] = test_writers
 
     onnx_bytes = to_onnx_bytes(model, params.canvas_height, params.canvas_width)
+    background_bytes = _npy_bytes(background)
     parity = check_parity(model, onnx_bytes, val_set.canvases[:32])
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     today = dt.datetime.now(dt.timezone.utc)
@@ -135,6 +146,10 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         threshold=float(threshold),
         threshold_range=(float(min(threshold, eer_threshold) * 0.5), float(min(2.0, max(threshold, eer_threshold) * 1.5))),
         calibration=calibration,
+        decision_rule=rule,
+        background_file=BACKGROUND_NAME,
+        background_sha256=hashlib.sha256(background_bytes).hexdigest(),
+        genuine_distance=population.genuine_distance,
         extra={
             "created": today.isoformat(timespec="seconds"),
             "code_version": sigverify.__version__,
@@ -142,7 +157,8 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
             "validation_curve": _curve_summary(val.genuine, hard_negatives),
             "parity_max_abs_diff": parity,
             "references_for_threshold": config.eval_references,
-            "data": {"dataset": os.path.basename(os.path.normpath(config.dataset)), "description": data_description,
+            "data": {"dataset": ", ".join(os.path.basename(os.path.normpath(str(f))) for f in config.dataset_folders),
+                     "description": data_description,
                      "train_writers": split.train,
                      "train_images": sum(len(split.scan.writers[w].genuine) + len(split.scan.writers[w].forged)
                                          for w in split.train),
@@ -154,8 +170,55 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
                          "torch": torch.__version__, "machine": platform.machine()},
         },
     )
-    _write_folder(Path(out_dir), onnx_bytes, manifest)
+    _write_folder(Path(out_dir), onnx_bytes, manifest, {BACKGROUND_NAME: background_bytes})
     return manifest
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def background_population(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
+                          per_writer: int = 6) -> np.ndarray:
+    """Embeddings of a few genuine signatures of every training writer: the strangers an account is
+    compared with (shipped with the model as embeddings; no image leaves the training data)."""
+    rng = np.random.default_rng(config.seed)
+    chosen = {}
+    for writer in split.train:
+        genuine = split.scan.writers[writer].genuine
+        picked = rng.choice(len(genuine), size=min(per_writer, len(genuine)), replace=False)
+        chosen[writer] = sorted(int(i) for i in picked)
+    from sigverify.training.datasets import DatasetScan, WriterSamples
+
+    subset = DatasetScan(split.scan.root, split.scan.layout, {
+        w: WriterSamples(genuine=[split.scan.writers[w].genuine[i] for i in idx]) for w, idx in chosen.items()})
+    prepared = prepare(subset, list(chosen), config.preprocess_params, problems)
+    return embed(model, prepared.canvases, "cpu").astype(np.float32)
+
+
+def genuine_spread(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray) -> float:
+    """Mean distance between two genuine signatures of one writer (the prior for one-specimen accounts)."""
+    values = []
+    for w in np.unique(writer):
+        own = embeddings[(writer == w) & ~forged]
+        if len(own) >= 2:
+            d = np.linalg.norm(own[:, None] - own[None], axis=2)
+            values.append(d[np.triu_indices(len(own), 1)].mean())
+    return float(np.mean(values)) if values else 0.5
+
+
+def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig, population: Population) -> tuple[str, dict]:
+    """The account rule with the lowest skilled-forgery EER on the validation writers (K references)."""
+    table = {}
+    for rule in RULES:
+        d = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
+                                   seed=config.seed, repeats=3, rule=rule, population=population)
+        hard = d.skilled if d.skilled.size else d.random
+        table[rule] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
+    best = min(table, key=lambda r: (round(table[r]["eer_skilled"], 4), RULES.index(r)))
+    return best, table
 
 
 def _public_config(config: TrainConfig) -> dict:
@@ -164,12 +227,14 @@ def _public_config(config: TrainConfig) -> dict:
     return data
 
 
-def _write_folder(out_dir: Path, onnx_bytes: bytes, manifest: Manifest) -> None:
+def _write_folder(out_dir: Path, onnx_bytes: bytes, manifest: Manifest, others: dict[str, bytes] | None = None) -> None:
     """Write model and manifest into a temporary sibling, then swap it in: never half a model."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
     try:
         (staging / ONNX_NAME).write_bytes(onnx_bytes)
+        for name, data in (others or {}).items():
+            (staging / name).write_bytes(data)
         manifest.save(staging)
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")

@@ -1,7 +1,9 @@
 """From embeddings to a verdict a clerk can act on.
 
 Aggregation rule (documented for auditors): the questioned signature's distance to the
-account is the **mean** of its Euclidean distances to the active reference signatures.
+account is the **mean** of its Euclidean distances to the active reference signatures; a model
+whose manifest names an account rule (``spread``: see account_model.py) then normalises that
+mean by how far the account's own specimens lie from each other and how far strangers lie.
 The mean is stricter than the minimum (a forgery that happens to resemble one specimen is
 still far from the others) and, unlike the maximum, one poor specimen cannot reject a
 genuine signature on its own. ``min`` and ``median`` can be chosen in the manifest.
@@ -9,10 +11,11 @@ genuine signature on its own. ``min`` and ``median`` can be chosen in the manife
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sigverify.verification.account_model import Population, fit_account
 from sigverify.verification.calibration import LogisticCalibration
 
 GENUINE, FORGED, REFER = "genuine", "forged", "refer"
@@ -49,9 +52,12 @@ class DecisionPolicy:
     calibration: LogisticCalibration
     refer_band: float = 0.1
     aggregation: str = "mean"
+    #: how the account's own specimens normalise the distance (verification/account_model.py)
+    rule: str = "mean"
+    population: Population | None = None
 
     def with_threshold(self, threshold: float) -> "DecisionPolicy":
-        return DecisionPolicy(threshold, self.calibration, self.refer_band, self.aggregation)
+        return replace(self, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,10 @@ def verdict_for(distance: float, threshold: float, refer_band: float) -> str:
 def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> Decision:
     """Verify one questioned embedding against an account's reference embeddings."""
     distances = distances_to_references(query, references)
-    distance = aggregate(distances, policy.aggregation)
+    if policy.rule == "mean" or policy.population is None:
+        distance = aggregate(distances, policy.aggregation)
+    else:  # normalised by what the account's specimens and the population say
+        distance = float(fit_account(references, policy.population, policy.rule).distance(query)[0])
     score = float(policy.calibration.score(distance))
     threshold_score = float(policy.calibration.score(policy.threshold))
     return Decision(

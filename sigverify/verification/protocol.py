@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sigverify.verification.account_model import Population, fit_account
 from sigverify.verification.decision import aggregate
 from sigverify.verification.metrics import eer, far_frr, n_way_accuracy, roc_auc
 
@@ -25,17 +26,38 @@ class ProtocolDistances:
     genuine: np.ndarray
     skilled: np.ndarray
     random: np.ndarray
+    #: the account (writer) each distance was measured against, for resampling writers
+    genuine_writer: np.ndarray | None = None
+    skilled_writer: np.ndarray | None = None
+    random_writer: np.ndarray | None = None
+
+    def of_writers(self, chosen: np.ndarray) -> "ProtocolDistances":
+        """The distances of the chosen writers (repeats allowed: a bootstrap sample of writers)."""
+        parts = []
+        for values, owners in ((self.genuine, self.genuine_writer), (self.skilled, self.skilled_writer),
+                               (self.random, self.random_writer)):
+            order = np.argsort(owners, kind="stable")
+            starts = np.searchsorted(owners[order], chosen, side="left")
+            ends = np.searchsorted(owners[order], chosen, side="right")
+            index = np.concatenate([order[a:b] for a, b in zip(starts, ends)]) if len(chosen) else order[:0]
+            parts.append(values[index])
+        return ProtocolDistances(*parts)
 
 
 def verification_distances(
     embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, k_refs: int,
-    seed: int = 0, repeats: int = 5, aggregation: str = "mean",
+    seed: int = 0, repeats: int = 5, aggregation: str = "mean", rule: str = "mean",
+    population: Population | None = None,
 ) -> ProtocolDistances:
-    """Distances of genuine, skilled-forgery and random-forgery questioned signatures to K references."""
+    """Distances of genuine, skilled-forgery and random-forgery questioned signatures to K references.
+
+    With a ``rule`` other than ``mean`` and a ``population``, each writer's references are
+    fitted into an account model first (verification/account_model.py), as enrolment does."""
     embeddings = np.asarray(embeddings, dtype=np.float64)
     writer, forged = np.asarray(writer), np.asarray(forged, dtype=bool)
     rng = np.random.default_rng(seed)
     genuine_d, skilled_d, random_d = [], [], []
+    owners: tuple[list, list, list] = ([], [], [])
     writers = np.unique(writer)
     for _ in range(repeats):
         for w in writers:
@@ -43,20 +65,32 @@ def verification_distances(
             if own.size < k_refs + 1:
                 continue
             refs = rng.choice(own, size=k_refs, replace=False)
-            ref_emb = embeddings[refs]
-
-            def dist(index: int) -> float:
-                return aggregate(np.linalg.norm(ref_emb - embeddings[index], axis=1), aggregation)
-
-            genuine_d += [dist(i) for i in own if i not in refs]
-            skilled_d += [dist(i) for i in np.nonzero((writer == w) & forged)[0]]
+            questioned_genuine = np.setdiff1d(own, refs)
+            strangers = []
             for other in writers:
                 if other == w:
                     continue
                 candidates = np.nonzero((writer == other) & ~forged)[0]
                 if candidates.size:
-                    random_d.append(dist(int(rng.choice(candidates))))
-    return ProtocolDistances(np.asarray(genuine_d), np.asarray(skilled_d), np.asarray(random_d))
+                    strangers.append(int(rng.choice(candidates)))
+            skilled = np.nonzero((writer == w) & forged)[0]
+            if rule == "mean" or population is None:
+                ref_emb = embeddings[refs]
+
+                def dist(indices: np.ndarray) -> list[float]:
+                    return [aggregate(np.linalg.norm(ref_emb - embeddings[i], axis=1), aggregation) for i in indices]
+            else:
+                account = fit_account(embeddings[refs], population, rule)
+
+                def dist(indices: np.ndarray) -> list[float]:
+                    return account.distance(embeddings[np.asarray(indices, dtype=int)]).tolist() if len(indices) else []
+            genuine_d += dist(questioned_genuine)
+            skilled_d += dist(skilled)
+            random_d += dist(np.asarray(strangers, dtype=int))
+            for owner, count in zip(owners, (questioned_genuine.size, skilled.size, len(strangers))):
+                owner += [w] * count
+    return ProtocolDistances(np.asarray(genuine_d), np.asarray(skilled_d), np.asarray(random_d),
+                             *(np.asarray(o) for o in owners))
 
 
 def report(distances: ProtocolDistances, threshold: float | None = None) -> dict:

@@ -1,0 +1,123 @@
+"""A decision fitted to each account: what the account's own specimens say about their spread.
+
+A raw distance means different things for different people: one signs the same way every time
+(genuine signatures land very close), another varies a lot. The account model, fitted at
+enrolment from the account's reference embeddings and a *background population* (embeddings of
+other writers' genuine signatures shipped with the model: embeddings, never images), turns the
+questioned signature's distance into one on a common scale:
+
+- ``mean``:   the mean Euclidean distance to the references (no account model; the old rule).
+- ``spread``: 1 + (d − g) / (b − g), where d is that mean distance, g how far the account's own
+  genuine specimens lie from the others (leave-one-out, shrunk towards the population's value
+  when there are few specimens) and b how far strangers lie from the references. A genuine
+  signature scores about 1 ("as close as the account's specimens are to each other"), a
+  stranger about 2; a skilled forgery lands in between, one threshold suits every account, and
+  the refer band (a share of the threshold) spans a fixed share of the genuine–stranger gap.
+- ``cohort``: d / b (only the strangers' side; works the same from 1 reference on).
+- ``logistic``: a small writer-dependent logistic classifier, the references against the
+  background, its margin turned into a distance-like score.
+
+Numpy only; fitting takes well under a millisecond for 12 references and 2,000 background
+embeddings, so it is refitted whenever specimens change and cached per model version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RULES = ("mean", "spread", "cohort", "logistic")
+
+
+@dataclass(frozen=True)
+class Population:
+    """What the model knows about writers in general: a background of strangers' embeddings and
+    the typical genuine-to-genuine distance (for accounts with a single specimen)."""
+
+    background: np.ndarray  # (B, D) genuine signatures of writers not in any account
+    genuine_distance: float  # population mean distance between two genuine signatures of one writer
+    prior_weight: float = 2.0  # how many reference pairs the population's value counts as
+
+
+def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+@dataclass(frozen=True)
+class AccountModel:
+    """Fitted for one account (one model version); ``distance`` is what the threshold applies to."""
+
+    rule: str
+    references: np.ndarray
+    own: float  # g: the account's genuine spread (shrunk)
+    strangers: float  # b: mean distance of the background to the references
+    weights: np.ndarray | None = None
+    bias: float = 0.0
+
+    def raw(self, queries: np.ndarray) -> np.ndarray:
+        """Mean distance of each query (N, D) to the references."""
+        return _pairwise(np.atleast_2d(np.asarray(queries, np.float64)), self.references).mean(axis=1)
+
+    def distance(self, queries: np.ndarray) -> np.ndarray:
+        """The normalised distance of each query (N, D); larger = less like this account."""
+        queries = np.atleast_2d(np.asarray(queries, np.float64))
+        d = self.raw(queries)
+        if self.rule == "mean":
+            return d
+        if self.rule == "spread":
+            return 1.0 + (d - self.own) / max(self.strangers - self.own, 1e-6)
+        if self.rule == "cohort":
+            return d / max(self.strangers, 1e-6)
+        margin = queries @ self.weights + self.bias  # logistic: > 0 for the account
+        return 1.0 / (1.0 + np.exp(np.clip(margin, -50, 50)))
+
+
+def fit_account(references: np.ndarray, population: Population | None, rule: str = "spread") -> AccountModel:
+    """Fit the account model from its reference embeddings (1 to any number) and the population."""
+    if rule not in RULES:
+        raise ValueError(f"unknown decision rule {rule!r}; expected one of {RULES}")
+    refs = np.atleast_2d(np.asarray(references, np.float64))
+    if refs.shape[0] == 0:
+        raise ValueError("at least one reference embedding is needed")
+    if rule == "mean" or population is None:
+        return AccountModel("mean", refs, 0.0, 1.0)
+    background = np.asarray(population.background, np.float64)
+    if background.ndim != 2 or background.shape[1] != refs.shape[1]:
+        raise ValueError("the background population does not match the embedding size")
+    strangers = float(_pairwise(background, refs).mean())
+    k = refs.shape[0]
+    pairs = k * (k - 1) / 2
+    observed = 0.0
+    if k >= 2:
+        within = _pairwise(refs, refs)
+        # leave one out: a specimen's mean distance to the other specimens
+        observed = float((within.sum(1) / (k - 1)).mean())
+    w = population.prior_weight
+    own = (pairs * observed + w * population.genuine_distance) / (pairs + w)
+    if rule != "logistic":
+        return AccountModel(rule, refs, own, strangers)
+    weights, bias = _fit_logistic(refs, background)
+    return AccountModel(rule, refs, own, strangers, weights, bias)
+
+
+def _fit_logistic(positive: np.ndarray, negative: np.ndarray, ridge: float = 1.0,
+                  iterations: int = 25) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method, the two classes weighted equally."""
+    x = np.concatenate([positive, negative])
+    y = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
+    sample = np.concatenate([np.full(len(positive), 0.5 / len(positive)), np.full(len(negative), 0.5 / len(negative))])
+    design = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    beta = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], ridge / len(x))
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -50, 50)))
+        gradient = design.T @ (sample * (p - y)) + penalty * beta
+        hessian = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta[:-1], float(beta[-1])

@@ -1,0 +1,91 @@
+"""The per-account decision: normalised by the account's own spread and a background of strangers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sigverify.verification.account_model import Population, fit_account
+from sigverify.verification.metrics import eer
+from sigverify.verification.protocol import verification_distances
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _writers(rng, n_writers=40, per_writer=12, dim=32):
+    """Writers whose signing varies by different amounts (tight and loose signers), with skilled
+    forgeries lying just outside each writer's own spread."""
+    centres = _unit(rng.normal(size=(n_writers, dim)))
+    spread = rng.uniform(0.05, 0.35, n_writers)
+    emb, writer, forged = [], [], []
+    for w in range(n_writers):
+        direction = _unit(rng.normal(size=dim))
+        for _ in range(per_writer):
+            emb.append(_unit(centres[w] + spread[w] * rng.normal(size=dim) / np.sqrt(dim)))
+            writer.append(w)
+            forged.append(False)
+        for _ in range(6):  # a forger lands beyond the writer's own variation, in one direction
+            emb.append(_unit(centres[w] + spread[w] * (1.6 * direction + rng.normal(size=dim) / np.sqrt(dim))))
+            writer.append(w)
+            forged.append(True)
+    return np.array(emb), np.array(writer), np.array(forged)
+
+
+def _population(rng) -> Population:
+    emb, writer, forged = _writers(rng, n_writers=60)
+    return Population(emb[~forged], genuine_distance=0.2)
+
+
+def test_spread_rule_beats_the_raw_mean_when_writers_vary_differently():
+    rng = np.random.default_rng(0)
+    emb, writer, forged = _writers(rng)
+    population = _population(np.random.default_rng(1))
+    raw = verification_distances(emb, writer, forged, k_refs=5, repeats=2)
+    spread = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread", population=population)
+    raw_eer, spread_eer = eer(raw.genuine, raw.skilled)[0], eer(spread.genuine, spread.skilled)[0]
+    assert spread_eer < raw_eer - 0.05, (raw_eer, spread_eer)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 12])
+@pytest.mark.parametrize("rule", ["mean", "spread", "cohort", "logistic"])
+def test_every_rule_works_from_one_to_twelve_references(k, rule):
+    rng = np.random.default_rng(2)
+    emb, writer, forged = _writers(rng, n_writers=3, per_writer=14)
+    own = emb[(writer == 0) & ~forged]
+    account = fit_account(own[:k], _population(rng), rule)
+    genuine = account.distance(own[k:])
+    fakes = account.distance(emb[(writer == 0) & forged])
+    strangers = account.distance(emb[(writer == 1) & ~forged])
+    assert np.isfinite(genuine).all() and np.isfinite(fakes).all()
+    # a stranger is farther than the account's own other signatures, for every rule and K
+    assert np.median(strangers) > np.median(genuine)
+
+
+def test_spread_scale_genuine_near_one_strangers_near_two():
+    rng = np.random.default_rng(3)
+    emb, writer, forged = _writers(rng, n_writers=30)
+    population = _population(np.random.default_rng(4))
+    own = emb[(writer == 0) & ~forged]
+    account = fit_account(own[:6], population, "spread")
+    assert abs(float(np.median(account.distance(own[6:]))) - 1.0) < 0.35
+    assert abs(float(np.median(account.distance(emb[(writer == 5) & ~forged]))) - 2.0) < 0.35
+
+
+def test_one_reference_borrows_the_population_spread():
+    rng = np.random.default_rng(5)
+    emb, writer, forged = _writers(rng, n_writers=3)
+    population = _population(rng)
+    account = fit_account(emb[:1], population, "spread")
+    assert account.own == pytest.approx(population.genuine_distance)
+
+
+def test_wrong_inputs_are_refused():
+    population = Population(np.ones((20, 8)) / np.sqrt(8), 0.2)
+    with pytest.raises(ValueError, match="unknown decision rule"):
+        fit_account(np.ones((2, 8)), population, "vote")
+    with pytest.raises(ValueError, match="does not match"):
+        fit_account(np.ones((2, 4)), population, "spread")
+    with pytest.raises(ValueError, match="at least one"):
+        fit_account(np.zeros((0, 8)), population, "spread")
