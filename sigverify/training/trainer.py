@@ -68,6 +68,7 @@ class TrainConfig:
     channels: tuple[int, ...] = (16, 32, 64, 128, 192)
     preprocessing: dict = field(default_factory=lambda: PreprocessParams().to_dict())
     time_budget_s: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
+    patience: int = 0  # 0: run every epoch; else stop after this many epochs without a better validation EER
     random_margin: float = 0.6  # forgery-aware: margin against other writers (skilled: `margin`)
     writer_head_weight: float = 0.0  # weight of the writer-classification head (SigNet's), 0 = off
     forgery_head_weight: float = 0.0  # weight of the genuine-vs-skilled-forgery head (SigNet-F's), 0 = off
@@ -112,7 +113,7 @@ Progress = Callable[[dict], None]
 
 @dataclass
 class TrainResult:
-    status: str  # "finished", "cancelled", "time budget"
+    status: str  # "finished", "cancelled", "time budget", "early stop"
     out_dir: Path
     best_checkpoint: Path | None
     history: list[dict]
@@ -377,6 +378,11 @@ def train(config: TrainConfig, progress: Progress | None = None,
         emit({"kind": "epoch", **record, "best_val_eer": best_eer})
         if config.time_budget_s and time.perf_counter() - started > config.time_budget_s:
             status = "time budget"
+            break
+        since_best = len(history) - 1 - min((i for i, h in enumerate(history) if h["val_eer"] == best_eer),
+                                            default=len(history) - 1)
+        if config.patience and since_best >= config.patience:
+            status = "early stop"
             break
     # on cancel, last.pt holds the last complete epoch: a resume continues from there
     if config.save_rank_weights:

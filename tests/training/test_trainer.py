@@ -144,3 +144,10 @@ def test_ddp_two_processes_finish_with_identical_weights(tiny_dataset, tmp_path)
     torch.manual_seed(config.seed)
     initial = build_model(config).state_dict()
     assert any(not torch.equal(initial[k], w0[k]) for k in w0 if k.endswith("weight"))
+
+
+def test_early_stopping_ends_a_run_that_no_longer_improves(tiny_dataset, tmp_path):
+    """With a learning rate of zero, validation never improves after the first epoch: patience 1 stops at 2."""
+    result = train(_config(tiny_dataset, tmp_path / "run", epochs=6, patience=1, learning_rate=0.0))
+    assert result.status == "early stop"
+    assert len(result.history) == 2
