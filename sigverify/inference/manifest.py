@@ -144,8 +144,8 @@ class Manifest:
         if self.decision_rule != "mean" and not self.background_file:
             raise ModelError(f"{source}: decision rule {self.decision_rule!r} needs a background population file")
         if self.background_file and (Path(self.background_file).name != self.background_file
-                                     or not self.background_file.endswith(".npy")):
-            raise ModelError(f"{source}: the background file must be a .npy file inside the model folder")
+                                     or not self.background_file.endswith(".npz")):
+            raise ModelError(f"{source}: the population file must be a .npz file inside the model folder")
         lo, hi = self.threshold_range
         if not lo <= self.threshold <= hi:
             raise ModelError(f"{source}: threshold {self.threshold} lies outside its range {lo}..{hi}")
@@ -181,11 +181,17 @@ def load_population(folder: Path, manifest: Manifest) -> Population | None:
     import io
 
     try:
-        background = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        raise ModelError(f"{path.name} is not a valid background population ({exc})") from exc
-    if background.ndim != 2 or background.shape[1] != manifest.embedding_size or background.shape[0] < 10 \
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            background = stored["background"]
+            whitening = stored["whitening"] if "whitening" in stored.files else None
+    except (ValueError, KeyError, OSError) as exc:
+        raise ModelError(f"{path.name} is not a valid population file ({exc})") from exc
+    size = manifest.embedding_size
+    if background.ndim != 2 or background.shape[1] != size or background.shape[0] < 10 \
             or not np.isfinite(background).all():
         raise ModelError(f"{path.name}: a background population of shape {background.shape} does not fit "
-                         f"embeddings of size {manifest.embedding_size}")
-    return Population(background.astype(np.float64), manifest.genuine_distance)
+                         f"embeddings of size {size}")
+    if whitening is not None and (whitening.shape != (size, size) or not np.isfinite(whitening).all()):
+        raise ModelError(f"{path.name}: a whitening of shape {whitening.shape} does not fit embeddings of size {size}")
+    return Population(background.astype(np.float64), manifest.genuine_distance,
+                      whitening=None if whitening is None else whitening.astype(np.float64))

@@ -29,7 +29,7 @@ from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
 from sigverify.training.datasets import prepare
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
-from sigverify.verification.account_model import RULES, Population
+from sigverify.verification.account_model import RULES, Population, within_writer_whitening
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.metrics import eer, roc_curve
 from sigverify.verification.protocol import report, verification_distances
@@ -38,7 +38,7 @@ from sigverify.verification.protocol import report, verification_distances
 MAX_IR_VERSION = 10
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
-BACKGROUND_NAME = "background.npy"
+POPULATION_NAME = "population.npz"
 
 
 class ExportError(ModelError):
@@ -101,9 +101,15 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     if len(val_set) == 0:
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
-    background = background_population(model, split, config, problems)
-    population = Population(background.astype(np.float64), genuine_spread(val_emb, val_set.writer, val_set.forged))
-    rule, rule_table = choose_rule(val_emb, val_set, config, population)
+    background, background_writer = background_population(model, split, config, problems)
+    whitening = within_writer_whitening(background, background_writer)
+    populations = {
+        "": Population(background.astype(np.float64), genuine_spread(val_emb, val_set.writer, val_set.forged)),
+        " (whitened)": Population(background.astype(np.float64),
+                                  genuine_spread(val_emb @ whitening, val_set.writer, val_set.forged),
+                                  whitening=whitening)}
+    rule, space, rule_table = choose_rule(val_emb, val_set, config, populations)
+    population = populations[space]
     val = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
                                  seed=config.seed, repeats=5, rule=rule, population=population)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
@@ -130,7 +136,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         metrics["test_writers"] = test_writers
 
     onnx_bytes = to_onnx_bytes(model, params.canvas_height, params.canvas_width)
-    background_bytes = _npy_bytes(background)
+    population_bytes = _population_bytes(background, population.whitening)
     parity = check_parity(model, onnx_bytes, val_set.canvases[:32])
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     today = dt.datetime.now(dt.timezone.utc)
@@ -147,8 +153,8 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         threshold_range=(float(min(threshold, eer_threshold) * 0.5), float(min(2.0, max(threshold, eer_threshold) * 1.5))),
         calibration=calibration,
         decision_rule=rule,
-        background_file=BACKGROUND_NAME,
-        background_sha256=hashlib.sha256(background_bytes).hexdigest(),
+        background_file=POPULATION_NAME,
+        background_sha256=hashlib.sha256(population_bytes).hexdigest(),
         genuine_distance=population.genuine_distance,
         extra={
             "created": today.isoformat(timespec="seconds"),
@@ -170,18 +176,21 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
                          "torch": torch.__version__, "machine": platform.machine()},
         },
     )
-    _write_folder(Path(out_dir), onnx_bytes, manifest, {BACKGROUND_NAME: background_bytes})
+    _write_folder(Path(out_dir), onnx_bytes, manifest, {POPULATION_NAME: population_bytes})
     return manifest
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
+def _population_bytes(background: np.ndarray, whitening: np.ndarray | None) -> bytes:
+    arrays = {"background": np.ascontiguousarray(background, dtype=np.float32)}
+    if whitening is not None:
+        arrays["whitening"] = np.ascontiguousarray(whitening, dtype=np.float64)
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
 def background_population(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
-                          per_writer: int = 6) -> np.ndarray:
+                          per_writer: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of a few genuine signatures of every training writer: the strangers an account is
     compared with (shipped with the model as embeddings; no image leaves the training data)."""
     rng = np.random.default_rng(config.seed)
@@ -195,7 +204,7 @@ def background_population(model: torch.nn.Module, split, config: TrainConfig, pr
     subset = DatasetScan(split.scan.root, split.scan.layout, {
         w: WriterSamples(genuine=[split.scan.writers[w].genuine[i] for i in idx]) for w, idx in chosen.items()})
     prepared = prepare(subset, list(chosen), config.preprocess_params, problems)
-    return embed(model, prepared.canvases, "cpu").astype(np.float32)
+    return embed(model, prepared.canvases, "cpu").astype(np.float32), prepared.writer
 
 
 def genuine_spread(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray) -> float:
@@ -209,41 +218,19 @@ def genuine_spread(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarra
     return float(np.mean(values)) if values else 0.5
 
 
-def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig, population: Population) -> tuple[str, dict]:
-    """The account rule with the lowest skilled-forgery EER on the validation writers (K references)."""
-    table = {}
-    for rule in RULES:
-        d = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
-                                   seed=config.seed, repeats=3, rule=rule, population=population)
-        hard = d.skilled if d.skilled.size else d.random
-        table[rule] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
-    best = min(table, key=lambda r: (round(table[r]["eer_skilled"], 4), RULES.index(r)))
-    return best, table
-
-
-def _public_config(config: TrainConfig) -> dict:
-    data = {k: v for k, v in config.__dict__.items() if k not in ("resume", "save_rank_weights")}
-    data["channels"] = list(config.channels)
-    return data
-
-
-def _write_folder(out_dir: Path, onnx_bytes: bytes, manifest: Manifest, others: dict[str, bytes] | None = None) -> None:
-    """Write model and manifest into a temporary sibling, then swap it in: never half a model."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
-    try:
-        (staging / ONNX_NAME).write_bytes(onnx_bytes)
-        for name, data in (others or {}).items():
-            (staging / name).write_bytes(data)
-        manifest.save(staging)
-        if out_dir.exists():
-            old = out_dir.with_name(out_dir.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(staging, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    assert (out_dir / MANIFEST_NAME).is_file()
+def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig,
+                populations: dict[str, Population]) -> tuple[str, str, dict]:
+    """The account rule and decision space with the lowest skilled-forgery EER on the validation
+    writers (K references); the table of every candidate goes into the manifest (the ablation)."""
+    table, candidates = {}, []
+    for space, population in populations.items():
+        for rule in RULES:
+            if rule == "mean" and space:
+                continue  # the plain mean is the no-account-model baseline, in the raw space only
+            d = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
+                                       seed=config.seed, repeats=3, rule=rule, population=population)
+            hard = d.skilled if d.skilled.size else d.random
+            table[rule + space] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
+            candidates.append((round(table[rule + space]["eer_skilled"], 4), RULES.index(rule), rule, space))
+    _, _, rule, space = min(candidates)
+    return rule, space, table

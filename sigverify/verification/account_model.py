@@ -38,6 +38,34 @@ class Population:
     background: np.ndarray  # (B, D) genuine signatures of writers not in any account
     genuine_distance: float  # population mean distance between two genuine signatures of one writer
     prior_weight: float = 2.0  # how many reference pairs the population's value counts as
+    #: (D, D) within-writer whitening, or None: distances are then measured where the ways a
+    #: writer's own signatures naturally vary count less, so what a forger changes counts more
+    whitening: np.ndarray | None = None
+
+    def transform(self, embeddings: np.ndarray) -> np.ndarray:
+        embeddings = np.atleast_2d(np.asarray(embeddings, np.float64))
+        return embeddings if self.whitening is None else embeddings @ self.whitening
+
+
+def within_writer_whitening(embeddings: np.ndarray, writer: np.ndarray, ridge: float = 1e-3) -> np.ndarray:
+    """The symmetric inverse square root of the pooled within-writer covariance (WCCN).
+
+    Estimated from genuine signatures of training writers: directions along which one writer's
+    signatures vary a lot are shrunk, directions they keep steady are stretched."""
+    embeddings = np.asarray(embeddings, np.float64)
+    dim = embeddings.shape[1]
+    scatter, dof = np.zeros((dim, dim)), 0
+    for w in np.unique(writer):
+        own = embeddings[writer == w]
+        if len(own) >= 2:
+            centred = own - own.mean(axis=0)
+            scatter += centred.T @ centred
+            dof += len(own) - 1
+    if dof == 0:
+        return np.eye(dim)
+    covariance = scatter / dof
+    values, vectors = np.linalg.eigh(covariance + ridge * np.trace(covariance) / dim * np.eye(dim))
+    return (vectors * values ** -0.5) @ vectors.T
 
 
 def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,15 +83,20 @@ class AccountModel:
     strangers: float  # b: mean distance of the background to the references
     weights: np.ndarray | None = None
     bias: float = 0.0
+    whitening: np.ndarray | None = None
+
+    def _space(self, queries: np.ndarray) -> np.ndarray:
+        queries = np.atleast_2d(np.asarray(queries, np.float64))
+        return queries if self.whitening is None else queries @ self.whitening
 
     def raw(self, queries: np.ndarray) -> np.ndarray:
-        """Mean distance of each query (N, D) to the references."""
-        return _pairwise(np.atleast_2d(np.asarray(queries, np.float64)), self.references).mean(axis=1)
+        """Mean distance of each query (N, D) to the references (in the model's decision space)."""
+        return _pairwise(self._space(queries), self.references).mean(axis=1)
 
     def distance(self, queries: np.ndarray) -> np.ndarray:
         """The normalised distance of each query (N, D); larger = less like this account."""
-        queries = np.atleast_2d(np.asarray(queries, np.float64))
         d = self.raw(queries)
+        queries = self._space(queries)
         if self.rule == "mean":
             return d
         if self.rule == "spread":
@@ -86,6 +119,8 @@ def fit_account(references: np.ndarray, population: Population | None, rule: str
     background = np.asarray(population.background, np.float64)
     if background.ndim != 2 or background.shape[1] != refs.shape[1]:
         raise ValueError("the background population does not match the embedding size")
+    refs, background = population.transform(refs), population.transform(background)
+    whitening = population.whitening
     strangers = float(_pairwise(background, refs).mean())
     k = refs.shape[0]
     pairs = k * (k - 1) / 2
@@ -97,9 +132,9 @@ def fit_account(references: np.ndarray, population: Population | None, rule: str
     w = population.prior_weight
     own = (pairs * observed + w * population.genuine_distance) / (pairs + w)
     if rule != "logistic":
-        return AccountModel(rule, refs, own, strangers)
+        return AccountModel(rule, refs, own, strangers, whitening=whitening)
     weights, bias = _fit_logistic(refs, background)
-    return AccountModel(rule, refs, own, strangers, weights, bias)
+    return AccountModel(rule, refs, own, strangers, weights, bias, whitening)
 
 
 def _fit_logistic(positive: np.ndarray, negative: np.ndarray, ridge: float = 1.0,
