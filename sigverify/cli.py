@@ -24,6 +24,18 @@ EXIT_USAGE, EXIT_INTERRUPTED = 64, 130
 VERDICT_EXIT = {"genuine": EXIT_GENUINE, "forged": EXIT_FORGED, "refer": EXIT_REFER}
 
 
+def _finite_float(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code 2 would read as "refer"
         self.print_usage(sys.stderr)
@@ -172,7 +184,19 @@ def cmd_audit(args) -> int:
         return 0 if report.ok else EXIT_AUDIT_BROKEN
     text = store.export_audit_csv()
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        out = Path(args.out)
+        database = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
+        if database:
+            live = Path(database).resolve()
+            protected = {live, live.with_name(live.name + "-wal"), live.with_name(live.name + "-shm"),
+                         live.with_name(live.name + "-journal")}
+            if out.resolve() in protected:
+                raise _UsageError(f"{out} is the store itself; the audit export never overwrites it")
+        if out.exists() and not args.force:
+            raise _UsageError(f"{out} exists already; choose another file or add --force to overwrite it")
+        if out.exists() and not out.is_file():
+            raise _UsageError(f"{out} is not a regular file")
+        out.write_text(text, encoding="utf-8")
         print(f"audit trail written to {args.out}")
     else:
         sys.stdout.write(text)
@@ -193,30 +217,46 @@ def cmd_gui(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from sigverify.cli_mandates import _actor as signed_in
+    from sigverify.inference.engine import EmbeddingEngine
     from sigverify.inference.registry import default_registry
+    from sigverify.inference.trust import is_shipped
 
     registry = default_registry()
-    if args.action == "register":
-        if not args.target:
-            raise _UsageError("models register needs the model folder")
-        entry = registry.register(Path(args.target))
-        print(f"model {entry.version} registered in {entry.folder}")
-    elif args.action == "activate":
-        if not args.target:
-            raise _UsageError("models activate needs a version (see 'sigverify models list')")
-        entry = registry.activate(args.target)
-        print(f"model {entry.version} is active; reference embeddings are recomputed at the next verification")
-    elif args.action == "rollback":
-        previous = registry.previous_version()
-        if previous is None:
-            raise _UsageError("no previous model to roll back to")
-        print(f"model {registry.activate(previous).version} is active again")
-    else:
+    if args.action == "list":
         active = registry.active_dir().resolve()
         for entry in registry.entries():
             eer = f"validation EER {100 * entry.eer:.2f}%" if entry.eer is not None else ""
             print(f"{'*' if entry.folder.resolve() == active else ' '} {entry.version:<40} "
                   f"{'shipped' if entry.shipped else 'trained here':<13} {eer}")
+        return 0
+    if not args.target and args.action in ("register", "activate"):
+        raise _UsageError(f"models {args.action} needs " + ("the model folder" if args.action == "register" else
+                                                           "a version (see 'sigverify models list')"))
+    store = _open_store(args)
+    actor = signed_in(args, store)
+    from sigverify.store.auth import require_supervisor
+
+    require_supervisor(store.actor(actor), f"{args.action} models")
+    if args.action == "register":
+        entry = registry.register(Path(args.target))
+        engine = EmbeddingEngine(entry.folder, provider="cpu")
+        store.approve_model(engine.version, engine.folder_digest, actor)
+        print(f"model {entry.version} registered in {entry.folder} and approved in the store")
+        return 0
+    version = args.target if args.action == "activate" else registry.previous_version()
+    if version is None:
+        raise _UsageError("no previous model to roll back to")
+    entry = next((e for e in registry.entries() if e.version == version), None)
+    if entry is None:
+        raise ModelError(f"no model {version!r} on this computer")
+    engine = EmbeddingEngine(entry.folder, provider="cpu")
+    if not (is_shipped(engine.folder_digest) or store.model_approved(engine.folder_digest)):
+        raise ModelError(f"model {version} is not approved in this store (or its folder changed since); "
+                         "register it again with 'sigverify models register FOLDER'")
+    store.activate_model(engine.version, engine.manifest.sha256, actor)
+    registry.activate(version)
+    print(f"model {version} is active; reference embeddings are recomputed at the next verification")
     return 0
 
 
@@ -371,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--model", help="model folder (model.onnx + manifest.json); default: the installed model")
     verify.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
                         help="execution provider (auto: CUDA if usable, else CPU)")
-    verify.add_argument("--threshold", type=float, help="override the model's threshold (within its range)")
+    verify.add_argument("--threshold", type=_finite_float,
+                        help="override the model's threshold (within its range; with --account, supervisors only)")
     verify.add_argument("--page", type=int, default=0, help="page of multipage TIFF files (0 = first)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(func=cmd_verify)
@@ -407,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("action", choices=("verify", "export"))
     audit_cmd.add_argument("--csv", action="store_true", help="export as CSV (the only format)")
     audit_cmd.add_argument("--out", help="file to write the export to (default: standard output)")
+    audit_cmd.add_argument("--force", action="store_true", help="overwrite --out if it exists (never the store)")
     audit_cmd.add_argument("--store", help=store_help)
     audit_cmd.set_defaults(func=cmd_audit)
 
@@ -419,9 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub, store_help)
 
-    models = sub.add_parser("models", help="models on this computer: list, register, activate, rollback")
+    models = sub.add_parser("models", help="models on this computer: list, register, activate, rollback "
+                                           "(a supervisor registers and activates)")
     models.add_argument("action", choices=("list", "register", "activate", "rollback"), nargs="?", default="list")
     models.add_argument("target", nargs="?", help="model folder (register) or version (activate)")
+    models.add_argument("--store", help=store_help)
+    models.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     models.set_defaults(func=cmd_models)
 
     train = sub.add_parser("train", help="train a model on a dataset folder and export it (needs torch)")

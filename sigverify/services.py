@@ -3,6 +3,7 @@ embedding cache in step with the active model. Used by the CLI and the desktop a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,6 +14,8 @@ from sigverify.errors import BadImageError
 from sigverify.imaging.decode import load_image
 from sigverify.imaging.preprocess import preprocess_with_box
 from sigverify.inference.engine import EmbeddingEngine
+from sigverify.inference.trust import require_trusted_model
+from sigverify.store.auth import require_supervisor
 from sigverify.store.db import StoreError
 from sigverify.store.repository import EnrolItem, Store
 from sigverify.verification.decision import Decision, decide
@@ -67,10 +70,22 @@ class AccountVerification:
     reference_ids: list[int]
 
 
+def checked_threshold(store: Store, engine: EmbeddingEngine, threshold: float, actor) -> float:
+    """A threshold given for one verification: a finite number within the model's range, set by a supervisor."""
+    lo, hi = engine.manifest.threshold_range
+    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold) and lo <= threshold <= hi):
+        raise StoreError(f"threshold {threshold} lies outside the model's range {lo:.4f}..{hi:.4f}")
+    require_supervisor(store.actor(actor), "override the threshold")
+    return float(threshold)
+
+
 def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, questioned: Path | bytes,
                            actor: str, filename: str = "", threshold: float | None = None) -> AccountVerification:
     """Verify a questioned signature against the account's active references and record it."""
     store.account(number)
+    require_trusted_model(store, engine)
+    if threshold is not None:
+        threshold = checked_threshold(store, engine, threshold, actor)
     data = questioned if isinstance(questioned, bytes) else _read(questioned)
     name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
     canvas = engine.prepare(load_image(data, name=name).pixels)

@@ -57,3 +57,12 @@ def make_tiny_model(folder: Path, params: PreprocessParams | None = None, thresh
         calibration=LogisticCalibration(slope=10.0, midpoint=threshold),
     ).save(folder)
     return folder
+
+
+def approve_model(store, folder: Path, actor="setup") -> None:
+    """Record a supervisor's approval of a model folder in a store, as 'sigverify models register'
+    does: recorded verifications accept only the shipped model or an approved one."""
+    from sigverify.inference.engine import EmbeddingEngine
+
+    engine = EmbeddingEngine(folder, provider="cpu")
+    store.approve_model(engine.version, engine.folder_digest, actor)

@@ -28,6 +28,7 @@ from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.gui.result_panel import ResultPanel
 from sigverify.gui.settings import AppSettings
 from sigverify.gui.workers import Worker, start
+from sigverify.inference.trust import is_shipped
 from sigverify.imaging.decode import load_image, page_count
 from sigverify.imaging.page import crop, find_signature_box
 from sigverify.imaging.preprocess import preprocess
@@ -652,6 +653,8 @@ class MainWindow(QMainWindow):
         def load(progress, should_stop):
             engine = _load_model(self.model_dir, self.settings.provider)
             if self.store is not None:
+                if not is_shipped(engine.folder_digest):  # a supervisor activating a model vouches for it
+                    self.store.approve_model(engine.version, engine.folder_digest, self.actor)
                 self.store.activate_model(engine.version, engine.manifest.sha256, self.actor)
                 services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
             return engine

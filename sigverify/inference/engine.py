@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from sigverify.errors import ModelError
 from sigverify.imaging.preprocess import preprocess
-from sigverify.inference.manifest import MANIFEST_NAME, Manifest, load_manifest, load_population
+from sigverify.inference.manifest import MANIFEST_NAME, Manifest, folder_digest, load_population, read_manifest
 from sigverify.inference.providers import explain_active, plan_providers
 
 
@@ -21,7 +21,8 @@ class EmbeddingEngine:
     def __init__(self, model_dir: Path, provider: str = "auto", threads: int | None = None) -> None:
         started = time.perf_counter()
         self.model_dir = Path(model_dir)
-        self.manifest: Manifest = load_manifest(self.model_dir)
+        self.manifest: Manifest
+        self.manifest, manifest_bytes = read_manifest(self.model_dir)
         onnx_path = self.model_dir / self.manifest.onnx_file
         if not onnx_path.is_file():
             raise ModelError(f"the model file {onnx_path} is missing")
@@ -46,7 +47,17 @@ class EmbeddingEngine:
         self.providers = self.session.get_providers()
         self.provider_description = explain_active(self.plan, self.providers)
         self._check_io(onnx_path.name)
-        self.manifest.population = load_population(self.model_dir, self.manifest)
+        files = {self.manifest.onnx_file: model_bytes}
+        if self.manifest.background_file:
+            try:
+                files[self.manifest.background_file] = (self.model_dir / self.manifest.background_file).read_bytes()
+            except OSError as exc:
+                raise ModelError(f"the model's population file {self.manifest.background_file} cannot be read "
+                                 f"({exc.strerror})") from exc
+        self.manifest.population = load_population(self.model_dir, self.manifest,
+                                                    files.get(self.manifest.background_file))
+        #: identifies the whole folder (manifest and every file): what a supervisor approves
+        self.folder_digest = folder_digest(manifest_bytes, files)
         self.load_seconds = time.perf_counter() - started
 
     @property

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from sigverify.verification.calibration import LogisticCalibration
 from sigverify.verification.decision import AGGREGATIONS, DecisionPolicy
 
 FORMAT = "sigverify-model/1"
+#: a version names a folder in the registry: letters, digits, '.', '_', '-' only, no path
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MANIFEST_NAME = "manifest.json"
 ONNX_NAME = "model.onnx"
 
@@ -129,7 +133,19 @@ class Manifest:
         manifest._check_consistency(source)
         return manifest
 
+    @property
+    def files(self) -> list[str]:
+        """Every file of the model folder besides the manifest, in a fixed order."""
+        return [self.onnx_file] + ([self.background_file] if self.background_file else [])
+
     def _check_consistency(self, source: str) -> None:
+        if not VERSION_PATTERN.match(self.version) or ".." in self.version:
+            raise ModelError(f"{source}: version {self.version!r} is not a plain name (letters, digits, . _ -)")
+        if Path(self.onnx_file).name != self.onnx_file or self.onnx_file.startswith("."):
+            raise ModelError(f"{source}: the model file must lie inside the model folder")
+        lo, hi = self.threshold_range
+        if not all(math.isfinite(v) for v in (self.threshold, lo, hi)) or not 0 < lo <= hi:
+            raise ModelError(f"{source}: threshold {self.threshold} and range {lo}..{hi} must be finite and positive")
         p = self.preprocessing
         expected = (1, p.canvas_height, p.canvas_width)
         if len(self.input_shape) != 4 or tuple(self.input_shape[1:]) != expected:
@@ -151,21 +167,38 @@ class Manifest:
             raise ModelError(f"{source}: threshold {self.threshold} lies outside its range {lo}..{hi}")
 
 
+def folder_digest(manifest_bytes: bytes, files: dict[str, bytes]) -> str:
+    """One SHA-256 over the manifest and every model file: editing any of them (a threshold in the
+    manifest, the background population) changes it. The store records it when a supervisor
+    registers a model; a recorded verification refuses a folder whose digest it does not know."""
+    digest = hashlib.sha256()
+    for name, data in [(MANIFEST_NAME, manifest_bytes), *sorted(files.items())]:
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
 def load_manifest(folder: Path) -> Manifest:
     """Read ``manifest.json`` from a model folder, with a clear error if absent or broken."""
+    return read_manifest(folder)[0]
+
+
+def read_manifest(folder: Path) -> tuple[Manifest, bytes]:
+    """The parsed manifest and the exact bytes it was parsed from (for the folder digest)."""
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():
         raise ModelError(f"no model manifest at {path}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: unreadable manifest ({exc})") from exc
     if not isinstance(data, dict):
         raise ModelError(f"{path}: the manifest is not a JSON object")
-    return Manifest.from_dict(data, source=str(path))
+    return Manifest.from_dict(data, source=str(path)), raw
 
 
-def load_population(folder: Path, manifest: Manifest) -> Population | None:
+def load_population(folder: Path, manifest: Manifest, data: bytes | None = None) -> Population | None:
     """The background population named by the manifest, checked against its SHA-256."""
     import numpy as np
 
@@ -173,7 +206,7 @@ def load_population(folder: Path, manifest: Manifest) -> Population | None:
         return None
     path = Path(folder) / manifest.background_file
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError as exc:
         raise ModelError(f"the model's background population {path.name} cannot be read ({exc.strerror})") from exc
     if hashlib.sha256(data).hexdigest() != manifest.background_sha256:

@@ -79,19 +79,25 @@ class ModelRegistry:
         return load_manifest(self.active_dir()).version
 
     def register(self, model_dir: Path) -> ModelEntry:
-        """Copy a model folder in (after checking its hash), under its version name."""
+        """Copy a model folder in, under its version name, once it has loaded and behaved like a
+        signature model (see check_behaviour); returns the entry with the folder's digest."""
+        from sigverify.inference.engine import EmbeddingEngine
+
         manifest = load_manifest(model_dir)
         onnx = Path(model_dir) / manifest.onnx_file
         if not onnx.is_file() or sha256_of(onnx) != manifest.sha256:
             raise ModelError(f"{model_dir}: model file missing or not matching its manifest; not registered")
         target = self.root / manifest.version
+        if target.resolve().parent != self.root.resolve():
+            raise ModelError(f"model version {manifest.version!r} is not a plain name; not registered")
         if target.exists():
             raise ModelError(f"model {manifest.version} is registered already")
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".register-", dir=self.root))
         try:
-            shutil.copy2(onnx, staging / manifest.onnx_file)
-            shutil.copy2(Path(model_dir) / MANIFEST_NAME, staging / MANIFEST_NAME)
+            for name in [MANIFEST_NAME, *manifest.files]:
+                shutil.copy2(Path(model_dir) / name, staging / name)
+            check_behaviour(EmbeddingEngine(staging, provider="cpu"))
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -114,6 +120,28 @@ class ModelRegistry:
         if previous == SHIPPED:
             return load_manifest(self.shipped_dir).version if (self.shipped_dir / MANIFEST_NAME).is_file() else None
         return previous
+
+
+def check_behaviour(engine) -> None:
+    """Refuse a model that loads but cannot tell signatures apart: non-finite or non-unit embeddings,
+    or the same embedding for different signatures (a model that outputs a constant says
+    'genuine' to everyone)."""
+    import numpy as np
+
+    from sigverify.imaging.decode import load_image
+    from sigverify.paths import assets_dir
+
+    samples = sorted((assets_dir() / "samples").glob("*.png"))[:4]
+    if len(samples) < 2:
+        return  # no sample signatures beside this installation: nothing to compare
+    embeddings = engine.embed_images([load_image(path).pixels for path in samples]).astype(np.float64)
+    norms = np.linalg.norm(embeddings, axis=1)
+    if not np.isfinite(embeddings).all() or not np.all((norms > 0.5) & (norms < 2.0)):
+        raise ModelError(f"model {engine.version} gives unusable embeddings (norms {norms.round(3).tolist()}); "
+                         "not registered")
+    spread = np.linalg.norm(embeddings[:, None] - embeddings[None], axis=2)[np.triu_indices(len(samples), 1)]
+    if spread.max() < 1e-3:
+        raise ModelError(f"model {engine.version} gives the same embedding to different signatures; not registered")
 
 
 def default_registry() -> ModelRegistry:

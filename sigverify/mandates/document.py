@@ -17,11 +17,12 @@ from sigverify.errors import StoreError
 from sigverify.imaging.decode import load_image
 from sigverify.imaging.page import crop, find_signature_boxes
 from sigverify.inference.engine import EmbeddingEngine
+from sigverify.inference.trust import require_trusted_model
 from sigverify.mandates.rules import evaluate, parse_amount
 from sigverify.mandates.thresholds import DEFAULT_BANDS, parse_bands, threshold_for
 from sigverify.store.auth import Actor
 from sigverify.store.mandates import MandateStore
-from sigverify.verification.decision import GENUINE, FORGED, aggregate, verdict_for
+from sigverify.verification.decision import FORGED, GENUINE, account_distance, verdict_for
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def amount_bands(store) -> tuple:
 
 def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, image: bytes, amount,
                     boxes: list | None = None, filename: str = "document.png") -> DocumentDecision:
+    require_trusted_model(store, engine)
     mandates = MandateStore(store)
     value = parse_amount(amount)
     account = store.account(number)
@@ -73,8 +75,7 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
     embeddings = engine.embed_canvases(np.stack([engine.prepare(crop(pixels, b)) for b in boxes]))
     matches = []
     for box, embedding in zip(boxes, embeddings):
-        distances = {sid: aggregate(np.linalg.norm(refs - embedding, axis=1), engine.manifest.aggregation)
-                     for sid, refs in specimens.items()}
+        distances = {sid: account_distance(embedding, refs, engine.manifest.policy) for sid, refs in specimens.items()}
         best = min(distances, key=distances.get)
         verdict = verdict_for(distances[best], threshold, engine.manifest.refer_band)
         matches.append(SignatureMatch(box, best, people[best].name, float(distances[best]), threshold, verdict))

@@ -26,13 +26,21 @@ def now() -> str:
 
 
 def current_user() -> str:
-    """Who acts: the OS user name (sign-in and roles come with the mandates work)."""
-    import getpass
+    """Who acts when nobody signs in: the account of the process's real user id. Never the
+    LOGNAME/USER environment variables (getpass.getuser() trusts them: anyone can set them)."""
+    import os
 
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # Windows, or a uid with no passwd entry
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
 
 
 @dataclass(frozen=True)
@@ -342,6 +350,25 @@ class Store:
             audit_chain.append(conn, at, acting.name, "model.activate", version,
                                {"sha256": sha256, "previous": json.loads(previous) if previous else None},
                                role=acting.role)
+
+    def approve_model(self, version: str, digest: str, actor: "str | Actor") -> None:
+        """A supervisor vouches for a model folder (its manifest and every file, by digest): only
+        approved folders, and the shipped one, may decide verifications recorded in this store."""
+        acting = self.actor(actor)
+        require_supervisor(acting, "register a model")
+        with self.engine.begin() as conn:
+            at = now()
+            self._put_setting(conn, f"model:{digest[:56]}", json.dumps({"version": version, "digest": digest}),
+                              acting.name, at)
+            audit_chain.append(conn, at, acting.name, "model.register", version, {"digest": digest},
+                               role=acting.role)
+
+    def model_approved(self, digest: str) -> bool:
+        value = self.get_setting(f"model:{digest[:56]}")
+        try:
+            return value is not None and json.loads(value).get("digest") == digest
+        except (ValueError, AttributeError):
+            return False
 
     # ------------------------------------------------------------------ audit and backup
     def verify_audit(self) -> audit_chain.ChainReport:

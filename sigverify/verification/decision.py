@@ -81,13 +81,18 @@ def verdict_for(distance: float, threshold: float, refer_band: float) -> str:
     return REFER
 
 
+def account_distance(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> float:
+    """The one distance the threshold applies to: the aggregate of the distances to the references,
+    or, under an account rule, that distance normalised by the account's specimens and the population."""
+    if policy.rule == "mean" or policy.population is None:
+        return aggregate(distances_to_references(query, references), policy.aggregation)
+    return float(fit_account(references, policy.population, policy.rule).distance(query)[0])
+
+
 def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> Decision:
     """Verify one questioned embedding against an account's reference embeddings."""
     distances = distances_to_references(query, references)
-    if policy.rule == "mean" or policy.population is None:
-        distance = aggregate(distances, policy.aggregation)
-    else:  # normalised by what the account's specimens and the population say
-        distance = float(fit_account(references, policy.population, policy.rule).distance(query)[0])
+    distance = account_distance(query, references, policy)
     score = float(policy.calibration.score(distance))
     threshold_score = float(policy.calibration.score(policy.threshold))
     return Decision(

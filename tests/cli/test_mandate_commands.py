@@ -14,6 +14,7 @@ from tests.helpers import make_tiny_model
 
 def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SIGVERIFY_MODEL", str(make_tiny_model(tmp_path / "model")))
 
     def run(*args, user=None, password=None):
@@ -35,6 +36,9 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert code == 3 and "wrong password" in out
 
     assert run("accounts", "add", "J-1", "--name", "Joint")[0] == 0
+    code, out = run("models", "register", str(tmp_path / "model"), user="carol", password="carol-pw")
+    assert code == 3 and "only a supervisor may register models" in out
+    assert run("models", "register", str(tmp_path / "model"), user="alice", password="alice-pw")[0] == 0
 
     code, out = run("signatory", "add", "J-1", "Anna", "--panel", "A", user="alice", password="alice-pw")
     assert code == 0 and "second supervisor must approve" in out

@@ -16,6 +16,7 @@ from tests.helpers import make_tiny_model
 @pytest.fixture
 def env(tmp_path, rng, monkeypatch):
     monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "store.db"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SIGVERIFY_MODEL", str(make_tiny_model(tmp_path / "model")))
     writer = SyntheticWriter(31)
     paths = []
@@ -27,6 +28,7 @@ def env(tmp_path, rng, monkeypatch):
 
 def test_account_workflow(env, capsys):
     tmp_path, paths = env
+    assert main(["models", "register", str(tmp_path / "model")]) == 0  # single-user mode: a supervisor
     assert main(["accounts", "add", "NL-77", "--name", "Anna Smit"]) == 0
     assert main(["enroll", "NL-77", *map(str, paths[:3])]) == 0
     assert "enrolled 3 reference(s)" in capsys.readouterr().out
@@ -40,10 +42,10 @@ def test_account_workflow(env, capsys):
     listing = capsys.readouterr().out
     assert "NL-77" in listing and "2 active reference(s)" in listing
     assert main(["audit", "verify"]) == 0
-    assert "audit chain intact: 7 record(s)" in capsys.readouterr().out
+    assert "audit chain intact: 8 record(s)" in capsys.readouterr().out
     assert main(["audit", "export", "--csv", "--out", str(tmp_path / "audit.csv")]) == 0
     lines = (tmp_path / "audit.csv").read_text().splitlines()
-    assert lines[0].startswith("id,at,actor") and len(lines) == 8
+    assert lines[0].startswith("id,at,actor") and len(lines) == 9
     assert main(["backup", str(tmp_path / "copy.db")]) == 0
     assert (tmp_path / "copy.db").is_file()
 

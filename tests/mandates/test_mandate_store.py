@@ -16,7 +16,7 @@ from sigverify.store.auth import Actor, PermissionDenied, check_password, hash_p
 from sigverify.store.mandates import MandateStore, enrolment_payload
 from sigverify.store.repository import Store
 from sigverify.synthetic import SyntheticWriter
-from tests.helpers import make_tiny_model
+from tests.helpers import approve_model, make_tiny_model
 
 ROOT = Actor("root", "supervisor")
 
@@ -30,7 +30,9 @@ def bank(tmp_path):
     carol = users.add("carol", "clerk", "clerk pass", by=alice)
     store.add_account("JOINT-1", "De Vries & Jansen", "alice")
     # lenient: these synthetic signatures are judged genuine, so outcomes follow the rules and flags
-    engine = EmbeddingEngine(make_tiny_model(tmp_path / "model", threshold=5.0))
+    folder = make_tiny_model(tmp_path / "model", threshold=5.0)
+    approve_model(store, folder, alice)
+    engine = EmbeddingEngine(folder)
     return {"store": store, "m": MandateStore(store), "alice": alice, "bob": bob, "carol": carol, "engine": engine,
             "tmp": tmp_path}
 
@@ -168,7 +170,9 @@ def test_two_signature_document_on_a_joint_account_end_to_end(bank, rng):
     assert queued.document_id not in [d["id"] for d in m.queue()]
 
     # with a strict model the same signatures are judged forged and the document is rejected
-    strict = EmbeddingEngine(make_tiny_model(bank["tmp"] / "strict", threshold=anna_distance / 4))
+    strict_folder = make_tiny_model(bank["tmp"] / "strict", threshold=anna_distance / 4)
+    approve_model(store, strict_folder, alice)
+    strict = EmbeddingEngine(strict_folder)
     from sigverify.services import refresh_embeddings
 
     refresh_embeddings(store, strict)

@@ -14,12 +14,15 @@ from sigverify.services import enroll_files, refresh_embeddings, verify_against_
 from sigverify.store.db import SCHEMA_VERSION
 from sigverify.store.repository import Store
 from sigverify.synthetic import SyntheticWriter
-from tests.helpers import make_tiny_model
+from tests.helpers import approve_model, make_tiny_model
 
 
 @pytest.fixture
-def engine(tmp_path):
-    return EmbeddingEngine(make_tiny_model(tmp_path / "model", threshold=0.5))
+def engine(tmp_path, store):
+    """A tiny model that a supervisor approved in the store (recorded verifications need that)."""
+    folder = make_tiny_model(tmp_path / "model", threshold=0.5)
+    approve_model(store, folder)
+    return EmbeddingEngine(folder)
 
 
 @pytest.fixture
@@ -59,10 +62,10 @@ def test_enrol_verify_decide_retire_and_audit(store, engine, files):
     again = verify_against_account(store, engine, "NL01-0001", files["q"], "bob")
     assert again.reference_ids == ids[1:]
 
-    assert _audit_actions(store) == ["account.create"] + ["reference.enroll"] * 3 + [
+    assert _audit_actions(store) == ["model.register", "account.create"] + ["reference.enroll"] * 3 + [
         "verification", "decision", "reference.retire", "verification"]
     report = store.verify_audit()
-    assert report.ok and report.records == 8
+    assert report.ok and report.records == 9
 
 
 def test_model_change_recomputes_embeddings(store, tmp_path, files):
@@ -258,6 +261,7 @@ def test_verification_refreshes_only_the_accounts_own_missing_embeddings(store, 
     manifest["sha256"], manifest["version"] = hashlib.sha256(data).hexdigest(), "tiny-test-3"
     (second_dir / "manifest.json").write_text(json.dumps(manifest))
     second = EmbeddingEngine(second_dir)
+    approve_model(store, second_dir)
     verify_against_account(store, second, "A1", files["q"], "bob")
     still_missing = store.references_missing_embedding(second.manifest.sha256)
     assert still_missing == [r.id for r in store.references("A2")]  # A2 untouched

@@ -1,0 +1,29 @@
+"""Which model folders may decide a verification that is recorded in a store.
+
+The shipped model is pinned here by its folder digest (manifest and every file, see
+manifest.folder_digest); any other folder must have been approved in the store by a supervisor
+(``sigverify models register``, or activation in the app), which the audit trail records.
+A test checks the pin against models/default, so shipping a new model means updating it.
+"""
+
+from __future__ import annotations
+
+from sigverify.errors import ModelError
+
+SHIPPED_MODEL_DIGEST = "91f38ca546ccbc33ed151a672ecbdd6635a581cf0ce2a0dc5761569f9117943c"
+
+
+def is_shipped(digest: str) -> bool:
+    return digest == SHIPPED_MODEL_DIGEST
+
+
+def require_trusted_model(store, engine) -> None:
+    """Only the shipped model, or a folder a supervisor approved in this store, decides a recorded
+    verification: an edited manifest (threshold), a swapped population file or a model copied
+    in from elsewhere is refused (exit 4 on the command line)."""
+    digest = getattr(engine, "folder_digest", "")
+    if is_shipped(digest) or store.model_approved(digest):
+        return
+    raise ModelError(f"model {engine.version} in {engine.model_dir} is neither the shipped model nor registered in "
+                     f"this store by a supervisor (folder digest {digest[:12]}…); a supervisor registers it with "
+                     "'sigverify models register FOLDER --store STORE --user NAME'")

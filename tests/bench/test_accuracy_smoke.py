@@ -1,0 +1,46 @@
+"""The accuracy benchmark's smoke mode on the shipped model, and the README tables generated from its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.realdata.conftest import require_shared_data
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_accuracy_smoke_measures_every_dataset_present(tmp_path):
+    require_shared_data()
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "accuracy.py"), "--smoke", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads((tmp_path / "accuracy.json").read_text())
+    assert results["datasets"], "no dataset measured"
+    for name, row in results["datasets"].items():
+        for k, figures in row["by_k"].items():
+            for key in ("eer_skilled", "eer_random", "frr_at_far1", "frr_at_far5"):
+                assert 0.0 <= figures[key] <= 1.0, (name, k, key)
+            # the shipped model tells writers apart far better than chance on every dataset
+            assert figures["eer_random"] < 0.35, (name, k, figures["eer_random"])
+            assert set(figures["ci95"]) >= {"eer_skilled", "eer_random"}
+    assert "| dataset (test writers) |" in (tmp_path / "accuracy.md").read_text()
+
+
+def test_readme_and_model_card_tables_are_the_generated_ones():
+    """The accuracy tables in README.md and models/README.md are bench/accuracy.py's rendering of
+    bench/results/accuracy.json, never typed by hand."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import accuracy
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    results = json.loads((REPO / "bench" / "results" / "accuracy.json").read_text())
+    expected = f"{accuracy.BEGIN}\n{accuracy.render(results)}\n{accuracy.END}"
+    for doc in (REPO / "README.md", REPO / "models" / "README.md"):
+        assert expected in doc.read_text(encoding="utf-8"), f"{doc.name}: run bench/accuracy.py --write-docs"
+    assert results["model"] == json.loads((REPO / "models" / "default" / "manifest.json").read_text())["version"]
