@@ -11,18 +11,20 @@ def evaluate_checkpoint(checkpoint) -> dict:
     """The held-out (validation) writers' distances and EER for a checkpoint: what the wizard shows."""
     from pathlib import Path
 
+    from sigverify.training.decision_fit import fit_decision
     from sigverify.training.trainer import embed, load_checkpoint, split_dataset
 
     config, model, state = load_checkpoint(Path(checkpoint))
     split = split_dataset(config, [])
     val_set = split.prepare(split.validation, config, [])  # only the writers evaluated are preprocessed
     embeddings = embed(model, val_set.canvases, "cpu")
-    distances = verification_distances(embeddings, val_set.writer, val_set.forged, k_refs=config.eval_references,
-                                       seed=config.seed, repeats=5)
+    # the decision the export will ship (rule, population), so a threshold picked here means the same there
+    fitted = fit_decision(model, split, config, embeddings, val_set, [])
+    distances = fitted.distances(embeddings, val_set, config, config.eval_references)
     metrics = report(distances)
     return {"genuine": distances.genuine.tolist(), "skilled": distances.skilled.tolist(),
             "random": distances.random.tolist(), "metrics": metrics, "references": config.eval_references,
-            "writers": val_set.writer_names, "epoch": state["epoch"]}
+            "writers": val_set.writer_names, "epoch": state["epoch"], "rule": fitted.rule}
 
 
 def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, threshold_by_k: dict[int, float],

@@ -27,12 +27,11 @@ import sigverify
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
-from sigverify.training.datasets import prepare
+from sigverify.training.decision_fit import fit_decision
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
-from sigverify.verification.account_model import RULES, Population, within_writer_whitening
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.metrics import eer, roc_curve
-from sigverify.verification.protocol import report, verification_distances
+from sigverify.verification.protocol import report
 
 #: onnxruntime 1.31 reads ONNX IR version <= 13; the onnx package may write newer.
 MAX_IR_VERSION = 10
@@ -101,17 +100,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     if len(val_set) == 0:
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
-    background, background_writer = background_population(model, split, config, problems)
-    whitening = within_writer_whitening(background, background_writer)
-    populations = {
-        "": Population(background.astype(np.float64), genuine_spread(val_emb, val_set.writer, val_set.forged)),
-        " (whitened)": Population(background.astype(np.float64),
-                                  genuine_spread(val_emb @ whitening, val_set.writer, val_set.forged),
-                                  whitening=whitening)}
-    rule, space, rule_table = choose_rule(val_emb, val_set, config, populations)
-    population = populations[space]
-    val = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
-                                 seed=config.seed, repeats=5, rule=rule, population=population)
+    fitted = fit_decision(model, split, config, val_emb, val_set, problems)
+    rule, population, background, rule_table = fitted.rule, fitted.population, fitted.background, fitted.table
+    val = fitted.distances(val_emb, val_set, config, config.eval_references)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
     hard_negatives = val.skilled if val.skilled.size else val.random
     val_eer, eer_threshold = eer(val.genuine, hard_negatives)
@@ -121,8 +112,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     for k in (1, 10):
         if k == config.eval_references:
             continue
-        val_k = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=k, seed=config.seed,
-                                       repeats=5, rule=rule, population=population)
+        val_k = fitted.distances(val_emb, val_set, config, k)
         if val_k.genuine.size:
             thresholds_by_k[k] = eer(val_k.genuine, val_k.skilled if val_k.skilled.size else val_k.random)[1]
     metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
@@ -189,48 +179,29 @@ def _population_bytes(background: np.ndarray, whitening: np.ndarray | None) -> b
     return buffer.getvalue()
 
 
-def background_population(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
-                          per_writer: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of a few genuine signatures of every training writer: the strangers an account is
-    compared with (shipped with the model as embeddings; no image leaves the training data)."""
-    rng = np.random.default_rng(config.seed)
-    chosen = {}
-    for writer in split.train:
-        genuine = split.scan.writers[writer].genuine
-        picked = rng.choice(len(genuine), size=min(per_writer, len(genuine)), replace=False)
-        chosen[writer] = sorted(int(i) for i in picked)
-    from sigverify.training.datasets import DatasetScan, WriterSamples
-
-    subset = DatasetScan(split.scan.root, split.scan.layout, {
-        w: WriterSamples(genuine=[split.scan.writers[w].genuine[i] for i in idx]) for w, idx in chosen.items()})
-    prepared = prepare(subset, list(chosen), config.preprocess_params, problems)
-    return embed(model, prepared.canvases, "cpu").astype(np.float32), prepared.writer
+def _public_config(config: TrainConfig) -> dict:
+    data = {k: v for k, v in config.__dict__.items() if k not in ("resume", "save_rank_weights")}
+    data["channels"] = list(config.channels)
+    return data
 
 
-def genuine_spread(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray) -> float:
-    """Mean distance between two genuine signatures of one writer (the prior for one-specimen accounts)."""
-    values = []
-    for w in np.unique(writer):
-        own = embeddings[(writer == w) & ~forged]
-        if len(own) >= 2:
-            d = np.linalg.norm(own[:, None] - own[None], axis=2)
-            values.append(d[np.triu_indices(len(own), 1)].mean())
-    return float(np.mean(values)) if values else 0.5
-
-
-def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig,
-                populations: dict[str, Population]) -> tuple[str, str, dict]:
-    """The account rule and decision space with the lowest skilled-forgery EER on the validation
-    writers (K references); the table of every candidate goes into the manifest (the ablation)."""
-    table, candidates = {}, []
-    for space, population in populations.items():
-        for rule in RULES:
-            if rule == "mean" and space:
-                continue  # the plain mean is the no-account-model baseline, in the raw space only
-            d = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
-                                       seed=config.seed, repeats=3, rule=rule, population=population)
-            hard = d.skilled if d.skilled.size else d.random
-            table[rule + space] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
-            candidates.append((round(table[rule + space]["eer_skilled"], 4), RULES.index(rule), rule, space))
-    _, _, rule, space = min(candidates)
-    return rule, space, table
+def _write_folder(out_dir: Path, onnx_bytes: bytes, manifest: Manifest, others: dict[str, bytes] | None = None) -> None:
+    """Write model and manifest into a temporary sibling, then swap it in: never half a model."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
+    try:
+        (staging / ONNX_NAME).write_bytes(onnx_bytes)
+        for name, data in (others or {}).items():
+            (staging / name).write_bytes(data)
+        manifest.save(staging)
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    assert (out_dir / MANIFEST_NAME).is_file()

@@ -22,7 +22,7 @@ from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter, place_on_page  # noqa: E402
 from sigverify.verification.decision import decide  # noqa: E402
 from tests.gui.shots import save_screenshot  # noqa: E402
-from tests.helpers import make_tiny_model  # noqa: E402
+from tests.helpers import approve_model, make_tiny_model  # noqa: E402
 
 
 
@@ -32,6 +32,7 @@ def world(tmp_path, rng):
     model = make_tiny_model(tmp_path / "model", threshold=0.5)
     store_path = tmp_path / "store.db"
     store = Store(str(store_path))
+    approve_model(store, model)
     store.add_account("NL-1001", "Maria Jansen", "setup")
     writer, stranger = SyntheticWriter(51), SyntheticWriter(52)
     files = {}
@@ -136,7 +137,11 @@ def _verdict_model(world, tmp_path, questioned, factor):
     q = crop(q, find_signature_box(q))  # the window verifies the proposed crop
     emb = probe.embed_images(refs + [q])
     distance = decide(emb[-1], emb[:-1], probe.manifest.policy).distance
-    return make_tiny_model(tmp_path / f"model_{factor}", threshold=distance * factor)
+    folder = make_tiny_model(tmp_path / f"model_{factor}", threshold=distance * factor)
+    store = Store(world["store"])
+    approve_model(store, folder)
+    store.close()
+    return folder
 
 
 @pytest.mark.parametrize("factor,verdict", [(3.0, "genuine"), (0.3, "forged"), (1.0, "refer")])

@@ -19,7 +19,7 @@ from sigverify.store.mandates import MandateStore, enrolment_payload  # noqa: E4
 from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter  # noqa: E402
 from tests.gui.shots import save_screenshot  # noqa: E402
-from tests.helpers import make_tiny_model  # noqa: E402
+from tests.helpers import approve_model, make_tiny_model  # noqa: E402
 
 
 
@@ -28,12 +28,14 @@ from tests.helpers import make_tiny_model  # noqa: E402
 def bank(tmp_path, rng):
     # a lenient threshold: every signature here is judged genuine, so the account's
     # "always refer" flag is what must send the document to the queue
-    model = make_tiny_model(tmp_path / "model", threshold=5.0)
+    # 64 dimensions: a random projection that keeps the two hands apart (16 is too coarse)
+    model = make_tiny_model(tmp_path / "model", threshold=5.0, embedding=64)
     engine = EmbeddingEngine(model)
     store = Store(str(tmp_path / "bank.db"))
     alice = store.users.add("alice", "supervisor", "alice-pw", by=Actor("root", "supervisor"))
     bob = store.users.add("bob", "supervisor", "bob-pw", by=alice)
     store.users.add("carol", "clerk", "carol-pw", by=alice)
+    approve_model(store, model, alice)
     store.add_account("JOINT-7", "Smit & Bakker", "alice")
     m = MandateStore(store)
     hands = {"Smit": SyntheticWriter(401), "Bakker": SyntheticWriter(402)}

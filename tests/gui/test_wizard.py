@@ -22,7 +22,7 @@ from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter, write_dataset  # noqa: E402
 from sigverify.verification.metrics import eer  # noqa: E402
 from tests.gui.shots import save_screenshot  # noqa: E402
-from tests.helpers import make_tiny_model  # noqa: E402
+from tests.helpers import approve_model, make_tiny_model  # noqa: E402
 
 
 
@@ -33,6 +33,7 @@ def setup(qtbot, tmp_path, monkeypatch, rng):
     shipped = make_tiny_model(tmp_path / "shipped")
     registry = ModelRegistry(tmp_path / "home" / "models", shipped)
     store = Store(str(tmp_path / "store.db"))
+    approve_model(store, shipped)
     store.add_account("NL-9", "Wizard Test", "setup")
     writer = SyntheticWriter(77)
     files = []
