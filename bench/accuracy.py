@@ -62,7 +62,15 @@ def evaluate(model_dir: Path, smoke: bool) -> dict:
     policy = m.policy
     thresholds = {int(k): v for k, v in m.metrics.get("thresholds_by_references", {}).items()}
     trained_on = m.extra.get("data", {}).get("dataset", "")
-    out: dict = {"model": m.version, "decision_rule": policy.rule, "refer_band": m.refer_band, "datasets": {}}
+    out: dict = {"model": m.version, "decision_rule": policy.rule + (" (whitened)" if policy.population is not None
+                                                                       and policy.population.whitening is not None else ""),
+                 "refer_band": m.refer_band, "datasets": {}}
+    training = m.extra.get("training", {})
+    data = m.extra.get("data", {})
+    out["training"] = {"datasets": data.get("dataset", ""), "train_writers": len(data.get("train_writers", [])),
+                       "validation_writers": len(m.metrics.get("validation_writers", [])),
+                       "epochs_run": training.get("epochs_run"), "best_epoch": training.get("best_epoch"),
+                       "train_seconds": training.get("train_seconds"), "threshold": m.threshold}
     for name in KNOWN_DATASETS:
         started = time.perf_counter()
         found = test_embeddings(engine, name, 4 if smoke else None)
@@ -109,10 +117,16 @@ def render(results: dict) -> str:
     """The Markdown tables of a results file (README, model card and accuracy.md use this)."""
     lines = [f"Model `{results['model']}`, decision rule `{results['decision_rule']}`; measured "
              f"{results['date']} with `{results['command']}` (commit {results['commit']}, {results['machine']}). "
-             "95% bootstrap intervals over writers in brackets.", "",
-             "| dataset (test writers) | K | EER skilled | EER random | AUC skilled | FRR @ skilled FAR 1% | "
-             "FRR @ skilled FAR 5% | at the shipped threshold: FAR skilled / FAR random / FRR |",
-             "|---|---|---|---|---|---|---|---|"]
+             "95% bootstrap intervals over writers in brackets.", ""]
+    t = results.get("training")
+    if t and t.get("train_seconds") is not None:
+        lines += [f"Trained on {t['datasets']} ({t['train_writers']} writers; {t['validation_writers']} validation "
+                  f"writers chose the epoch, the decision rule and the threshold {t['threshold']:.4f}): "
+                  f"{t['epochs_run']} epochs in {t['train_seconds'] / 60:.1f} min of training on this machine's CPU, "
+                  f"best epoch {t['best_epoch'] + 1}.", ""]
+    lines += ["| dataset (test writers) | K | EER skilled | EER random | AUC skilled | FRR @ skilled FAR 1% | "
+              "FRR @ skilled FAR 5% | at the shipped threshold: FAR skilled / FAR random / FRR |",
+              "|---|---|---|---|---|---|---|---|"]
     for name, row in results["datasets"].items():
         label = f"{name} {row['writers']}" + (" (never trained on)" if row["cross_dataset"] else "")
         for k, f in row["by_k"].items():

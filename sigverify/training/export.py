@@ -30,7 +30,7 @@ from sigverify.training.evaluate import accuracy_table
 from sigverify.training.decision_fit import fit_decision
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
 from sigverify.verification.calibration import fit_logistic
-from sigverify.verification.metrics import eer, roc_curve
+from sigverify.verification.metrics import eer, roc_curve, threshold_for_far
 from sigverify.verification.protocol import report
 
 #: onnxruntime 1.31 reads ONNX IR version <= 13; the onnx package may write newer.
@@ -108,6 +108,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     val_eer, eer_threshold = eer(val.genuine, hard_negatives)
     threshold = eer_threshold if threshold is None else float(threshold)  # a supervisor's choice, if any
     calibration = fit_logistic(val.genuine, negatives)
+    refer_band = choose_refer_band(val.genuine, hard_negatives, threshold)
     thresholds_by_k = {config.eval_references: threshold}
     for k in (1, 10):
         if k == config.eval_references:
@@ -142,6 +143,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         threshold=float(threshold),
         threshold_range=(float(min(threshold, eer_threshold) * 0.5), float(min(2.0, max(threshold, eer_threshold) * 1.5))),
         calibration=calibration,
+        refer_band=refer_band,
         decision_rule=rule,
         background_file=POPULATION_NAME,
         background_sha256=hashlib.sha256(population_bytes).hexdigest(),
@@ -168,6 +170,20 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     )
     _write_folder(Path(out_dir), onnx_bytes, manifest, {POPULATION_NAME: population_bytes})
     return manifest
+
+
+REFER_TARGET = 0.05  # at most this share of forgeries accepted, or of genuine signatures rejected, outright
+REFER_BAND_LIMITS = (0.05, 0.35)
+
+
+def choose_refer_band(genuine: np.ndarray, forged: np.ndarray, threshold: float) -> float:
+    """The 'refer to a supervisor' band around the threshold, chosen on validation: wide enough that
+    at most 5% of skilled forgeries fall below it (accepted outright) and at most 5% of genuine
+    signatures above it (rejected outright), within 5-35% of the threshold."""
+    accept_below = threshold_for_far(genuine, forged, REFER_TARGET)
+    reject_above = float(np.quantile(genuine, 1.0 - REFER_TARGET))
+    wanted = max((threshold - accept_below) / threshold, (reject_above - threshold) / threshold)
+    return float(np.clip(wanted, *REFER_BAND_LIMITS))
 
 
 def _population_bytes(background: np.ndarray, whitening: np.ndarray | None) -> bytes:

@@ -151,3 +151,17 @@ def test_early_stopping_ends_a_run_that_no_longer_improves(tiny_dataset, tmp_pat
     result = train(_config(tiny_dataset, tmp_path / "run", epochs=6, patience=1, learning_rate=0.0))
     assert result.status == "early stop"
     assert len(result.history) == 2
+
+
+def test_refer_band_covers_the_validation_overlap_within_limits():
+    from sigverify.training.export import REFER_BAND_LIMITS, choose_refer_band
+
+    rng = np.random.default_rng(0)
+    genuine, forged = rng.normal(1.0, 0.1, 2000), rng.normal(1.5, 0.1, 2000)
+    well_apart = choose_refer_band(genuine, forged, 1.25)
+    assert well_apart == REFER_BAND_LIMITS[0]  # little overlap: the smallest band
+    overlapping = choose_refer_band(genuine, rng.normal(1.2, 0.15, 2000), 1.1)
+    assert REFER_BAND_LIMITS[0] < overlapping <= REFER_BAND_LIMITS[1]
+    t = 1.1
+    accepted_forged = np.mean(rng.normal(1.2, 0.15, 20000) < t * (1 - overlapping))
+    assert accepted_forged <= 0.06 or overlapping == REFER_BAND_LIMITS[1]
