@@ -87,7 +87,7 @@ def cmd_signatory(args) -> int:
 
 
 def cmd_specimen(args) -> int:
-    from sigverify.imaging.decode import load_image
+    from sigverify.imaging.decode import load_image, read_image_file
     from sigverify.imaging.preprocess import preprocess_with_box
     from sigverify.store.mandates import enrolment_payload
 
@@ -95,8 +95,8 @@ def cmd_specimen(args) -> int:
     mandates = _mandates(store)
     actor = _actor(args, store)
     engine = _engine(args.model)
-    data = Path(args.image).read_bytes() if Path(args.image).is_file() else b""
-    prepared = preprocess_with_box(load_image(Path(args.image)).pixels, engine.manifest.preprocessing)
+    data, name = read_image_file(Path(args.image))
+    prepared = preprocess_with_box(load_image(data, name=name).pixels, engine.manifest.preprocessing)
     embedding = engine.embed_canvases(prepared.canvas[None])[0]
     payload = enrolment_payload(args.signatory, Path(args.image).name, prepared.box, embedding,
                                 engine.manifest.sha256, args.expires)
@@ -141,13 +141,10 @@ def cmd_document(args) -> int:
     actor = _actor(args, store)
     engine = _engine(args.model)
     boxes = [tuple(int(v) for v in b.split(",")) for b in args.box] if args.box else None
-    path = Path(args.image)
-    from sigverify.errors import BadImageError
+    from sigverify.imaging.decode import read_image_file
 
-    if not path.is_file():
-        raise BadImageError(f"{path.name}: file not found")
-    decision = decide_document(store, engine, actor, args.account, path.read_bytes(), args.amount, boxes=boxes,
-                               filename=path.name)
+    data, name = read_image_file(Path(args.image))
+    decision = decide_document(store, engine, actor, args.account, data, args.amount, boxes=boxes, filename=name)
     for m in decision.matches:
         print(f"  box {m.box}: closest to {m.signatory}, distance {m.distance:.4f}, {m.verdict}")
     print(f"threshold {decision.threshold:.4f} (FAR <= {100 * decision.max_far:.1f}% for this amount)")

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from sigverify.errors import BadImageError
-from sigverify.imaging.decode import load_image
+from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.preprocess import preprocess_with_box
 from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
@@ -22,10 +22,7 @@ from sigverify.verification.decision import Decision, decide
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BadImageError(f"{Path(path).name}: cannot be read ({exc.strerror or exc})") from exc
+    return read_image_file(path)[0]
 
 
 def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str) -> list[int]:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDo
 
 from sigverify.errors import SigVerifyError
 from sigverify.gui.pictures import to_pixmap
-from sigverify.imaging.decode import load_image
+from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.page import crop
 
 
@@ -290,7 +290,7 @@ class RuleEditorDialog(QDialog):
             if not path:
                 return
         try:
-            data = Path(path).read_bytes()
+            data, _ = read_image_file(Path(path))
             prepared = preprocess_with_box(load_image(data, name=Path(path).name).pixels,
                                            self.engine.manifest.preprocessing)
             embedding = self.engine.embed_canvases(prepared.canvas[None])[0]

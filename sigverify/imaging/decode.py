@@ -9,6 +9,9 @@ Everything after decoding is numpy/OpenCV.
 from __future__ import annotations
 
 import io
+import os
+import stat
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +26,16 @@ from sigverify.errors import BadImageError
 MAX_PIXELS = 50_000_000
 #: Largest file accepted, in bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
+#: No side longer than this, and no side more than MAX_ASPECT times the other: a 49,000,000x1
+#: strip is within the pixel limit but no scan or photo.
+MAX_SIDE = 30_000
+MAX_ASPECT = 60
+#: Memory the decoded pixels may take before conversion (a 7000x7000 16-bit RGBA PNG needs 392 MB).
+MAX_DECODED_BYTES = 256 * 2**20
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
+                    "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "CMYK": 4, "I": 4, "F": 4}
 #: Container formats SigVerify reads.
-SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
+SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "TIFF")  # MPO: phone JPEGs with extra frames
 
 Image.MAX_IMAGE_PIXELS = None  # our own limit below replaces Pillow's warning
 
@@ -39,24 +50,47 @@ class LoadedImage:
     format: str
 
 
-def _read_bytes(source: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), name or "the image"
+def read_image_file(source: str | Path) -> tuple[bytes, str]:
+    """The bytes of an image file, read safely: only a regular file (never a FIFO, a device such as
+    /dev/zero, a directory), its size checked before a byte is read, and never more than the limit.
+    Every way a file enters SigVerify (verify, enrol, document, specimen, the window) reads here."""
     path = Path(source)
-    name = path.name
-    if not path.exists():
-        raise BadImageError(f"{name}: file not found")
-    if not path.is_file():
-        raise BadImageError(f"{name}: not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise BadImageError(f"{name}: the file is empty (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise BadImageError(f"{name}: the file is {size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
+    name = path.name or str(path)
     try:
-        return path.read_bytes(), name
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise BadImageError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise BadImageError(f"{name}: not a file") from None
     except OSError as exc:
         raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise BadImageError(f"{name}: not a file")
+        raise BadImageError(f"{name}: not a regular file (a pipe, device or socket cannot be an image)")
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        if info.st_size == 0:
+            raise BadImageError(f"{name}: the file is empty (0 bytes)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise BadImageError(f"{name}: the file is {info.st_size / 2**20:.0f} MB; "
+                                f"the limit is {MAX_FILE_BYTES // 2**20} MB")
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise BadImageError(f"{name}: the file grew beyond the {MAX_FILE_BYTES // 2**20} MB limit while being read")
+    return data, name
+
+
+def _read_bytes(source: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > MAX_FILE_BYTES:
+            raise BadImageError(f"{name or 'the image'}: larger than the {MAX_FILE_BYTES // 2**20} MB limit")
+        return bytes(source), name or "the image"
+    return read_image_file(source)
 
 
 def _open(data: bytes, name: str) -> Image.Image:
@@ -70,7 +104,7 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise BadImageError(
             f"{name}: not an image SigVerify can read (expected {', '.join(SUPPORTED_FORMATS)})"
         ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, TypeError, struct.error, EOFError) as exc:
         raise BadImageError(f"{name}: the image header is damaged ({exc})") from exc
     if image.format not in SUPPORTED_FORMATS:
         raise BadImageError(
@@ -84,17 +118,32 @@ def _check_size(image: Image.Image, name: str) -> None:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise BadImageError(f"{name}: the image has no pixels")
-    if width * height > MAX_PIXELS:
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
         raise BadImageError(
-            f"{name}: {width}x{height} pixels is larger than the {MAX_PIXELS // 1_000_000} megapixel limit; "
-            "scan at a lower resolution or crop the page"
+            f"{name}: {width}x{height} pixels is larger than the {MAX_PIXELS // 1_000_000} megapixel "
+            f"({MAX_SIDE} pixels a side) limit; scan at a lower resolution or crop the page"
         )
+    if max(width, height) > MAX_ASPECT * min(width, height) and max(width, height) > 1000:
+        raise BadImageError(f"{name}: {width}x{height} pixels is a strip, not a scan or photo of a signature")
+    raw_mode = str(image.tile[0][3] if image.tile and len(image.tile[0]) > 3 else "")
+    depth = 2 if ";16" in raw_mode else 1  # a 16-bit PNG decodes through twice the bytes of its mode
+    if width * height * _BYTES_PER_PIXEL.get(image.mode, 4) * depth > MAX_DECODED_BYTES:
+        raise BadImageError(f"{name}: {width}x{height} {image.mode} pixels would take more than "
+                            f"{MAX_DECODED_BYTES // 2**20} MB to decode; save it as 8-bit or at a lower resolution")
+
+
+def _frames(image: Image.Image, name: str) -> int:
+    """How many pages the file holds (counting walks every page header: a damaged one shows here)."""
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error) as exc:
+        raise BadImageError(f"{name}: a page of the file is damaged ({exc})") from exc
 
 
 def page_count(source: str | Path | bytes, name: str | None = None) -> int:
     """Number of pages (frames) in the file: more than 1 only for multipage TIFF."""
     data, name = _read_bytes(source, name)
-    return int(getattr(_open(data, name), "n_frames", 1))
+    return _frames(_open(data, name), name)
 
 
 def load_image(source: str | Path | bytes, page: int = 0, name: str | None = None) -> LoadedImage:
@@ -102,7 +151,7 @@ def load_image(source: str | Path | bytes, page: int = 0, name: str | None = Non
     file to name in errors) into uint8 pixels, or raise BadImageError."""
     data, name = _read_bytes(source, name)
     image = _open(data, name)
-    count = int(getattr(image, "n_frames", 1))
+    count = _frames(image, name)
     if not 0 <= page < count:
         raise BadImageError(f"{name}: page {page + 1} requested but the file has {count} page(s)")
     fmt = image.format
@@ -115,7 +164,7 @@ def load_image(source: str | Path | bytes, page: int = 0, name: str | None = Non
         pixels = _to_uint8(image)
     except BadImageError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error, MemoryError) as exc:
         raise BadImageError(f"{name}: the image data is damaged or truncated ({exc})") from exc
     return LoadedImage(pixels=pixels, page=page, page_count=count, format=fmt)
 
@@ -140,6 +189,10 @@ def _to_uint8(image: Image.Image) -> np.ndarray:
         return np.clip(np.round(values / top * 255.0), 0, 255).astype(np.uint8)
     if mode == "F":
         values = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.any():
+            raise BadImageError("the image holds no finite pixel values")
+        values = np.where(finite, values, values[finite].max())  # undefined pixels become paper
         lo, hi = float(values.min()), float(values.max())
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         return np.clip(np.round((values - lo) * scale), 0, 255).astype(np.uint8)
