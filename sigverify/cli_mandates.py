@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,38 @@ def _mandates(store):
     return MandateStore(store)
 
 
+def _json_file(path: str) -> object:
+    """A JSON file given on the command line, with one clear line for every way it can be wrong."""
+    from sigverify.errors import StoreError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _boxes(values: list[str] | None) -> list[tuple[int, int, int, int]] | None:
+    from sigverify.errors import StoreError
+
+    if not values:
+        return None
+    boxes = []
+    for value in values:
+        parts = value.split(",")
+        try:
+            box = tuple(int(part) for part in parts)
+        except ValueError:
+            box = ()
+        if len(box) != 4 or box[2] <= 0 or box[3] <= 0 or box[0] < 0 or box[1] < 0:
+            raise StoreError(f"--box {value!r}: expected X,Y,WIDTH,HEIGHT in whole pixels, width and height above 0")
+        boxes.append(box)
+    return boxes
+
+
 def cmd_user(args) -> int:
     store = _store(args)
     if args.action == "list":
@@ -62,10 +95,16 @@ def cmd_user(args) -> int:
             for row in conn.execute(select(users.c.name, users.c.role, users.c.password_hash).order_by(users.c.name)):
                 print(f"{row.name:<20} {row.role:<11} {'password' if row.password_hash else 'OS user'}")
         return 0
+    from sigverify.errors import StoreError
+
+    if not args.name or not args.name.strip():
+        raise StoreError("user add needs a NAME")
     actor = _actor(args, store)
     password = os.environ.get("SIGVERIFY_NEW_PASSWORD") if args.with_password else None
     if args.with_password and password is None:
         password = getpass.getpass(f"new password for {args.name}: ")
+    if args.with_password and not password:
+        raise StoreError("an empty password is no password; choose one (or add an OS user without --with-password)")
     store.users.add(args.name, args.role, password, by=actor)
     print(f"user {args.name} ({args.role}) added")
     return 0
@@ -80,6 +119,12 @@ def cmd_signatory(args) -> int:
             print(f"{s.id:>5}  {s.name:<30} panel {s.panel or '-':<3} {limit:<18} "
                   f"{'specimen ok' if s.has_valid_specimen else 'NO VALID SPECIMEN'}")
         return 0
+    from sigverify.errors import StoreError
+
+    if not args.name or not args.name.strip():
+        raise StoreError("signatory add needs the signatory's NAME")
+    if args.limit is not None and not (math.isfinite(args.limit) and args.limit >= 0):
+        raise StoreError(f"--limit {args.limit}: an approval limit is an amount of 0 or more")
     change = mandates.request(_actor(args, store), "signatory", args.account,
                               {"name": args.name, "panel": args.panel, "role": args.role,
                                "approval_limit": args.limit})
@@ -110,7 +155,7 @@ def cmd_rule(args) -> int:
     if args.action == "show":
         print(mandates.mandate(args.account).describe())
         return 0
-    rule = json.loads(Path(args.file).read_text(encoding="utf-8")) if args.file else None
+    rule = _json_file(args.file) if args.file else None
     change = mandates.request(_actor(args, store), "rule", args.account, {"rule": rule})
     return _requested(change)
 
@@ -140,7 +185,7 @@ def cmd_document(args) -> int:
     store = _store(args)
     actor = _actor(args, store)
     engine = _engine(args.model)
-    boxes = [tuple(int(v) for v in b.split(",")) for b in args.box] if args.box else None
+    boxes = _boxes(args.box)
     from sigverify.imaging.decode import read_image_file
 
     data, name = read_image_file(Path(args.image))
@@ -210,7 +255,7 @@ def cmd_account(args) -> int:
 
 def cmd_bands(args) -> int:
     store = _store(args)
-    bands = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    bands = _json_file(args.file)
     _mandates(store).set_amount_bands(_actor(args, store), bands)
     print("amount thresholds updated")
     return 0

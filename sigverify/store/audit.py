@@ -85,5 +85,13 @@ def export_csv(conn: Connection) -> str:
     columns = ["id", "at", "actor", "role", "action", "subject", "details", "prev_hash", "hash"]
     writer.writerow(columns)
     for row in conn.execute(select(audit).order_by(audit.c.id)):
-        writer.writerow([getattr(row, c) for c in columns])
+        writer.writerow([_safe_cell(getattr(row, c)) for c in columns])
     return out.getvalue()
+
+
+def _safe_cell(value):
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab / carriage return) is
+    prefixed with an apostrophe, the usual neutralisation of CSV formula injection."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -73,8 +73,11 @@ class UserDirectory:
     def add(self, name: str, role: str, password: str | None, by: Actor) -> Actor:
         if role not in ROLES:
             raise StoreError(f"role must be one of {', '.join(ROLES)}")
-        if not name.strip():
-            raise StoreError("a user needs a name")
+        from sigverify.store.db import plain_text
+
+        name = plain_text(name, "the user's name", 128)
+        if password is not None and not password:
+            raise StoreError("an empty password is no password; choose one")
         if self.count():
             require_supervisor(by, "add users")
         elif role != "supervisor":

@@ -106,3 +106,19 @@ def migrate(engine: Engine) -> int:
         raise
     except Exception as exc:  # noqa: BLE001 - a locked, corrupt or unreachable database
         raise StoreError(f"cannot open the store: {str(exc).splitlines()[0]}") from exc
+
+
+def plain_text(value, what: str, limit: int) -> str:
+    """A name or number as the store keeps it: stripped, at most ``limit`` characters (the column's
+    size on PostgreSQL), no control characters (an ANSI escape in a holder's name must never reach
+    a clerk's terminal or a report)."""
+    import unicodedata
+
+    if not isinstance(value, str) or not value.strip():
+        raise StoreError(f"{what} is missing")
+    value = value.strip()
+    if len(value) > limit:
+        raise StoreError(f"{what} is {len(value)} characters long; at most {limit} are allowed")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise StoreError(f"{what} contains control characters; type it as plain text")
+    return value

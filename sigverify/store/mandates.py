@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from sqlalchemy import and_, select
 from sigverify.errors import StoreError
 from sigverify.mandates.rules import ANY_ONE, Mandate, Signatory, check_satisfiable, parse_mandate
 from sigverify.store import audit as audit_chain
+from sigverify.store.db import plain_text
 from sigverify.store.auth import Actor, PermissionDenied, require_supervisor
 from sigverify.store.repository import EnrolItem, Store, _vector, now
 from sigverify.store.schema import (document_signatures, documents, embeddings, mandate_files, mandate_rules,
@@ -151,15 +153,22 @@ class MandateStore:
             mandate = parse_mandate(payload["rule"])
             check_satisfiable(mandate, self.signatories(number))
         elif kind == "signatory":
-            if not str(payload.get("name", "")).strip():
-                raise StoreError("a signatory needs a name")
+            plain_text(payload.get("name"), "the signatory's name", 256)
             limit = payload.get("approval_limit")
-            if limit is not None and float(limit) < 0:
-                raise StoreError("an approval limit cannot be negative")
+            if limit is not None and not (isinstance(limit, (int, float)) and math.isfinite(limit) and limit >= 0):
+                raise StoreError(f"an approval limit is an amount of 0 or more, not {limit!r}")
         elif kind == "enroll":
             ids = {s.id for s in self.signatories(number)}
             if payload.get("signatory_id") not in ids:
                 raise StoreError(f"signatory {payload.get('signatory_id')} does not belong to account {number}")
+            expires = payload.get("expires_on")
+            if expires is not None:
+                try:
+                    dt.date.fromisoformat(str(expires))
+                except ValueError:
+                    raise StoreError(f"expiry date {expires!r}: write it as YYYY-MM-DD (e.g. 2099-12-01)") from None
+                if len(str(expires)) != 10:
+                    raise StoreError(f"expiry date {expires!r}: write it as YYYY-MM-DD (e.g. 2099-12-01)")
 
     def approve(self, actor: Actor, change_id: int) -> None:
         require_supervisor(actor, "approve changes")

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from sigverify.store import audit as audit_chain
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, require_supervisor
-from sigverify.store.db import StoreError, open_engine, read_connection
+from sigverify.store.db import StoreError, open_engine, plain_text, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
 
 DECISIONS = ("accept", "reject", "escalate")
@@ -117,9 +117,8 @@ class Store:
 
     # ------------------------------------------------------------------ accounts
     def add_account(self, number: str, holder_name: str, actor: str) -> Account:
-        number, holder_name = number.strip(), holder_name.strip()
-        if not number or not holder_name:
-            raise StoreError("an account needs a number and a holder name")
+        number = plain_text(number, "the account number", 64)
+        holder_name = plain_text(holder_name, "the holder's name", 256)
         with self.engine.begin() as conn:
             if conn.execute(select(accounts.c.id).where(accounts.c.number == number)).first():
                 raise StoreError(f"account {number} already exists")
@@ -139,11 +138,12 @@ class Store:
 
     def find_accounts(self, query: str = "") -> list[Account]:
         """Accounts whose number or holder name contains the query (case-insensitive)."""
-        pattern = f"%{query.strip().lower()}%"
+        text = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{text}%"  # the query's own % and _ are literal characters, not wildcards
         statement = select(accounts).order_by(accounts.c.number)
         if query.strip():
-            statement = statement.where(or_(func.lower(accounts.c.number).like(pattern),
-                                            func.lower(accounts.c.holder_name).like(pattern)))
+            statement = statement.where(or_(func.lower(accounts.c.number).like(pattern, escape="\\"),
+                                            func.lower(accounts.c.holder_name).like(pattern, escape="\\")))
         with self.read() as conn:
             return [Account(r.id, r.number, r.holder_name, bool(r.always_refer)) for r in conn.execute(statement)]
 
@@ -388,6 +388,8 @@ class Store:
             destination = destination / f"sigverify-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
         if destination.exists():
             raise StoreError(f"{destination} exists already; choose a new file name")
+        if not destination.parent.is_dir():
+            raise StoreError(f"{destination.parent}: no such folder; create it first or choose another")
         tmp = destination.with_name(destination.name + ".partial")
         raw = self.engine.raw_connection()
         try:
@@ -395,7 +397,10 @@ class Store:
             with target:
                 raw.driver_connection.backup(target)
             target.close()
+            shutil.move(tmp, destination)
+        except (sqlite3.Error, OSError) as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"backup to {destination} failed: {exc}") from exc
         finally:
             raw.close()
-        shutil.move(tmp, destination)
         return destination

@@ -108,7 +108,7 @@ def test_changes_wait_for_a_second_supervisor(bank):
 @pytest.mark.parametrize("kind,payload,message", [
     ("rule", {"rule": {"bands": [{"up_to": None, "count": 3}]}}, "never be satisfied"),
     ("rule", {"rule": "{broken"}, "not valid JSON"),
-    ("signatory", {"name": "  "}, "needs a name"),
+    ("signatory", {"name": "  "}, "name is missing"),
     ("enroll", {"signatory_id": 999, "filename": "x.png"}, "does not belong to account"),
 ])
 def test_bad_requests_write_nothing(bank, kind, payload, message):
