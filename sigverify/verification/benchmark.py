@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigverify.verification.decision import FORGED, GENUINE, REFER, verdict_for
+from sigverify.verification.decision import FORGED, GENUINE, REFER
 from sigverify.verification.metrics import eer, far_frr, roc_auc, threshold_for_far
 from sigverify.verification.protocol import ProtocolDistances, verification_distances
 
 FAR_POINTS = (0.01, 0.05)
 
 
-def point_figures(d: ProtocolDistances, threshold: float | None, refer_band: float) -> dict:
+def verdict_counts(distances: np.ndarray, threshold: float, refer_band: float) -> dict:
+    """How many distances the shipped decision calls genuine, refer and forged (as verdict_for does)."""
+    distances = np.asarray(distances, dtype=np.float64)
+    genuine = int(np.count_nonzero(distances < threshold * (1.0 - refer_band)))
+    forged = int(np.count_nonzero(distances > threshold * (1.0 + refer_band)))
+    return {GENUINE: genuine, REFER: int(distances.size) - genuine - forged, FORGED: forged}
+
+
+def point_figures(d: ProtocolDistances, threshold: float | None, refer_band: float, verdicts: bool = True) -> dict:
     """The figures of one set of distances (no intervals)."""
     out: dict = {"eer_skilled": eer(d.genuine, d.skilled)[0] if d.skilled.size else None,
                  "eer_random": eer(d.genuine, d.random)[0],
@@ -32,9 +40,9 @@ def point_figures(d: ProtocolDistances, threshold: float | None, refer_band: flo
         far_s, frr = far_frr(d.genuine, d.skilled, threshold) if d.skilled.size else (None, None)
         out.update(far_skilled=far_s, far_random=far_frr(d.genuine, d.random, threshold)[0],
                    frr=far_frr(d.genuine, d.random, threshold)[1])
-        for name, values in (("genuine", d.genuine), ("skilled", d.skilled)):
-            verdicts = [verdict_for(float(v), threshold, refer_band) for v in values]
-            out[f"verdicts_{name}"] = {v: verdicts.count(v) for v in (GENUINE, REFER, FORGED)}
+        if verdicts:
+            for name, values in (("genuine", d.genuine), ("skilled", d.skilled)):
+                out[f"verdicts_{name}"] = verdict_counts(values, threshold, refer_band)
     return out
 
 
@@ -60,7 +68,7 @@ def dataset_figures(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarr
             continue
         if d.skilled.size and sample.skilled.size == 0:
             continue
-        values = point_figures(sample, threshold, refer_band)
+        values = point_figures(sample, threshold, refer_band, verdicts=False)
         for key in keys:
             if values.get(key) is not None:
                 samples[key].append(values[key])

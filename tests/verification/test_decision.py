@@ -98,3 +98,14 @@ def test_n_way_refuses_more_ways_than_writers():
     emb, writer, forged = _clustered_embeddings(writers=4)
     with pytest.raises(ValueError, match="needs 5 writers"):
         n_way_one_shot(emb, writer, forged, n=5)
+
+
+def test_benchmark_verdict_counts_match_verdict_for():
+    import numpy as np
+
+    from sigverify.verification.benchmark import verdict_counts
+
+    values = np.random.default_rng(0).uniform(0.5, 1.5, 500)
+    expected = [verdict_for(float(v), 1.0, 0.1) for v in values]
+    counts = verdict_counts(values, 1.0, 0.1)
+    assert counts == {v: expected.count(v) for v in ("genuine", "refer", "forged")}
