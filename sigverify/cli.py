@@ -103,10 +103,12 @@ def _open_store(args):
     return Store(args.store)
 
 
-def _actor() -> str:
-    from sigverify.store.repository import current_user
+def _actor(args, store):
+    """Who acts: --user NAME signs in; else the OS user as the store maps it (single-user mode:
+    a supervisor; with users defined, only an OS user the store knows, without a password)."""
+    from sigverify.cli_mandates import _actor as signed_in
 
-    return current_user()
+    return signed_in(args, store)
 
 
 def _verify_account(args) -> int:
@@ -116,7 +118,7 @@ def _verify_account(args) -> int:
         raise _UsageError("with --account, give only the questioned signature")
     engine = _load_engine(args.model, args.provider)
     store = _open_store(args)
-    result = verify_against_account(store, engine, args.account, Path(args.images[0]), _actor(),
+    result = verify_against_account(store, engine, args.account, Path(args.images[0]), _actor(args, store),
                                     threshold=args.threshold)
     d = result.decision
     payload = {"verification_id": result.verification_id, "account": args.account,
@@ -141,7 +143,7 @@ def cmd_accounts(args) -> int:
     if args.action == "add":
         if not args.number or not args.name:
             raise _UsageError("accounts add needs NUMBER and --name HOLDER")
-        account = store.add_account(args.number, args.name, _actor())
+        account = store.add_account(args.number, args.name, _actor(args, store))
         print(f"account {account.number} ({account.holder_name}) created")
         return 0
     rows = store.find_accounts(args.number or "")
@@ -159,19 +161,21 @@ def cmd_enroll(args) -> int:
     store = _open_store(args)
     store.account(args.account)  # an unknown account is refused before the model loads
     engine = _load_engine(args.model, args.provider)
-    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], _actor())
+    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], _actor(args, store))
     print(f"enrolled {len(ids)} reference(s) for account {args.account}: ids {', '.join(map(str, ids))}")
     return 0
 
 
 def cmd_retire(args) -> int:
-    _open_store(args).retire(args.reference_id, _actor())
+    store = _open_store(args)
+    store.retire(args.reference_id, _actor(args, store))
     print(f"reference {args.reference_id} retired")
     return 0
 
 
 def cmd_decide(args) -> int:
-    decision_id = _open_store(args).record_decision(args.verification_id, args.decision, args.comment or "", _actor())
+    store = _open_store(args)
+    decision_id = store.record_decision(args.verification_id, args.decision, args.comment or "", _actor(args, store))
     print(f"decision {args.decision} recorded for verification {args.verification_id} (id {decision_id})")
     return 0
 
@@ -415,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override the model's threshold (within its range; with --account, supervisors only)")
     verify.add_argument("--page", type=int, default=0, help="page of multipage TIFF files (0 = first)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     verify.set_defaults(func=cmd_verify)
 
     accounts = sub.add_parser("accounts", help="list accounts (optionally matching NUMBER), or add one")
@@ -422,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument("number", nargs="?", help="account number (add) or search text (list)")
     accounts.add_argument("--name", help="holder name (add)")
     accounts.add_argument("--store", help=store_help)
+    accounts.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     accounts.set_defaults(func=cmd_accounts)
 
     enroll = sub.add_parser("enroll", help="enrol reference signatures for an account")
@@ -430,11 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--model", help="model folder; default: the installed model")
     enroll.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto")
     enroll.add_argument("--store", help=store_help)
+    enroll.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     enroll.set_defaults(func=cmd_enroll)
 
     retire = sub.add_parser("retire", help="retire a reference signature (kept, no longer used)")
     retire.add_argument("reference_id", type=int)
     retire.add_argument("--store", help=store_help)
+    retire.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     retire.set_defaults(func=cmd_retire)
 
     decide_cmd = sub.add_parser("decide", help="record the clerk's decision on a verification")
@@ -442,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     decide_cmd.add_argument("decision", choices=("accept", "reject", "escalate"))
     decide_cmd.add_argument("--comment", default="")
     decide_cmd.add_argument("--store", help=store_help)
+    decide_cmd.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     decide_cmd.set_defaults(func=cmd_decide)
 
     audit_cmd = sub.add_parser("audit", help="check the audit chain, or export it")

@@ -113,10 +113,13 @@ class Store:
 
         with self.read() as conn:
             role = conn.execute(select(users.c.role).where(users.c.name == actor)).scalar()
-        return Actor(actor, role or "clerk")
+        if role is None:  # users are defined: nobody acts under a name the store does not know
+            raise PermissionDenied(f"{actor} is not a user of this store; sign in with --user NAME")
+        return Actor(actor, role)
 
     # ------------------------------------------------------------------ accounts
-    def add_account(self, number: str, holder_name: str, actor: str) -> Account:
+    def add_account(self, number: str, holder_name: str, actor: "str | Actor") -> Account:
+        actor = self.actor(actor).name  # in four-eyes mode: a user of this store
         number = plain_text(number, "the account number", 64)
         holder_name = plain_text(holder_name, "the holder's name", 256)
         with self.engine.begin() as conn:
@@ -257,7 +260,8 @@ class Store:
     # ------------------------------------------------------------------ verifications and decisions
     def record_verification(self, number: str, image: bytes, filename: str, model_version: str, model_sha256: str,
                             per_reference: list[tuple[int, float]], distance: float, score: float, threshold: float,
-                            verdict: str, actor: str) -> int:
+                            verdict: str, actor: "str | Actor") -> int:
+        actor = self.actor(actor).name  # in four-eyes mode: a user of this store
         account = self.account(number)
         digest = hashlib.sha256(image).hexdigest()
         distances = [{"reference_id": int(r), "distance": round(float(d), 6)} for r, d in per_reference]
@@ -274,7 +278,8 @@ class Store:
                 "threshold": round(float(threshold), 6), "verdict": verdict})
         return verification_id
 
-    def record_decision(self, verification_id: int, decision: str, comment: str, actor: str) -> int:
+    def record_decision(self, verification_id: int, decision: str, comment: str, actor: "str | Actor") -> int:
+        actor = self.actor(actor).name  # in four-eyes mode: a user of this store
         if decision not in DECISIONS:
             raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == "escalate" and not comment.strip():
@@ -284,6 +289,11 @@ class Store:
                 verifications.c.id == verification_id)).first()
             if row is None:
                 raise StoreError(f"unknown verification {verification_id}")
+            final = conn.execute(select(decisions.c.decision, decisions.c.decided_by).where(and_(
+                decisions.c.verification_id == verification_id, decisions.c.decision.in_(("accept", "reject"))))).first()
+            if final is not None:
+                raise StoreError(f"verification {verification_id} was already decided ({final.decision} by "
+                                 f"{final.decided_by}); a decision is recorded once")
             at = now()
             decision_id = conn.execute(decisions.insert().values(
                 verification_id=verification_id, decision=decision, comment=comment, decided_by=actor,

@@ -35,7 +35,8 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     code, out = run("user", "add", "eve", user="alice", password="wrong")
     assert code == 3 and "wrong password" in out
 
-    assert run("accounts", "add", "J-1", "--name", "Joint")[0] == 0
+    assert run("accounts", "add", "J-1", "--name", "Joint")[0] == 3  # users exist: nobody acts unnamed
+    assert run("accounts", "add", "J-1", "--name", "Joint", user="carol", password="carol-pw")[0] == 0
     code, out = run("models", "register", str(tmp_path / "model"), user="carol", password="carol-pw")
     assert code == 3 and "only a supervisor may register models" in out
     assert run("models", "register", str(tmp_path / "model"), user="alice", password="alice-pw")[0] == 0

@@ -53,8 +53,10 @@ def bank(tmp_path, monkeypatch, capsys, rng):
     return {"run": run, "model": model, "files": files, "tmp": tmp_path}
 
 
-def _verify(bank, *extra):
-    return bank["run"]("verify", "--account", "ACC", bank["files"]["stranger"], "--json", *extra)
+def _verify(bank, *extra, user="clerk1", password="clerk1-pw"):
+    """The clerk at the counter verifies (signed in: with users defined, nobody acts unnamed)."""
+    return bank["run"]("verify", "--account", "ACC", bank["files"]["stranger"], "--json", *extra, user=user,
+                       password=password)
 
 
 @pytest.mark.parametrize("value", ["100", "inf", "-inf", "nan", "1e308"])
@@ -176,3 +178,23 @@ def test_verdicts_still_work_for_the_registered_model(bank):
     code, out = _verify(bank)
     assert code in (0, 1, 2), out
     assert np.isfinite(json.loads(out)["distance"])
+
+
+def test_nobody_acts_unnamed_once_users_exist(bank):
+    """decide, accounts add and verify --account need a user of the store (issue item 7)."""
+    code, out = bank["run"]("verify", "--account", "ACC", bank["files"]["stranger"])
+    assert code == 3 and "must sign in" in out
+    code, out = bank["run"]("accounts", "add", "ACC-2", "--name", "Someone")
+    assert code == 3 and "must sign in" in out
+    code, out = _verify(bank)
+    verification = json.loads(out)["verification_id"]
+    code, out = bank["run"]("decide", verification, "accept")
+    assert code == 3 and "must sign in" in out
+
+
+def test_a_verification_is_decided_once(bank):
+    code, out = _verify(bank)
+    verification = json.loads(out)["verification_id"]
+    assert bank["run"]("decide", verification, "reject", user="clerk1", password="clerk1-pw")[0] == 0
+    code, out = bank["run"]("decide", verification, "accept", user="clerk1", password="clerk1-pw")
+    assert code == 3 and "already decided (reject by clerk1)" in out
