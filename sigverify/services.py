@@ -10,7 +10,6 @@ from typing import Callable
 
 import numpy as np
 
-from sigverify.errors import BadImageError
 from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.preprocess import preprocess_with_box
 from sigverify.inference.engine import EmbeddingEngine

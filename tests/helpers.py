@@ -66,3 +66,16 @@ def approve_model(store, folder: Path, actor="setup") -> None:
 
     engine = EmbeddingEngine(folder, provider="cpu")
     store.approve_model(engine.version, engine.folder_digest, actor)
+
+
+def png_header_only(width: int, height: int, bit_depth: int = 8, colour_type: int = 0) -> bytes:
+    """A tiny PNG whose header claims width×height pixels (a decompression bomb's opening)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1000)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -47,8 +47,14 @@ class PreprocessParams:
 
     @classmethod
     def from_dict(cls, data: dict) -> "PreprocessParams":
+        """Parameters from a manifest or config; a key this version does not know is refused, so a
+        model is never served preprocessing other than the one it was trained with."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"preprocessing setting(s) {', '.join(unknown)} are not known to this version of "
+                             "SigVerify: the model was made for a different preprocessing")
+        return cls(**data)
 
 
 @dataclass(frozen=True)

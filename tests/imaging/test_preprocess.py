@@ -88,7 +88,14 @@ def test_colour_and_grayscale_give_the_same_canvas(signature):
 
 def test_params_round_trip_through_a_dict():
     params = PreprocessParams(canvas_height=64, canvas_width=128)
-    assert PreprocessParams.from_dict({**params.to_dict(), "unknown_future_field": 1}) == params
+    assert PreprocessParams.from_dict(params.to_dict()) == params
+
+
+def test_a_model_made_for_other_preprocessing_is_refused():
+    """A manifest naming settings this version does not know (a newer one, or the median filter of the
+    first models) must not be served with this preprocessing."""
+    with pytest.raises(ValueError, match="median_ksize"):
+        PreprocessParams.from_dict({**PreprocessParams().to_dict(), "median_ksize": 3})
 
 
 def test_other_canvas_sizes_are_honoured(signature):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import cv2
@@ -17,16 +15,7 @@ import numpy as np
 from PIL import Image
 
 from sigverify.synthetic import SyntheticWriter
-
-
-def _png_header_only(width: int, height: int, bit_depth: int = 8, colour_type: int = 0) -> bytes:
-    """A PNG whose header announces a size but whose pixels are absent (a decompression bomb's shape)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
-        chunk(b"IEND", b"")
+from tests.helpers import png_header_only
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -64,9 +53,9 @@ def make_corpus(folder: Path, seed: int = 5) -> list[tuple[str, str, Path]]:
     add("PNG with a bad CRC", "refuse", "badcrc.png", png[:29] + b"\x00\x00\x00\x00" + png[33:])
     add("JPEG with garbage after SOI", "refuse", "garbage.jpg", b"\xff\xd8" + bytes(500))
     add("BMP with a bogus header", "refuse", "bogus.bmp", b"BM" + bytes(60))
-    add("decompression bomb (30000x30000 PNG)", "refuse", "bomb.png", _png_header_only(30000, 30000))
-    add("49,000,000x1 PNG", "refuse", "strip49m.png", _png_header_only(49_000_000, 1))
-    add("7000x7000 16-bit RGBA PNG", "refuse", "rgba16.png", _png_header_only(7000, 7000, 16, 6))
+    add("decompression bomb (30000x30000 PNG)", "refuse", "bomb.png", png_header_only(30000, 30000))
+    add("49,000,000x1 PNG", "refuse", "strip49m.png", png_header_only(49_000_000, 1))
+    add("7000x7000 16-bit RGBA PNG", "refuse", "rgba16.png", png_header_only(7000, 7000, 16, 6))
     add("10x5000 strip", "refuse", "strip.png", _encode(Image.new("L", (5000, 10), 255), "PNG"))
     add("1x1 image", "refuse", "one.png", _encode(Image.new("L", (1, 1), 0), "PNG"))
     add("blank white page", "refuse", "white.png", _encode(Image.new("L", (600, 300), 255), "PNG"))
