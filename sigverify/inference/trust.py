@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "91f38ca546ccbc33ed151a672ecbdd6635a581cf0ce2a0dc5761569f9117943c"
+SHIPPED_MODEL_DIGEST = "7faead668b0b15909cc1981040bb76835aae38167d92a655cad53f0531fa345f"
 
 
 def is_shipped(digest: str) -> bool:
