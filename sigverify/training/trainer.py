@@ -72,6 +72,8 @@ class TrainConfig:
     random_margin: float = 0.6  # forgery-aware: margin against other writers (skilled: `margin`)
     writer_head_weight: float = 0.0  # weight of the writer-classification head (SigNet's), 0 = off
     forgery_head_weight: float = 0.0  # weight of the genuine-vs-skilled-forgery head (SigNet-F's), 0 = off
+    balance_datasets: bool = False  # draw each batch's writers equally from every dataset (several folders)
+    init_weights: str = ""  # start from this checkpoint's network weights (a fine-tune; not a resume)
     resume: str = ""  # path of a checkpoint to continue from
     save_rank_weights: bool = False  # DDP test aid: every rank saves its final weights
 
@@ -156,10 +158,25 @@ class BatchSampler:
         self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
         self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
         self.augment = AugmentParams(strength=config.augment_strength)
+        groups: dict[str, list] = {}
+        for w in self.writers:
+            groups.setdefault(_dataset_of(data.writer_names[w]), []).append(w)
+        self.groups = list(groups.values()) if config.balance_datasets and len(groups) > 1 else [self.writers]
+
+    def _choose_writers(self) -> np.ndarray:
+        """P writers; with balance_datasets, as evenly as possible from every dataset, so a small
+        dataset is not drowned by the large ones."""
+        c, rng = self.config, self.rng
+        if len(self.groups) == 1:
+            return rng.choice(self.writers, size=min(c.writers_per_batch, len(self.writers)), replace=False)
+        share = np.full(len(self.groups), c.writers_per_batch // len(self.groups))
+        share[rng.permutation(len(self.groups))[: c.writers_per_batch % len(self.groups)]] += 1
+        return np.concatenate([rng.choice(group, size=min(n, len(group)), replace=False)
+                               for group, n in zip(self.groups, share)])
 
     def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, rng = self.config, self.rng
-        chosen = rng.choice(self.writers, size=min(c.writers_per_batch, len(self.writers)), replace=False)
+        chosen = self._choose_writers()
         indices = []
         for w in chosen:
             own = self.genuine[w]
@@ -302,10 +319,15 @@ def train(config: TrainConfig, progress: Progress | None = None,
 
     torch.manual_seed(config.seed)
     model = build_model(config).to(config.device)
+    if config.init_weights and not config.resume:
+        start = torch.load(config.init_weights, map_location=config.device, weights_only=False)
+        model.load_state_dict(start["model"])
     heads = None
     if config.writer_head_weight > 0 or config.forgery_head_weight > 0:
         heads = TrainingHeads(config.embedding_size, len(train_set.writer_names), config.writer_head_weight,
                               config.forgery_head_weight).to(config.device)
+        if config.init_weights and not config.resume and start.get("heads"):
+            heads.load_state_dict(start["heads"])
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(

@@ -165,3 +165,35 @@ def test_refer_band_covers_the_validation_overlap_within_limits():
     t = 1.1
     accepted_forged = np.mean(rng.normal(1.2, 0.15, 20000) < t * (1 - overlapping))
     assert accepted_forged <= 0.06 or overlapping == REFER_BAND_LIMITS[1]
+
+
+def test_balanced_batches_draw_writers_from_every_dataset(tmp_path):
+    """With balance_datasets, a small dataset gets its share of each batch beside a large one."""
+    from sigverify.training.trainer import BatchSampler, load_data
+
+    small, large = tmp_path / "small", tmp_path / "large"
+    small.mkdir()
+    large.mkdir()
+    write_dataset(small, writers=4, genuine=4, forged=1, seed=1)
+    write_dataset(large, writers=16, genuine=4, forged=1, seed=2)
+    config = TrainConfig(datasets=[str(small), str(large)], writers_per_batch=6, genuine_per_writer=2,
+                         forged_per_writer=0, validation_share=0.0, balance_datasets=True, augment_strength=0.0)
+    train_set, _, _ = load_data(config, [])
+    sampler = BatchSampler(train_set, config, np.random.default_rng(0))
+    for _ in range(20):
+        names = {train_set.writer_names[w].split("/")[0] for w in sampler._choose_writers()}
+        assert names == {"small", "large"}
+    share = np.mean([sum(train_set.writer_names[w].startswith("small/") for w in sampler._choose_writers())
+                     for _ in range(200)])
+    assert share == 3.0  # half of the 6 writers, although the small dataset has a fifth of them
+
+
+def test_init_weights_starts_from_a_checkpoints_network(tiny_dataset, tmp_path):
+    first = train(_config(tiny_dataset, tmp_path / "first"))
+    start = torch.load(first.best_checkpoint, weights_only=False)["model"]
+    again = _config(tiny_dataset, tmp_path / "again", epochs=1, learning_rate=0.0, init_weights=str(first.best_checkpoint))
+    result = train(again)
+    weights = torch.load(result.best_checkpoint, weights_only=False)["model"]
+    for name, value in start.items():
+        if value.dtype.is_floating_point and "running" not in name:
+            torch.testing.assert_close(weights[name], value)
