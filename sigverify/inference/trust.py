@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "7faead668b0b15909cc1981040bb76835aae38167d92a655cad53f0531fa345f"
+SHIPPED_MODEL_DIGEST = "51d5e97f4a91f0305d6f0438244b3dfa0c9d5904d2237e605c6830a488679524"
 
 
 def is_shipped(digest: str) -> bool:
