@@ -184,9 +184,6 @@ def bench_torch_vs_onnx(model: Path, repeats: int, rows: list, smoke: bool) -> N
     rows.append(("FLOPs per signature: ours vs seed",
                  f"{count_flops(net, h, w) / 1e9:.3f} vs {count_flops(seed, 224, 224) / 1e9:.3f} GFLOP"))
     rows.append(("embedding latency, onnxruntime CPU batch 1: ours vs seed", f"{ours_ms:.2f} ms vs {seed_ms:.2f} ms"))
-    accuracy = REPO / "bench" / "results" / "accuracy.md"
-    if accuracy.is_file():
-        rows.append(("accuracy: ours vs seed (same data, split, budget)", f"see {accuracy.relative_to(REPO)}"))
 
 
 def _shipped_config(manifest):
