@@ -249,7 +249,7 @@ def bench_training(model: Path, rows: list, smoke: bool) -> None:
             config = dataclasses.replace(shipped, dataset=str(Path(tmp) / "data"), datasets=[], cache_dir="",
                                          out_dir=str(Path(tmp) / device), epochs=1, steps_per_epoch=steps,
                                          validation_share=0.2, device=device, eval_references=2, test_writers=[],
-                                         validation_writers=[], resume="")
+                                         validation_writers=[], resume="", init_weights="", balance_datasets=False)
             stamps = []
             train(config, progress=lambda e: stamps.append(time.perf_counter()) if e["kind"] == "step" else None)
             per_step = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
