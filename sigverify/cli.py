@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import sigverify
+from sigverify.cli_mandates import signed_in_actor
 from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError, StoreError
 
 EXIT_GENUINE, EXIT_FORGED, EXIT_REFER = 0, 1, 2
@@ -103,12 +104,7 @@ def _open_store(args):
     return Store(args.store)
 
 
-def _actor(args, store):
-    """Who acts: --user NAME signs in; else the OS user as the store maps it (single-user mode:
-    a supervisor; with users defined, only an OS user the store knows, without a password)."""
-    from sigverify.cli_mandates import _actor as signed_in
 
-    return signed_in(args, store)
 
 
 def _verify_account(args) -> int:
@@ -118,7 +114,8 @@ def _verify_account(args) -> int:
         raise _UsageError("with --account, give only the questioned signature")
     engine = _load_engine(args.model, args.provider)
     store = _open_store(args)
-    result = verify_against_account(store, engine, args.account, Path(args.images[0]), _actor(args, store),
+    actor = signed_in_actor(args, store)
+    result = verify_against_account(store, engine, args.account, Path(args.images[0]), actor,
                                     threshold=args.threshold)
     d = result.decision
     payload = {"verification_id": result.verification_id, "account": args.account,
@@ -143,7 +140,7 @@ def cmd_accounts(args) -> int:
     if args.action == "add":
         if not args.number or not args.name:
             raise _UsageError("accounts add needs NUMBER and --name HOLDER")
-        account = store.add_account(args.number, args.name, _actor(args, store))
+        account = store.add_account(args.number, args.name, signed_in_actor(args, store))
         print(f"account {account.number} ({account.holder_name}) created")
         return 0
     rows = store.find_accounts(args.number or "")
@@ -161,21 +158,23 @@ def cmd_enroll(args) -> int:
     store = _open_store(args)
     store.account(args.account)  # an unknown account is refused before the model loads
     engine = _load_engine(args.model, args.provider)
-    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], _actor(args, store))
+    actor = signed_in_actor(args, store)
+    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], actor)
     print(f"enrolled {len(ids)} reference(s) for account {args.account}: ids {', '.join(map(str, ids))}")
     return 0
 
 
 def cmd_retire(args) -> int:
     store = _open_store(args)
-    store.retire(args.reference_id, _actor(args, store))
+    store.retire(args.reference_id, signed_in_actor(args, store))
     print(f"reference {args.reference_id} retired")
     return 0
 
 
 def cmd_decide(args) -> int:
     store = _open_store(args)
-    decision_id = store.record_decision(args.verification_id, args.decision, args.comment or "", _actor(args, store))
+    actor = signed_in_actor(args, store)
+    decision_id = store.record_decision(args.verification_id, args.decision, args.comment or "", actor)
     print(f"decision {args.decision} recorded for verification {args.verification_id} (id {decision_id})")
     return 0
 
@@ -221,7 +220,6 @@ def cmd_gui(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from sigverify.cli_mandates import _actor as signed_in
     from sigverify.inference.engine import EmbeddingEngine
     from sigverify.inference.registry import default_registry
     from sigverify.inference.trust import is_shipped
@@ -238,7 +236,7 @@ def cmd_models(args) -> int:
         raise _UsageError(f"models {args.action} needs " + ("the model folder" if args.action == "register" else
                                                            "a version (see 'sigverify models list')"))
     store = _open_store(args)
-    actor = signed_in(args, store)
+    actor = signed_in_actor(args, store)
     from sigverify.store.auth import require_supervisor
 
     require_supervisor(store.actor(actor), f"{args.action} models")

@@ -20,7 +20,9 @@ def _store(args):
     return Store(args.store)
 
 
-def _actor(args, store):
+def signed_in_actor(args, store):
+    """Who acts: --user NAME signs in (password from $SIGVERIFY_PASSWORD, else asked); else the OS
+    user as the store maps it. Shared by every command that records something."""
     from sigverify.store.repository import current_user
 
     if args.user:
@@ -99,7 +101,7 @@ def cmd_user(args) -> int:
 
     if not args.name or not args.name.strip():
         raise StoreError("user add needs a NAME")
-    actor = _actor(args, store)
+    actor = signed_in_actor(args, store)
     password = os.environ.get("SIGVERIFY_NEW_PASSWORD") if args.with_password else None
     if args.with_password and password is None:
         password = getpass.getpass(f"new password for {args.name}: ")
@@ -125,7 +127,7 @@ def cmd_signatory(args) -> int:
         raise StoreError("signatory add needs the signatory's NAME")
     if args.limit is not None and not (math.isfinite(args.limit) and args.limit >= 0):
         raise StoreError(f"--limit {args.limit}: an approval limit is an amount of 0 or more")
-    change = mandates.request(_actor(args, store), "signatory", args.account,
+    change = mandates.request(signed_in_actor(args, store), "signatory", args.account,
                               {"name": args.name, "panel": args.panel, "role": args.role,
                                "approval_limit": args.limit})
     return _requested(change)
@@ -138,7 +140,7 @@ def cmd_specimen(args) -> int:
 
     store = _store(args)
     mandates = _mandates(store)
-    actor = _actor(args, store)
+    actor = signed_in_actor(args, store)
     engine = _engine(args.model)
     data, name = read_image_file(Path(args.image))
     prepared = preprocess_with_box(load_image(data, name=name).pixels, engine.manifest.preprocessing)
@@ -156,7 +158,7 @@ def cmd_rule(args) -> int:
         print(mandates.mandate(args.account).describe())
         return 0
     rule = _json_file(args.file) if args.file else None
-    change = mandates.request(_actor(args, store), "rule", args.account, {"rule": rule})
+    change = mandates.request(signed_in_actor(args, store), "rule", args.account, {"rule": rule})
     return _requested(change)
 
 
@@ -169,7 +171,7 @@ def cmd_changes(args) -> int:
 def cmd_approve(args) -> int:
     store = _store(args)
     mandates = _mandates(store)
-    actor = _actor(args, store)
+    actor = signed_in_actor(args, store)
     if args.reject:
         mandates.reject(actor, args.change, args.reason)
         print(f"change {args.change} rejected")
@@ -183,7 +185,7 @@ def cmd_document(args) -> int:
     from sigverify.mandates.document import decide_document
 
     store = _store(args)
-    actor = _actor(args, store)
+    actor = signed_in_actor(args, store)
     engine = _engine(args.model)
     boxes = _boxes(args.box)
     from sigverify.imaging.decode import read_image_file
@@ -205,7 +207,7 @@ def cmd_queue(args) -> int:
 
 def cmd_review(args) -> int:
     store = _store(args)
-    _mandates(store).review(_actor(args, store), args.document, args.decision, args.comment)
+    _mandates(store).review(signed_in_actor(args, store), args.document, args.decision, args.comment)
     print(f"document {args.document}: {args.decision}")
     return 0
 
@@ -231,7 +233,7 @@ def cmd_account(args) -> int:
         for f in files:
             print(f"mandate document: {f.filename} ({f.uploaded_at[:10]})")
         return 0
-    actor = _actor(args, store)
+    actor = signed_in_actor(args, store)
     if args.always_refer is not None or args.instructions is not None:
         always = account.always_refer if args.always_refer is None else args.always_refer
         with store.read() as conn:
@@ -256,7 +258,7 @@ def cmd_account(args) -> int:
 def cmd_bands(args) -> int:
     store = _store(args)
     bands = _json_file(args.file)
-    _mandates(store).set_amount_bands(_actor(args, store), bands)
+    _mandates(store).set_amount_bands(signed_in_actor(args, store), bands)
     print("amount thresholds updated")
     return 0
 

@@ -95,8 +95,8 @@ class AccountModel:
 
     def distance(self, queries: np.ndarray) -> np.ndarray:
         """The normalised distance of each query (N, D); larger = less like this account."""
-        d = self.raw(queries)
-        queries = self._space(queries)
+        queries = self._space(queries)  # once: the references already live in this space
+        d = _pairwise(queries, self.references).mean(axis=1)
         if self.rule == "mean":
             return d
         if self.rule == "spread":
