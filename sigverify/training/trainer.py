@@ -189,6 +189,12 @@ class BatchSampler:
         return images[:, None], self.data.writer[indices], self.data.forged[indices]
 
 
+def as_input(images: np.ndarray, device: str) -> torch.Tensor:
+    """A batch (N, 1, H, W) for the network, channels-last: PyTorch's CPU convolutions (oneDNN)
+    run a training step about 1.7× faster in that memory layout (measured on this 2-core CPU)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).contiguous(memory_format=torch.channels_last)
+
+
 def embed(model: nn.Module, canvases: np.ndarray, device: str, batch: int = 128) -> np.ndarray:
     """Embeddings of preprocessed canvases (no augmentation), in eval mode."""
     was_training = model.training
@@ -196,7 +202,7 @@ def embed(model: nn.Module, canvases: np.ndarray, device: str, batch: int = 128)
     out = []
     with torch.no_grad():
         for start in range(0, len(canvases), batch):
-            x = torch.from_numpy(np.ascontiguousarray(canvases[start : start + batch][:, None])).to(device)
+            x = as_input(canvases[start : start + batch][:, None], device)
             out.append(model(x).cpu().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
@@ -318,7 +324,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
           "problems": problems})
 
     torch.manual_seed(config.seed)
-    model = build_model(config).to(config.device)
+    model = build_model(config).to(config.device, memory_format=torch.channels_last)
     if config.init_weights and not config.resume:
         start = torch.load(config.init_weights, map_location=config.device, weights_only=False)
         model.load_state_dict(start["model"])
@@ -363,8 +369,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
                 cancelled = True
                 break
             images, writer, forged = sampler()
-            x = torch.from_numpy(images).to(config.device)
-            embeddings = net(x)
+            embeddings = net(as_input(images, config.device))
             loss = objective(embeddings, torch.from_numpy(writer).to(config.device),
                              torch.from_numpy(forged).to(config.device))
             optimizer.zero_grad(set_to_none=True)
