@@ -56,14 +56,24 @@ def test_embeddings(engine: EmbeddingEngine, name: str, limit: int | None) -> tu
     return embeddings, data
 
 
+def decision_label(policy) -> str:
+    """The rule as the ablation table names it: e.g. "spread (whitened) + forgery cue"."""
+    population = policy.population
+    label = policy.rule
+    if population is not None and population.whitening is not None:
+        label += " (whitened)"
+    if population is not None and population.forgery_direction is not None and policy.rule != "mean":
+        label += " + forgery cue"
+    return label
+
+
 def evaluate(model_dir: Path, smoke: bool) -> dict:
     engine = EmbeddingEngine(model_dir, provider="cpu")
     m = engine.manifest
     policy = m.policy
     thresholds = {int(k): v for k, v in m.metrics.get("thresholds_by_references", {}).items()}
     trained_on = m.extra.get("data", {}).get("dataset", "")
-    out: dict = {"model": m.version, "decision_rule": policy.rule + (" (whitened)" if policy.population is not None
-                                                                       and policy.population.whitening is not None else ""),
+    out: dict = {"model": m.version, "decision_rule": decision_label(policy),
                  "refer_band": m.refer_band, "datasets": {}}
     training = m.extra.get("training", {})
     data = m.extra.get("data", {})

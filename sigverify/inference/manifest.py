@@ -217,6 +217,7 @@ def load_population(folder: Path, manifest: Manifest, data: bytes | None = None)
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             background = stored["background"]
             whitening = stored["whitening"] if "whitening" in stored.files else None
+            direction = stored["forgery_direction"] if "forgery_direction" in stored.files else None
     except (ValueError, KeyError, OSError) as exc:
         raise ModelError(f"{path.name} is not a valid population file ({exc})") from exc
     size = manifest.embedding_size
@@ -226,5 +227,9 @@ def load_population(folder: Path, manifest: Manifest, data: bytes | None = None)
                          f"embeddings of size {size}")
     if whitening is not None and (whitening.shape != (size, size) or not np.isfinite(whitening).all()):
         raise ModelError(f"{path.name}: a whitening of shape {whitening.shape} does not fit embeddings of size {size}")
+    if direction is not None and (direction.shape != (size,) or not np.isfinite(direction).all()):
+        raise ModelError(f"{path.name}: a forgery direction of shape {direction.shape} does not fit embeddings "
+                         f"of size {size}")
     return Population(background.astype(np.float64), manifest.genuine_distance,
-                      whitening=None if whitening is None else whitening.astype(np.float64))
+                      whitening=None if whitening is None else whitening.astype(np.float64),
+                      forgery_direction=None if direction is None else direction.astype(np.float64))

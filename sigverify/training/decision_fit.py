@@ -1,6 +1,7 @@
 """Fitting a model's decision on its validation writers: the background population, the
-within-writer whitening and the account rule. Export and the wizard's evaluation use the same
-code, so the threshold a supervisor picks in the wizard is in the units the model decides in.
+within-writer whitening, the account rule and the weight of the forgery cue. Export and the
+wizard's evaluation use the same code, so the threshold a supervisor picks in the wizard is in
+the units the model decides in.
 """
 
 from __future__ import annotations
@@ -29,10 +30,23 @@ class FittedDecision:
                                       repeats=repeats, rule=self.rule, population=self.population)
 
 
+#: weights of the forgery cue tried on validation (0 = none); see verification/account_model.py
+FORGERY_CUE_WEIGHTS = (0.0, 0.02, 0.05, 0.1)
+
+
+def forgery_head(state: dict) -> np.ndarray | None:
+    """The genuine-versus-forgery head's direction (D,) from a checkpoint, if it was trained with one."""
+    weight = (state.get("heads") or {}).get("forgery.weight")
+    if weight is None or not state["config"].get("forgery_head_weight", 0):
+        return None
+    return weight.detach().cpu().numpy().astype(np.float64).ravel()
+
+
 def fit_decision(model: torch.nn.Module, split, config: TrainConfig, val_emb: np.ndarray, val_set,
-                 problems: list[str]) -> FittedDecision:
+                 problems: list[str], forgery_direction: np.ndarray | None = None) -> FittedDecision:
     """Background from the training writers, whitening from their genuine variation, and the rule
-    with the lowest validation skilled-forgery EER."""
+    (and forgery-cue weight, when the model has a forgery head) with the lowest validation
+    skilled-forgery EER."""
     background, background_writer = background_population(model, split, config, problems)
     whitening = within_writer_whitening(background, background_writer)
     populations = {
@@ -40,6 +54,11 @@ def fit_decision(model: torch.nn.Module, split, config: TrainConfig, val_emb: np
         " (whitened)": Population(background.astype(np.float64),
                                   genuine_spread(val_emb @ whitening, val_set.writer, val_set.forged),
                                   whitening=whitening)}
+    if forgery_direction is not None:
+        for space, population in list(populations.items()):
+            for weight in FORGERY_CUE_WEIGHTS[1:]:
+                populations[f"{space} + forgery cue {weight:g}"] = \
+                    population.with_forgery_direction(weight * forgery_direction)
     rule, space, table = choose_rule(val_emb, val_set, config, populations)
     return FittedDecision(rule, populations[space], background, table)
 
@@ -76,14 +95,17 @@ def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig,
     """The account rule and decision space with the lowest skilled-forgery EER on the validation
     writers (K references); the table of every candidate goes into the manifest (the ablation)."""
     table, candidates = {}, []
-    for space, population in populations.items():
+    for order, (space, population) in enumerate(populations.items()):
         for rule in RULES:
             if rule == "mean" and space:
                 continue  # the plain mean is the no-account-model baseline, in the raw space only
+            if rule == "logistic" and population.forgery_direction is not None:
+                continue  # the cue is added to distances; the logistic rule's score is a probability
             d = verification_distances(val_emb, val_set.writer, val_set.forged, k_refs=config.eval_references,
                                        seed=config.seed, repeats=3, rule=rule, population=population)
             hard = d.skilled if d.skilled.size else d.random
             table[rule + space] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
-            candidates.append((round(table[rule + space]["eer_skilled"], 4), RULES.index(rule), rule, space))
-    _, _, rule, space = min(candidates)
+            # ties go to the simpler decision: the earlier rule, then the earlier space (no cue first)
+            candidates.append((round(table[rule + space]["eer_skilled"], 4), RULES.index(rule), order, rule, space))
+    _, _, _, rule, space = min(candidates)
     return rule, space, table

@@ -11,7 +11,7 @@ def evaluate_checkpoint(checkpoint) -> dict:
     """The held-out (validation) writers' distances and EER for a checkpoint: what the wizard shows."""
     from pathlib import Path
 
-    from sigverify.training.decision_fit import fit_decision
+    from sigverify.training.decision_fit import fit_decision, forgery_head
     from sigverify.training.trainer import embed, load_checkpoint, split_dataset
 
     config, model, state = load_checkpoint(Path(checkpoint))
@@ -19,7 +19,7 @@ def evaluate_checkpoint(checkpoint) -> dict:
     val_set = split.prepare(split.validation, config, [])  # only the writers evaluated are preprocessed
     embeddings = embed(model, val_set.canvases, "cpu")
     # the decision the export will ship (rule, population), so a threshold picked here means the same there
-    fitted = fit_decision(model, split, config, embeddings, val_set, [])
+    fitted = fit_decision(model, split, config, embeddings, val_set, [], forgery_head(state))
     distances = fitted.distances(embeddings, val_set, config, config.eval_references)
     metrics = report(distances)
     return {"genuine": distances.genuine.tolist(), "skilled": distances.skilled.tolist(),

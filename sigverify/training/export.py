@@ -27,7 +27,7 @@ import sigverify
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
-from sigverify.training.decision_fit import fit_decision
+from sigverify.training.decision_fit import fit_decision, forgery_head
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.metrics import eer, roc_curve, threshold_for_far
@@ -100,7 +100,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     if len(val_set) == 0:
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
-    fitted = fit_decision(model, split, config, val_emb, val_set, problems)
+    fitted = fit_decision(model, split, config, val_emb, val_set, problems, forgery_head(state))
     rule, population, background, rule_table = fitted.rule, fitted.population, fitted.background, fitted.table
     val = fitted.distances(val_emb, val_set, config, config.eval_references)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
@@ -127,7 +127,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         metrics["test_writers"] = test_writers
 
     onnx_bytes = to_onnx_bytes(model, params.canvas_height, params.canvas_width)
-    population_bytes = _population_bytes(background, population.whitening)
+    population_bytes = _population_bytes(background, population.whitening, population.forgery_direction)
     parity = check_parity(model, onnx_bytes, val_set.canvases[:32])
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     today = dt.datetime.now(dt.timezone.utc)
@@ -186,10 +186,13 @@ def choose_refer_band(genuine: np.ndarray, forged: np.ndarray, threshold: float)
     return float(np.clip(wanted, *REFER_BAND_LIMITS))
 
 
-def _population_bytes(background: np.ndarray, whitening: np.ndarray | None) -> bytes:
+def _population_bytes(background: np.ndarray, whitening: np.ndarray | None,
+                      forgery_direction: np.ndarray | None = None) -> bytes:
     arrays = {"background": np.ascontiguousarray(background, dtype=np.float32)}
     if whitening is not None:
         arrays["whitening"] = np.ascontiguousarray(whitening, dtype=np.float64)
+    if forgery_direction is not None:
+        arrays["forgery_direction"] = np.ascontiguousarray(forgery_direction, dtype=np.float64)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()

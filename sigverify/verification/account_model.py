@@ -17,6 +17,12 @@ questioned signature's distance into one on a common scale:
 - ``logistic``: a small writer-dependent logistic classifier, the references against the
   background, its margin turned into a distance-like score.
 
+Optionally a *forgery cue* is added to the mean, spread and cohort rules: how much further the
+questioned signature lies than the account's specimens along the direction that the training's
+genuine-versus-forgery head learnt (SigNet-F), c · w·(q − mean of the references). It is
+relative to the account's own specimens, so a writer whose genuine hand happens to look
+"forged-like" to the head is not penalised; its weight c was chosen on validation writers.
+
 Numpy only; fitting takes well under a millisecond for 12 references and 2,000 background
 embeddings, so it is refitted whenever specimens change and cached per model version.
 """
@@ -41,6 +47,12 @@ class Population:
     #: (D, D) within-writer whitening, or None: distances are then measured where the ways a
     #: writer's own signatures naturally vary count less, so what a forger changes counts more
     whitening: np.ndarray | None = None
+    #: (D,) the forgery head's direction times its weight in the decision (raw embedding space), or None
+    forgery_direction: np.ndarray | None = None
+
+    def with_forgery_direction(self, direction: np.ndarray | None) -> "Population":
+        return Population(self.background, self.genuine_distance, self.prior_weight, self.whitening,
+                          None if direction is None else np.asarray(direction, np.float64))
 
     def transform(self, embeddings: np.ndarray) -> np.ndarray:
         embeddings = np.atleast_2d(np.asarray(embeddings, np.float64))
@@ -84,6 +96,8 @@ class AccountModel:
     weights: np.ndarray | None = None
     bias: float = 0.0
     whitening: np.ndarray | None = None
+    forgery_direction: np.ndarray | None = None  # see Population
+    forgery_origin: float = 0.0  # the references' mean position along it
 
     def _space(self, queries: np.ndarray) -> np.ndarray:
         queries = np.atleast_2d(np.asarray(queries, np.float64))
@@ -95,23 +109,26 @@ class AccountModel:
 
     def distance(self, queries: np.ndarray) -> np.ndarray:
         """The normalised distance of each query (N, D); larger = less like this account."""
-        queries = self._space(queries)  # once: the references already live in this space
+        raw = np.atleast_2d(np.asarray(queries, np.float64))
+        queries = self._space(raw)  # once: the references already live in this space
+        if self.rule == "logistic":
+            margin = queries @ self.weights + self.bias  # > 0 for the account
+            return 1.0 / (1.0 + np.exp(np.clip(margin, -50, 50)))
         d = _pairwise(queries, self.references).mean(axis=1)
-        if self.rule == "mean":
-            return d
         if self.rule == "spread":
-            return 1.0 + (d - self.own) / max(self.strangers - self.own, 1e-6)
-        if self.rule == "cohort":
-            return d / max(self.strangers, 1e-6)
-        margin = queries @ self.weights + self.bias  # logistic: > 0 for the account
-        return 1.0 / (1.0 + np.exp(np.clip(margin, -50, 50)))
+            d = 1.0 + (d - self.own) / max(self.strangers - self.own, 1e-6)
+        elif self.rule == "cohort":
+            d = d / max(self.strangers, 1e-6)
+        if self.forgery_direction is not None:
+            d = d + (raw @ self.forgery_direction - self.forgery_origin)
+        return d
 
 
 def fit_account(references: np.ndarray, population: Population | None, rule: str = "spread") -> AccountModel:
     """Fit the account model from its reference embeddings (1 to any number) and the population."""
     if rule not in RULES:
         raise ValueError(f"unknown decision rule {rule!r}; expected one of {RULES}")
-    refs = np.atleast_2d(np.asarray(references, np.float64))
+    refs = raw_refs = np.atleast_2d(np.asarray(references, np.float64))
     if refs.shape[0] == 0:
         raise ValueError("at least one reference embedding is needed")
     if rule == "mean" or population is None:
@@ -132,7 +149,10 @@ def fit_account(references: np.ndarray, population: Population | None, rule: str
     w = population.prior_weight
     own = (pairs * observed + w * population.genuine_distance) / (pairs + w)
     if rule != "logistic":
-        return AccountModel(rule, refs, own, strangers, whitening=whitening)
+        direction = population.forgery_direction
+        origin = float(raw_refs.mean(axis=0) @ direction) if direction is not None else 0.0
+        return AccountModel(rule, refs, own, strangers, whitening=whitening, forgery_direction=direction,
+                            forgery_origin=origin)
     weights, bias = _fit_logistic(refs, background)
     return AccountModel(rule, refs, own, strangers, weights, bias, whitening)
 

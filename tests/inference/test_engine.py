@@ -144,3 +144,36 @@ def test_params_from_manifest_drive_preprocessing(tmp_path, signature):
     params = PreprocessParams(canvas_height=64, canvas_width=128)
     engine = EmbeddingEngine(make_tiny_model(tmp_path / "m", params=params))
     assert engine.prepare(signature).shape == (64, 128)
+
+
+def _with_population(folder, arrays: dict) -> None:
+    """Give a model folder a background population file (and the spread rule) as export writes it."""
+    import hashlib
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    (folder / "population.npz").write_bytes(buffer.getvalue())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["decision_rule"] = "spread"
+    manifest["background"] = {"file": "population.npz", "sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
+                              "genuine_distance": 0.4}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_forgery_direction_is_read_with_the_population(tiny_model, signature):
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=16)
+    _with_population(tiny_model, {"background": rng.normal(size=(40, 16)).astype(np.float32),
+                                  "forgery_direction": direction})
+    engine = EmbeddingEngine(tiny_model, provider="cpu")
+    population = engine.manifest.policy.population
+    assert population is not None and np.allclose(population.forgery_direction, direction)
+    assert engine.manifest.policy.rule == "spread"
+
+
+@pytest.mark.parametrize("direction", [np.ones(15), np.full(16, np.nan), np.ones((16, 1))])
+def test_forgery_direction_that_does_not_fit_is_refused(tiny_model, direction):
+    _with_population(tiny_model, {"background": np.ones((40, 16), np.float32), "forgery_direction": direction})
+    with pytest.raises(ModelError, match="forgery direction"):
+        EmbeddingEngine(tiny_model, provider="cpu")

@@ -122,3 +122,45 @@ def test_within_writer_whitening_discounts_how_writers_naturally_vary():
     raw = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread", population=plain)
     white = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread", population=whitened)
     assert eer(white.genuine, white.skilled)[0] < eer(raw.genuine, raw.skilled)[0] - 0.1
+
+
+def test_forgery_cue_is_measured_from_the_accounts_own_specimens():
+    """The cue adds c·w·(q − mean of the references): nothing for a query at the references' mean
+    position along w, c per unit beyond it, and it moves with the account (no absolute penalty)."""
+    rng = np.random.default_rng(6)
+    population = _population(rng)
+    emb, writer, forged = _writers(rng, n_writers=2)
+    refs = emb[(writer == 0) & ~forged][:5]
+    direction = _unit(rng.normal(size=refs.shape[1]))
+    plain = fit_account(refs, population, "spread")
+    cued = fit_account(refs, population.with_forgery_direction(0.1 * direction), "spread")
+    queries = emb[(writer == 0)][5:]
+    expected = plain.distance(queries) + 0.1 * (queries - refs.mean(axis=0)) @ direction
+    assert np.allclose(cued.distance(queries), expected)
+    # the same account and query shifted together along w: the cue does not change
+    moved = refs + 0.3 * direction
+    shifted = fit_account(moved, population.with_forgery_direction(0.1 * direction), "spread")
+    shifted_plain = fit_account(moved, population, "spread")
+    assert np.allclose(shifted.distance(queries + 0.3 * direction) - shifted_plain.distance(queries + 0.3 * direction),
+                       cued.distance(queries) - plain.distance(queries))
+
+
+def test_forgery_cue_separates_forgeries_that_lie_along_the_learnt_direction():
+    """Forgers who slip along one shared direction (as the training's forgery head learns it): with the
+    cue along that direction, forgeries stand out more than by distance alone."""
+    rng = np.random.default_rng(7)
+    dim, slip = 32, _unit(np.random.default_rng(8).normal(size=32))
+    emb, writer, forged = [], [], []
+    for w in range(30):
+        centre = _unit(rng.normal(size=dim))
+        for fake in [False] * 10 + [True] * 6:
+            x = centre + 0.15 * rng.normal(size=dim) / np.sqrt(dim) + (0.12 * slip if fake else 0)
+            emb.append(_unit(x))
+            writer.append(w)
+            forged.append(fake)
+    emb, writer, forged = np.array(emb), np.array(writer), np.array(forged)
+    population = _population(np.random.default_rng(9))
+    plain = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread", population=population)
+    cued = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread",
+                                  population=population.with_forgery_direction(2.0 * slip))
+    assert eer(cued.genuine, cued.skilled)[0] < eer(plain.genuine, plain.skilled)[0] - 0.05
