@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from sigverify.errors import NoSignatureError
-from sigverify.imaging.preprocess import to_grayscale
+from sigverify.imaging.preprocess import connected_components, to_grayscale
 
 
 def remove_form_lines(mask: np.ndarray, fraction: float = 0.25) -> np.ndarray:
@@ -48,7 +48,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
     if float(gray[~mask].mean() if (~mask).any() else 0) - float(gray[mask].mean() if mask.any() else 255) < 30:
         raise NoSignatureError("no ink found on the page")
     mask = remove_form_lines(mask)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats = connected_components(mask.astype(np.uint8))
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 8
     mask = keep[labels]
@@ -58,7 +58,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
     size = max(5, int(min(gray.shape) * 0.03))
     # a rectangle is separable, so this dilation costs little even on a 300-dpi page
     blobs = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (size * 2, size)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    count, labels, stats = connected_components(blobs)
     ink_per_blob = np.bincount(labels[mask], minlength=count)
     # handwriting: much ink, tall strokes (print lines are flat), not a thin strip
     heights = stats[:, cv2.CC_STAT_HEIGHT]
