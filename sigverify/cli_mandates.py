@@ -94,21 +94,31 @@ def cmd_user(args) -> int:
         from sigverify.store.schema import users
 
         with store.read() as conn:
-            for row in conn.execute(select(users.c.name, users.c.role, users.c.password_hash).order_by(users.c.name)):
-                print(f"{row.name:<20} {row.role:<11} {'password' if row.password_hash else 'OS user'}")
+            for row in conn.execute(select(users.c.name, users.c.role, users.c.password_hash, users.c.status)
+                                    .order_by(users.c.name)):
+                waiting = "  AWAITING A SECOND SUPERVISOR'S APPROVAL" if row.status == "pending" else ""
+                print(f"{row.name:<20} {row.role:<11} {'password' if row.password_hash else 'OS user'}{waiting}")
         return 0
     from sigverify.errors import StoreError
 
     if not args.name or not args.name.strip():
-        raise StoreError("user add needs a NAME")
+        raise StoreError(f"user {args.action} needs a NAME")
     actor = signed_in_actor(args, store)
+    if args.action == "approve":
+        store.users.approve(args.name.strip(), by=actor)
+        print(f"user {args.name.strip()} approved: may act as supervisor now")
+        return 0
     password = os.environ.get("SIGVERIFY_NEW_PASSWORD") if args.with_password else None
     if args.with_password and password is None:
         password = getpass.getpass(f"new password for {args.name}: ")
     if args.with_password and not password:
         raise StoreError("an empty password is no password; choose one (or add an OS user without --with-password)")
     store.users.add(args.name, args.role, password, by=actor)
-    print(f"user {args.name} ({args.role}) added")
+    if store.users.status(args.name.strip()) == "pending":
+        print(f"user {args.name} (supervisor) added, pending: a second supervisor must approve "
+              f"(sigverify user approve {args.name}) before they can act")
+    else:
+        print(f"user {args.name} ({args.role}) added")
     return 0
 
 
@@ -269,8 +279,8 @@ def add_commands(sub, store_help: str) -> None:
         parser.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
         return parser
 
-    user = common(sub.add_parser("user", help="list users, or add one (supervisor)"))
-    user.add_argument("action", choices=("list", "add"))
+    user = common(sub.add_parser("user", help="list users, add one, or approve a new supervisor (supervisor)"))
+    user.add_argument("action", choices=("list", "add", "approve"))
     user.add_argument("name", nargs="?")
     user.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
     user.add_argument("--with-password", action="store_true",

@@ -4,6 +4,12 @@ Users sign in with a password (salted PBKDF2-HMAC-SHA256 from Python's hashlib, 
 iterations) or are the OS user mapped to a role (a user row with no password). A store with no
 users at all is in single-user mode: the OS user acts as supervisor, as before roles existed.
 Checks live here, in the store layer, so the CLI and the GUI cannot bypass them.
+
+Four eyes start with the supervisors themselves: once a store has two supervisors, a supervisor
+added by one of them is *pending* and cannot act until a second supervisor (neither the one who
+added them nor themselves) approves, so nobody can mint a colleague to approve their own
+changes. A store with a single supervisor has no second pair of eyes yet: its second supervisor
+is added directly, and the audit record says so ("bootstrap").
 """
 
 from __future__ import annotations
@@ -87,19 +93,48 @@ class UserDirectory:
         with self.store.engine.begin() as conn:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise StoreError(f"user {name} exists already")
+            supervisors = int(conn.execute(select(func.count()).select_from(users).where(
+                (users.c.role == "supervisor") & (users.c.status == "active"))).scalar_one())
+            status = "pending" if role == "supervisor" and supervisors >= 2 else "active"
             at = now()
-            conn.execute(users.insert().values(name=name, role=role, created_at=at,
+            conn.execute(users.insert().values(name=name, role=role, created_at=at, status=status,
+                                               created_by=by.name,
                                                password_hash=hash_password(password) if password else None))
-            audit_chain.append(conn, at, by.name, "user.add", name, {"role": role, "password": bool(password)},
-                               role=by.role)
+            details = {"role": role, "password": bool(password), "status": status}
+            if role == "supervisor" and supervisors < 2:
+                details["bootstrap"] = True  # the first or second supervisor: no one else could approve
+            audit_chain.append(conn, at, by.name, "user.add", name, details, role=by.role)
         return Actor(name, role)
+
+    def approve(self, name: str, by: Actor) -> None:
+        """A second supervisor lets a pending supervisor act (never the one who added them, nor themselves)."""
+        require_supervisor(by, "approve a new supervisor")
+        from sigverify.store.repository import now
+
+        with self.store.engine.begin() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+            if row is None:
+                raise StoreError(f"unknown user {name}")
+            if row.status != "pending":
+                raise StoreError(f"user {name} is not waiting for approval")
+            if by.name in (row.name, row.created_by):
+                raise PermissionDenied(f"{by.name} cannot approve {name}: a second supervisor must "
+                                       f"(not the one who added them, not themselves)")
+            at = now()
+            conn.execute(users.update().where(users.c.id == row.id).values(status="active"))
+            audit_chain.append(conn, at, by.name, "user.approve", name,
+                               {"role": row.role, "requested_by": row.created_by}, role=by.role)
+
+    def status(self, name: str) -> str | None:
+        with self.store.read() as conn:
+            return conn.execute(select(users.c.status).where(users.c.name == name)).scalar()
 
     def sign_in(self, name: str, password: str) -> Actor:
         with self.store.read() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
         if row is None or not row.password_hash or not check_password(password, row.password_hash):
             raise PermissionDenied("unknown user or wrong password")
-        return Actor(row.name, row.role)
+        return Actor(row.name, acting_role(row))
 
     def os_user(self, os_name: str) -> Actor:
         """The OS user's role: single-user mode → supervisor; mapped user without password → its role."""
@@ -109,4 +144,12 @@ class UserDirectory:
             row = conn.execute(select(users).where(users.c.name == os_name)).first()
         if row is None or row.password_hash:
             raise PermissionDenied(f"{os_name} must sign in (users are defined in this store)")
-        return Actor(row.name, row.role)
+        return Actor(row.name, acting_role(row))
+
+
+def acting_role(row) -> str:
+    """The role a user row may act in; a pending supervisor may not act at all."""
+    if row.status != "active":
+        raise PermissionDenied(f"{row.name} is a new supervisor awaiting a second supervisor's approval "
+                               f"(sigverify user approve {row.name})")
+    return row.role

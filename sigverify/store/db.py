@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sigverify.errors import StoreError
 from sigverify.store.schema import meta, metadata
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 READ_ONLY = "sigverify_read_only"
 
 
@@ -80,7 +80,21 @@ MIGRATIONS: dict[int, list[str]] = {
     # version: statements bringing the previous version up to it (1 is created from metadata);
     # new tables are created by metadata.create_all after the statements
     2: [],  # mandates: mandate_rules, mandate_files, pending_changes, documents, document_signatures
+    3: [  # a new supervisor waits for a second supervisor's approval (existing users stay active)
+        ("users", "status", "VARCHAR(16) NOT NULL DEFAULT 'active'"),
+        ("users", "created_by", "VARCHAR(128)"),
+    ],
 }
+
+
+def _apply(conn, step) -> None:
+    """One migration step: a SQL statement, or (table, column, type) = add that column if missing."""
+    if isinstance(step, str):
+        conn.execute(text(step))
+        return
+    table, column, ddl = step
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
 def migrate(engine: Engine) -> int:
@@ -97,8 +111,8 @@ def migrate(engine: Engine) -> int:
                 raise StoreError(f"the store has schema version {version}, newer than this SigVerify "
                                  f"({SCHEMA_VERSION}); update the application")
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    conn.execute(text(statement))
+                for step in MIGRATIONS[target]:
+                    _apply(conn, step)
                 conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(target)))
             metadata.create_all(conn)  # tables added by later versions
             return SCHEMA_VERSION

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 
 from sigverify.store import audit as audit_chain
-from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, require_supervisor
+from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
 from sigverify.store.db import StoreError, open_engine, plain_text, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
 
@@ -112,10 +112,10 @@ class Store:
         from sigverify.store.schema import users
 
         with self.read() as conn:
-            role = conn.execute(select(users.c.role).where(users.c.name == actor)).scalar()
-        if role is None:  # users are defined: nobody acts under a name the store does not know
+            row = conn.execute(select(users).where(users.c.name == actor)).first()
+        if row is None:  # users are defined: nobody acts under a name the store does not know
             raise PermissionDenied(f"{actor} is not a user of this store; sign in with --user NAME")
-        return Actor(actor, role)
+        return Actor(actor, acting_role(row))
 
     # ------------------------------------------------------------------ accounts
     def add_account(self, number: str, holder_name: str, actor: "str | Actor") -> Account:

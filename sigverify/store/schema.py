@@ -20,6 +20,9 @@ users = Table(
     Column("role", String(16), nullable=False, default="clerk"),  # clerk | supervisor
     Column("password_hash", Text),  # None: the OS user is trusted
     Column("created_at", String(40), nullable=False),
+    # pending: a supervisor added to a store in operation, until a second supervisor approves
+    Column("status", String(16), nullable=False, default="active", server_default="active"),
+    Column("created_by", String(128)),
 )
 
 accounts = Table(

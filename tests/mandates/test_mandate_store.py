@@ -206,7 +206,7 @@ def test_document_bad_input_writes_nothing(bank, rng):
     assert store.verify_audit().records == before and m.queue() == []
 
 
-def test_schema_2_migrates_a_version_1_store(tmp_path):
+def test_a_version_1_store_migrates_to_the_current_schema(tmp_path):
     import sqlite3
 
     path = tmp_path / "old.db"
@@ -219,4 +219,21 @@ def test_schema_2_migrates_a_version_1_store(tmp_path):
     assert store.account("A1").holder_name == "Old"
     assert MandateStore(store).queue() == []
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+
+
+def test_a_version_2_store_gains_supervisor_approval_and_keeps_its_users_active(tmp_path):
+    import sqlite3
+
+    from sigverify.store.auth import Actor
+
+    path = tmp_path / "v2.db"
+    store = Store(str(path))
+    store.users.add("sup1", "supervisor", "pw-1", by=Actor("root", "supervisor"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN status")
+        conn.execute("ALTER TABLE users DROP COLUMN created_by")
+        conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    store = Store(str(path))
+    assert store.users.sign_in("sup1", "pw-1") == Actor("sup1", "supervisor")
+    assert store.users.status("sup1") == "active"
