@@ -185,6 +185,10 @@ def cmd_audit(args) -> int:
         report = store.verify_audit()
         print(report.message())
         return 0 if report.ok else EXIT_AUDIT_BROKEN
+    if args.action == "reanchor":
+        store.reanchor(signed_in_actor(args, store))
+        print("audit trail re-anchored at its current end on this computer (recorded in the trail)")
+        return 0
     text = store.export_audit_csv()
     if args.out:
         out = Path(args.out)
@@ -452,11 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     decide_cmd.set_defaults(func=cmd_decide)
 
     audit_cmd = sub.add_parser("audit", help="check the audit chain, or export it")
-    audit_cmd.add_argument("action", choices=("verify", "export"))
+    audit_cmd.add_argument("action", choices=("verify", "export", "reanchor"),
+                           help="reanchor: after restoring a backup on purpose (supervisor)")
     audit_cmd.add_argument("--csv", action="store_true", help="export as CSV (the only format)")
     audit_cmd.add_argument("--out", help="file to write the export to (default: standard output)")
     audit_cmd.add_argument("--force", action="store_true", help="overwrite --out if it exists (never the store)")
     audit_cmd.add_argument("--store", help=store_help)
+    audit_cmd.add_argument("--user", help="sign in as this user (reanchor; password from $SIGVERIFY_PASSWORD)")
     audit_cmd.set_defaults(func=cmd_audit)
 
     backup = sub.add_parser("backup", help="consistent copy of the store while it is in use")

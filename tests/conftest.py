@@ -15,6 +15,13 @@ SHARED = REPO.parent / "shared"
 SIGCOMP = SHARED / "data" / "sigcomp2011"
 
 
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own SigVerify folder (registry, audit anchors and key), never the real one."""
+    if "SIGVERIFY_HOME" not in os.environ:
+        monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -3,6 +3,16 @@
 A record's hash covers its id, time, actor, role, action, subject, details and the previous
 hash, so changing any byte of any record breaks the chain at that record. Records are only
 ever appended; the application never updates or deletes them.
+
+The chain alone cannot tell that records were cut off its end, or that someone rewrote a record
+and recomputed every hash after it; nor does it see the data tables. So:
+
+- every record names the data rows its action wrote, with the SHA-256 of each row's content
+  ("rows"); ``verify_rows`` checks that every row of every guarded table is exactly what its
+  latest audit record says (a row edited, inserted or deleted behind the application's back is
+  named);
+- the chain's head is anchored outside the database on every commit (store/anchor.py), so a cut
+  or a rewrite is seen by every computer that wrote or checked a later record.
 """
 
 from __future__ import annotations
@@ -30,18 +40,102 @@ def record_hash(record_id: int, at: str, actor: str, role: str, action: str, sub
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def append(conn: Connection, at: str, actor: str, action: str, subject: str, details: dict, role: str = "") -> int:
-    """Append one record inside the caller's transaction; returns its id."""
+#: the data tables every row of which the audit trail vouches for, with their key columns
+GUARDED = {
+    "users": ("id",), "accounts": ("id",), "signatories": ("id",), "reference_signatures": ("id",),
+    "embeddings": ("reference_id", "model_sha256"), "verifications": ("id",), "decisions": ("id",),
+    "settings": ("key",), "mandate_rules": ("account_id",), "mandate_files": ("id",), "pending_changes": ("id",),
+    "documents": ("id",), "document_signatures": ("id",),
+}
+
+
+def row_name(table: str, key) -> str:
+    """How a record names a row: ``table:key`` (composite keys joined by |)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return f"{table}:" + "|".join(str(p) for p in parts)
+
+
+def _digest_of(row) -> str:
+    values = {}
+    for column, value in row._mapping.items():
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            value = "sha256:" + hashlib.sha256(bytes(value)).hexdigest()
+        elif isinstance(value, float):
+            value = repr(value)
+        values[column] = value
+    return hashlib.sha256(canonical(values).encode("utf-8")).hexdigest()
+
+
+def row_digest(conn: Connection, table: str, key) -> str | None:
+    """SHA-256 of a row's whole content (None if the row does not exist)."""
+    from sigverify.store.schema import metadata
+
+    t = metadata.tables[table]
+    parts = key if isinstance(key, tuple) else (key,)
+    condition = [t.c[c] == v for c, v in zip(GUARDED[table], parts)]
+    row = conn.execute(select(t).where(*condition)).first()
+    return None if row is None else _digest_of(row)
+
+
+def append(conn: Connection, at: str, actor: str, action: str, subject: str, details: dict, role: str = "",
+           rows: list[tuple[str, object]] = ()) -> int:
+    """Append one record inside the caller's transaction; returns its id.
+
+    ``rows``: the (table, key) of every data row this action wrote or deleted, read back here so
+    the record holds what the rows really contain at commit."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE audit IN EXCLUSIVE MODE"))
     last = conn.execute(select(audit.c.id, audit.c.hash).order_by(audit.c.id.desc()).limit(1)).first()
     record_id = (last.id + 1) if last else 1
     prev = last.hash if last else GENESIS
+    if rows:
+        details = {**details, "rows": {row_name(t, k): row_digest(conn, t, k) for t, k in rows}}
     body = canonical(details)
+    digest = record_hash(record_id, at, actor, role, action, subject, body, prev)
     conn.execute(audit.insert().values(
         id=record_id, at=at, actor=actor, role=role, action=action, subject=subject, details=body, prev_hash=prev,
-        hash=record_hash(record_id, at, actor, role, action, subject, body, prev)))
+        hash=digest))
+    conn.info["audit_head"] = (record_id, digest)  # anchored outside the database once committed
     return record_id
+
+
+def all_rows(conn: Connection) -> list[tuple[str, object]]:
+    """(table, key) of every row of every guarded table (for the baseline of an upgraded store)."""
+    from sigverify.store.schema import metadata
+
+    found = []
+    for table, keys in GUARDED.items():
+        t = metadata.tables[table]
+        for r in conn.execute(select(*(t.c[k] for k in keys))):
+            found.append((table, tuple(r) if len(keys) > 1 else r[0]))
+    return found
+
+
+def verify_rows(conn: Connection, limit: int = 20) -> list[str]:
+    """Rows whose content is not what the audit trail last recorded for them (at most ``limit``)."""
+    from sigverify.store.schema import metadata
+
+    ledger: dict[str, str | None] = {}
+    for (body,) in conn.execute(select(audit.c.details).order_by(audit.c.id)):
+        try:
+            ledger.update(json.loads(body).get("rows") or {})
+        except (ValueError, AttributeError):
+            continue  # an altered record is the chain's finding
+    problems, seen = [], set()
+    for table, keys in GUARDED.items():
+        t = metadata.tables[table]
+        for row in conn.execute(select(t)):
+            key = tuple(row._mapping[k] for k in keys)
+            name = row_name(table, key if len(keys) > 1 else key[0])
+            seen.add(name)
+            if name not in ledger:
+                problems.append(f"{name} is in no audit record (written outside SigVerify)")
+            elif ledger[name] != _digest_of(row):
+                problems.append(f"{name} differs from its audit record (altered outside SigVerify)")
+    for name, digest in ledger.items():
+        if digest is not None and name not in seen:
+            problems.append(f"{name} was deleted outside SigVerify")
+    return problems[:limit] + ([f"... and {len(problems) - limit} more"] if len(problems) > limit else [])
 
 
 @dataclass(frozen=True)
@@ -50,11 +144,16 @@ class ChainReport:
     records: int
     first_broken: int | None = None
     reason: str = ""
+    problems: tuple[str, ...] = ()  # the anchor's and the data rows' findings
+    anchored: bool = False
 
     def message(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.records} record(s)"
-        return f"audit chain BROKEN at record {self.first_broken}: {self.reason}"
+            anchor = "" if self.anchored else " (this computer holds no anchor for this store yet)"
+            return f"audit chain intact: {self.records} record(s), every data row as recorded{anchor}"
+        lines = [f"audit chain BROKEN at record {self.first_broken}: {self.reason}"] if self.first_broken else \
+            ["audit trail BROKEN:"]
+        return "\n".join(lines + [f"  - {p}" for p in self.problems])
 
 
 def verify_chain(conn: Connection) -> ChainReport:

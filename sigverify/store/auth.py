@@ -90,20 +90,21 @@ class UserDirectory:
             raise StoreError("the first user must be a supervisor")
         from sigverify.store.repository import now
 
-        with self.store.engine.begin() as conn:
+        with self.store.write() as conn:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise StoreError(f"user {name} exists already")
             supervisors = int(conn.execute(select(func.count()).select_from(users).where(
                 (users.c.role == "supervisor") & (users.c.status == "active"))).scalar_one())
             status = "pending" if role == "supervisor" and supervisors >= 2 else "active"
             at = now()
-            conn.execute(users.insert().values(name=name, role=role, created_at=at, status=status,
-                                               created_by=by.name,
-                                               password_hash=hash_password(password) if password else None))
+            user_id = conn.execute(users.insert().values(
+                name=name, role=role, created_at=at, status=status, created_by=by.name,
+                password_hash=hash_password(password) if password else None)).inserted_primary_key[0]
             details = {"role": role, "password": bool(password), "status": status}
             if role == "supervisor" and supervisors < 2:
                 details["bootstrap"] = True  # the first or second supervisor: no one else could approve
-            audit_chain.append(conn, at, by.name, "user.add", name, details, role=by.role)
+            audit_chain.append(conn, at, by.name, "user.add", name, details, role=by.role,
+                               rows=[("users", user_id)])
         return Actor(name, role)
 
     def approve(self, name: str, by: Actor) -> None:
@@ -111,7 +112,7 @@ class UserDirectory:
         require_supervisor(by, "approve a new supervisor")
         from sigverify.store.repository import now
 
-        with self.store.engine.begin() as conn:
+        with self.store.write() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
             if row is None:
                 raise StoreError(f"unknown user {name}")
@@ -123,7 +124,8 @@ class UserDirectory:
             at = now()
             conn.execute(users.update().where(users.c.id == row.id).values(status="active"))
             audit_chain.append(conn, at, by.name, "user.approve", name,
-                               {"role": row.role, "requested_by": row.created_by}, role=by.role)
+                               {"role": row.role, "requested_by": row.created_by}, role=by.role,
+                               rows=[("users", row.id)])
 
     def status(self, name: str) -> str | None:
         with self.store.read() as conn:

@@ -97,6 +97,19 @@ def _apply(conn, step) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
+def _baseline(conn, version: int) -> None:
+    """Schema 3 makes every data row part of its audit record; rows written before are vouched for
+    by one baseline record at the upgrade (what they held then is what the store had)."""
+    import datetime as dt
+
+    from sigverify.store import audit as audit_chain
+
+    rows = audit_chain.all_rows(conn)
+    if rows:
+        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        audit_chain.append(conn, at, "sigverify", "audit.baseline", "*", {"from_schema": version}, rows=rows)
+
+
 def migrate(engine: Engine) -> int:
     """Create the schema, or bring an older one up to SCHEMA_VERSION, in one transaction."""
     try:
@@ -115,6 +128,8 @@ def migrate(engine: Engine) -> int:
                     _apply(conn, step)
                 conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(target)))
             metadata.create_all(conn)  # tables added by later versions
+            if version < 3:
+                _baseline(conn, version)
             return SCHEMA_VERSION
     except StoreError:
         raise

@@ -100,24 +100,26 @@ class MandateStore:
         from sigverify.store.schema import accounts
 
         account = self.store.account(number)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             conn.execute(accounts.update().where(accounts.c.id == account.id).values(
                 always_refer=bool(always_refer), instructions=instructions))
             audit_chain.append(conn, at, actor.name, "account.flags", number,
-                               {"always_refer": bool(always_refer), "instructions": instructions}, role=actor.role)
+                               {"always_refer": bool(always_refer), "instructions": instructions}, role=actor.role,
+                               rows=[("accounts", account.id)])
 
     def attach_mandate_file(self, actor: Actor, number: str, image: bytes, filename: str) -> int:
         require_supervisor(actor, "attach mandate documents")
         account = self.store.account(number)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             file_id = conn.execute(mandate_files.insert().values(account_id=account.id, image=image, filename=filename,
                                                                  uploaded_by=actor.name, uploaded_at=at)
                                    ).inserted_primary_key[0]
             audit_chain.append(conn, at, actor.name, "mandate.file", number,
                                {"file_id": file_id, "filename": filename,
-                                "sha256": hashlib.sha256(image).hexdigest()}, role=actor.role)
+                                "sha256": hashlib.sha256(image).hexdigest()}, role=actor.role,
+                               rows=[("mandate_files", file_id)])
         return file_id
 
     def set_amount_bands(self, actor: Actor, bands: list[dict]) -> None:
@@ -126,10 +128,11 @@ class MandateStore:
 
         require_supervisor(actor, "change amount thresholds")
         parse_bands(bands)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             self.store._put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
-            audit_chain.append(conn, at, actor.name, "threshold.bands", "*", {"bands": bands}, role=actor.role)
+            audit_chain.append(conn, at, actor.name, "threshold.bands", "*", {"bands": bands}, role=actor.role,
+                               rows=[("settings", "amount_bands")])
 
     # ------------------------------------------------------------------ four eyes
     def request(self, actor: Actor, kind: str, number: str, payload: dict, attachment: bytes | None = None) -> int:
@@ -139,13 +142,14 @@ class MandateStore:
             raise StoreError(f"unknown change kind {kind!r}")
         self.store.account(number)
         self._validate(kind, number, payload)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             change_id = conn.execute(pending_changes.insert().values(
                 kind=kind, account_number=number, payload=json.dumps(payload), attachment=attachment,
                 requested_by=actor.name, requested_at=at, status="pending")).inserted_primary_key[0]
             audit_chain.append(conn, at, actor.name, "change.request", number,
-                               {"change_id": change_id, "kind": kind, "payload": _public(payload)}, role=actor.role)
+                               {"change_id": change_id, "kind": kind, "payload": _public(payload)}, role=actor.role,
+                               rows=[("pending_changes", change_id)])
         return change_id
 
     def _validate(self, kind: str, number: str, payload: dict) -> None:
@@ -180,27 +184,29 @@ class MandateStore:
         elif change.kind == "retire":
             self.store.retire(int(change.payload["reference_id"]), Actor(change.requested_by, "supervisor"),
                               _approved_by=actor.name)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
+            written = [("pending_changes", change_id)]
             if change.kind == "signatory":
-                self._apply_signatory(conn, change, at)
+                written.append(("signatories", self._apply_signatory(conn, change, at)))
             elif change.kind == "rule":
                 self._validate("rule", change.account_number, change.payload)
-                self._apply_rule(conn, change, actor, at)
+                written.append(("mandate_rules", self._apply_rule(conn, change, actor, at)))
             conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
                 status="approved", decided_by=actor.name, decided_at=at))
             audit_chain.append(conn, at, actor.name, "change.approve", change.account_number,
-                               {"change_id": change_id, "kind": change.kind}, role=actor.role)
+                               {"change_id": change_id, "kind": change.kind}, role=actor.role, rows=written)
 
     def reject(self, actor: Actor, change_id: int, reason: str = "") -> None:
         require_supervisor(actor, "reject changes")
         change = self._change(change_id)
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
                 status="rejected", decided_by=actor.name, decided_at=at))
             audit_chain.append(conn, at, actor.name, "change.reject", change.account_number,
-                               {"change_id": change_id, "reason": reason}, role=actor.role)
+                               {"change_id": change_id, "reason": reason}, role=actor.role,
+                               rows=[("pending_changes", change_id)])
 
     def _change(self, change_id: int) -> PendingChange:
         with self.store.read() as conn:
@@ -212,19 +218,20 @@ class MandateStore:
         return PendingChange(r.id, r.kind, r.account_number, json.loads(r.payload), r.requested_by, r.requested_at,
                              r.status)
 
-    def _apply_signatory(self, conn, change: PendingChange, at: str) -> None:
+    def _apply_signatory(self, conn, change: PendingChange, at: str) -> int:
         p = change.payload
         account = self.store.account(change.account_number)
-        conn.execute(signatories.insert().values(account_id=account.id, name=p["name"], role=p.get("role", ""),
-                                                 panel=p.get("panel", ""), approval_limit=p.get("approval_limit"),
-                                                 created_at=at))
+        return conn.execute(signatories.insert().values(
+            account_id=account.id, name=p["name"], role=p.get("role", ""), panel=p.get("panel", ""),
+            approval_limit=p.get("approval_limit"), created_at=at)).inserted_primary_key[0]
 
-    def _apply_rule(self, conn, change: PendingChange, actor: Actor, at: str) -> None:
+    def _apply_rule(self, conn, change: PendingChange, actor: Actor, at: str) -> int:
         account = self.store.account(change.account_number)
         rule = parse_mandate(change.payload["rule"]).to_json()
         conn.execute(mandate_rules.delete().where(mandate_rules.c.account_id == account.id))
         conn.execute(mandate_rules.insert().values(account_id=account.id, rule=rule, requested_by=change.requested_by,
                                                    approved_by=actor.name, set_at=at))
+        return account.id
 
     def _apply_enrolment(self, actor: Actor, change: PendingChange) -> None:
         with self.store.read() as conn:
@@ -242,18 +249,20 @@ class MandateStore:
                         model_version: str, outcome: str, explanation: str, signatures: list[dict]) -> int:
         account = self.store.account(number)
         status = "open" if outcome == "review" else "closed"
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             document_id = conn.execute(documents.insert().values(
                 account_id=account.id, amount=amount, image=image, filename=filename, model_version=model_version,
                 outcome=outcome, explanation=explanation, status=status, created_by=actor.name, created_at=at,
             )).inserted_primary_key[0]
+            written = [("documents", document_id)]
             for sig in signatures:
-                conn.execute(document_signatures.insert().values(document_id=document_id, **sig))
+                written.append(("document_signatures", conn.execute(document_signatures.insert().values(
+                    document_id=document_id, **sig)).inserted_primary_key[0]))
             audit_chain.append(conn, at, actor.name, "document.verify", number, {
                 "document_id": document_id, "amount": amount, "outcome": outcome, "explanation": explanation,
                 "image_sha256": hashlib.sha256(image).hexdigest(), "signatures": signatures,
-                "model_version": model_version}, role=actor.role)
+                "model_version": model_version}, role=actor.role, rows=written)
         return document_id
 
     def queue(self, include_aside: bool = True) -> list[dict]:
@@ -288,7 +297,7 @@ class MandateStore:
         doc = self.document(document_id)
         if doc["status"] not in ("open", "aside"):
             raise StoreError(f"document {document_id} is not waiting for review")
-        with self.engine.begin() as conn:
+        with self.store.write() as conn:
             at = now()
             values = {"status": "aside"} if decision == "aside" else {
                 "status": "decided", "review_decision": decision, "review_comment": comment,
@@ -296,7 +305,7 @@ class MandateStore:
             conn.execute(documents.update().where(documents.c.id == document_id).values(**values))
             audit_chain.append(conn, at, actor.name, "document.review", str(doc["account_id"]),
                                {"document_id": document_id, "decision": decision, "comment": comment},
-                               role=actor.role)
+                               role=actor.role, rows=[("documents", document_id)])
 
 
 def _public(payload: dict) -> dict:

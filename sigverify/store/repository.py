@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 
 from sigverify.store import audit as audit_chain
+from sigverify.store.anchor import AnchorError, AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
 from sigverify.store.db import StoreError, open_engine, plain_text, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
+from sigverify.store.schema import audit as audit_table
 
 DECISIONS = ("accept", "reject", "escalate")
 
@@ -87,12 +90,27 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.engine = open_engine(url)
         self.url = str(self.engine.url)
+        self.anchor = AuditAnchor(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
 
     def read(self):
         return read_connection(self.engine)
+
+    @contextmanager
+    def write(self):
+        """One transaction; once it has committed, the audit head it wrote is anchored outside
+        the database (store/anchor.py)."""
+        with self.engine.begin() as conn:
+            conn.info.pop("audit_head", None)
+            yield conn
+            head = conn.info.pop("audit_head", None)
+        if head is not None:
+            try:
+                self.anchor.advance(*head)
+            except OSError:
+                pass  # a read-only home folder: the record is stored; audit verify says the anchor is behind
 
     # ------------------------------------------------------------------ who acts
     @property
@@ -122,14 +140,15 @@ class Store:
         actor = self.actor(actor).name  # in four-eyes mode: a user of this store
         number = plain_text(number, "the account number", 64)
         holder_name = plain_text(holder_name, "the holder's name", 256)
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             if conn.execute(select(accounts.c.id).where(accounts.c.number == number)).first():
                 raise StoreError(f"account {number} already exists")
             at = now()
             account_id = conn.execute(accounts.insert().values(
                 number=number, holder_name=holder_name, instructions="", always_refer=False, created_at=at,
                 created_by=actor)).inserted_primary_key[0]
-            audit_chain.append(conn, at, actor, "account.create", number, {"holder_name": holder_name})
+            audit_chain.append(conn, at, actor, "account.create", number, {"holder_name": holder_name},
+                               rows=[("accounts", account_id)])
         return Account(account_id, number, holder_name)
 
     def account(self, number: str) -> Account:
@@ -167,7 +186,7 @@ class Store:
         hashes = [hashlib.sha256(item.image).hexdigest() for item in items]
         if len(set(hashes)) != len(hashes):
             raise StoreError("the same image is given twice; nothing was enrolled")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             known = {r.image_sha256: r.filename for r in conn.execute(
                 select(references.c.image_sha256, references.c.filename).where(
                     and_(references.c.account_id == account.id, references.c.image_sha256.in_(hashes))))}
@@ -189,7 +208,9 @@ class Store:
                            "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
                 if _approved_by:
                     details["approved_by"] = _approved_by
-                audit_chain.append(conn, at, acting.name, "reference.enroll", number, details, role=acting.role)
+                audit_chain.append(conn, at, acting.name, "reference.enroll", number, details, role=acting.role,
+                                   rows=[("reference_signatures", reference_id),
+                                         ("embeddings", (reference_id, model_sha256))])
                 ids.append(reference_id)
         return ids
 
@@ -198,7 +219,7 @@ class Store:
         require_supervisor(acting, "retire specimens")
         if self.four_eyes() and not _approved_by:
             raise PermissionDenied("retiring a specimen needs a second supervisor's approval")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             row = conn.execute(select(references.c.active, accounts.c.number).join(accounts).where(
                 references.c.id == reference_id)).first()
             if row is None:
@@ -211,7 +232,8 @@ class Store:
             details = {"reference_id": reference_id}
             if _approved_by:
                 details["approved_by"] = _approved_by
-            audit_chain.append(conn, at, acting.name, "reference.retire", row.number, details, role=acting.role)
+            audit_chain.append(conn, at, acting.name, "reference.retire", row.number, details, role=acting.role,
+                               rows=[("reference_signatures", reference_id)])
 
     def references(self, number: str, active_only: bool = True) -> list[Reference]:
         account = self.account(number)
@@ -250,12 +272,19 @@ class Store:
             return list(conn.execute(select(references.c.id).where(references.c.id.not_in(cached)).order_by(
                 references.c.id)).scalars())
 
-    def put_embeddings(self, model_sha256: str, vectors: dict[int, np.ndarray]) -> None:
-        with self.engine.begin() as conn:
+    def put_embeddings(self, model_sha256: str, vectors: dict[int, np.ndarray], actor: str = "sigverify") -> None:
+        """Cache the references' embeddings under a model (computed when a new model first meets
+        them); audited like every row a verdict depends on."""
+        if not vectors:
+            return
+        with self.write() as conn:
             at = now()
             for reference_id, vector in vectors.items():
                 conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
                                                         vector=_vector_bytes(vector), created_at=at))
+            audit_chain.append(conn, at, actor, "embeddings.compute", model_sha256[:16],
+                               {"model_sha256": model_sha256, "references": sorted(int(r) for r in vectors)},
+                               rows=[("embeddings", (int(r), model_sha256)) for r in vectors])
 
     # ------------------------------------------------------------------ verifications and decisions
     def record_verification(self, number: str, image: bytes, filename: str, model_version: str, model_sha256: str,
@@ -265,7 +294,7 @@ class Store:
         account = self.account(number)
         digest = hashlib.sha256(image).hexdigest()
         distances = [{"reference_id": int(r), "distance": round(float(d), 6)} for r, d in per_reference]
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             at = now()
             verification_id = conn.execute(verifications.insert().values(
                 account_id=account.id, questioned_image=image, questioned_sha256=digest, filename=filename,
@@ -275,7 +304,8 @@ class Store:
             audit_chain.append(conn, at, actor, "verification", number, {
                 "verification_id": verification_id, "questioned_sha256": digest, "model_version": model_version,
                 "distances": distances, "distance": round(float(distance), 6), "score": round(float(score), 6),
-                "threshold": round(float(threshold), 6), "verdict": verdict})
+                "threshold": round(float(threshold), 6), "verdict": verdict},
+                rows=[("verifications", verification_id)])
         return verification_id
 
     def record_decision(self, verification_id: int, decision: str, comment: str, actor: "str | Actor") -> int:
@@ -284,7 +314,7 @@ class Store:
             raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == "escalate" and not comment.strip():
             raise StoreError("an escalation needs a comment for the supervisor")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             row = conn.execute(select(verifications.c.id, accounts.c.number).join(accounts).where(
                 verifications.c.id == verification_id)).first()
             if row is None:
@@ -299,7 +329,8 @@ class Store:
                 verification_id=verification_id, decision=decision, comment=comment, decided_by=actor,
                 decided_at=at)).inserted_primary_key[0]
             audit_chain.append(conn, at, actor, "decision", row.number, {
-                "verification_id": verification_id, "decision": decision, "comment": comment})
+                "verification_id": verification_id, "decision": decision, "comment": comment},
+                rows=[("decisions", decision_id)])
         return decision_id
 
     def history(self, number: str) -> list[dict]:
@@ -338,12 +369,12 @@ class Store:
         if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
             raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
         key = f"threshold:{model_version}"
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
             self._put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
             audit_chain.append(conn, at, acting.name, "threshold.change", model_version,
-                               {"from": previous, "to": threshold}, role=acting.role)
+                               {"from": previous, "to": threshold}, role=acting.role, rows=[("settings", key)])
 
     def threshold_override(self, model_version: str) -> float | None:
         value = self.get_setting(f"threshold:{model_version}")
@@ -352,26 +383,26 @@ class Store:
     def activate_model(self, version: str, sha256: str, actor: "str | Actor") -> None:
         acting = self.actor(actor)
         require_supervisor(acting, "activate a model")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
             self._put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
                               at)
             audit_chain.append(conn, at, acting.name, "model.activate", version,
                                {"sha256": sha256, "previous": json.loads(previous) if previous else None},
-                               role=acting.role)
+                               role=acting.role, rows=[("settings", "active_model")])
 
     def approve_model(self, version: str, digest: str, actor: "str | Actor") -> None:
         """A supervisor vouches for a model folder (its manifest and every file, by digest): only
         approved folders, and the shipped one, may decide verifications recorded in this store."""
         acting = self.actor(actor)
         require_supervisor(acting, "register a model")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             at = now()
-            self._put_setting(conn, f"model:{digest[:56]}", json.dumps({"version": version, "digest": digest}),
-                              acting.name, at)
+            key = f"model:{digest[:56]}"
+            self._put_setting(conn, key, json.dumps({"version": version, "digest": digest}), acting.name, at)
             audit_chain.append(conn, at, acting.name, "model.register", version, {"digest": digest},
-                               role=acting.role)
+                               role=acting.role, rows=[("settings", key)])
 
     def model_approved(self, digest: str) -> bool:
         value = self.get_setting(f"model:{digest[:56]}")
@@ -382,8 +413,50 @@ class Store:
 
     # ------------------------------------------------------------------ audit and backup
     def verify_audit(self) -> audit_chain.ChainReport:
+        """The chain, the anchor this computer holds and every guarded data row; on success the
+        anchor moves to the current head."""
         with self.read() as conn:
-            return audit_chain.verify_chain(conn)
+            report = audit_chain.verify_chain(conn)
+            problems = list(report.problems)
+            try:
+                anchored = self.anchor.read()
+            except AnchorError as exc:
+                anchored, problems = None, [*problems, str(exc)]
+            if anchored is not None:
+                head = conn.execute(select(audit_table.c.hash).where(audit_table.c.id == anchored.record)).scalar()
+                if head is None:
+                    problems.append(f"record {anchored.record}, which this computer saw, is gone: the trail now ends "
+                                    f"at record {report.records} (records deleted, or the audit table dropped)")
+                elif head != anchored.hash:
+                    problems.append(f"record {anchored.record} differs from what this computer saw (records "
+                                    "rewritten and their hashes recomputed)")
+            problems += audit_chain.verify_rows(conn)
+            head_row = conn.execute(select(audit_table.c.id, audit_table.c.hash).order_by(
+                audit_table.c.id.desc()).limit(1)).first()
+        report = audit_chain.ChainReport(report.ok and not problems, report.records, report.first_broken,
+                                         report.reason, tuple(problems), anchored is not None)
+        if report.ok and head_row is not None:
+            try:
+                self.anchor.advance(head_row.id, head_row.hash)
+            except OSError:
+                pass
+        return report
+
+    def reanchor(self, actor: "str | Actor") -> None:
+        """After a supervisor restored a backup on purpose: anchor the trail as it now is (audited)."""
+        acting = self.actor(actor)
+        require_supervisor(acting, "re-anchor the audit trail")
+        try:
+            previous = self.anchor.read()
+        except AnchorError:
+            previous = None
+        with self.write() as conn:
+            at = now()
+            audit_chain.append(conn, at, acting.name, "audit.reanchor", "*", {
+                "previous_anchor": None if previous is None else {"record": previous.record, "hash": previous.hash}},
+                role=acting.role)
+            record, digest = conn.info["audit_head"]
+        self.anchor.advance(record, digest, force=True)
 
     def export_audit_csv(self) -> str:
         with self.read() as conn:

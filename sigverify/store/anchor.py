@@ -1,0 +1,122 @@
+"""The audit chain's head, kept outside the database: who can write to the store cannot rewrite history.
+
+After every commit that appended audit records, this computer writes "record N of store S has
+hash H" to a small file in its own SigVerify folder (``user_data_dir()/audit-anchors``),
+authenticated with an HMAC-SHA256 key kept beside it (``audit.key``, readable by this user only)
+and never in the database. ``audit verify`` then knows that record N must still exist with that
+hash: records cut off the end, a dropped or emptied audit table, or a record rewritten with every
+hash after it recomputed are all seen, by every computer that wrote or checked a later record.
+
+Against whom: anyone who can write to the database (the SQLite file or the PostgreSQL server)
+but not to the supervisors' own SigVerify folders. Restoring a backup also rewinds the chain;
+a supervisor then re-anchors (``sigverify audit reanchor``), which the trail records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigverify.paths import user_data_dir
+
+
+@dataclass(frozen=True)
+class Anchor:
+    record: int
+    hash: str
+
+
+class AnchorError(Exception):
+    """The anchor file exists but is not one this computer wrote (altered or foreign)."""
+
+
+class AuditAnchor:
+    """The anchor of one store (by its URL, password masked) on this computer."""
+
+    def __init__(self, store_url: str, folder: Path | None = None) -> None:
+        self.store_url = store_url
+        self.folder = Path(folder) if folder else user_data_dir()
+        name = hashlib.sha256(store_url.encode("utf-8")).hexdigest()[:24]
+        self.path = self.folder / "audit-anchors" / f"{name}.json"
+
+    # ------------------------------------------------------------------ the key
+    def _key(self, create: bool) -> bytes | None:
+        path = self.folder / "audit.key"
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            if not create:
+                return None
+        except (OSError, ValueError) as exc:
+            raise AnchorError(f"the audit key {path} cannot be read ({exc})") from exc
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return bytes.fromhex(path.read_text().strip())
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex())
+        return key
+
+    def _mac(self, key: bytes, record: int, head: str) -> str:
+        return hmac.new(key, f"{self.store_url}\x1f{record}\x1f{head}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+    # ------------------------------------------------------------------ read and advance
+    def read(self) -> Anchor | None:
+        """The anchored head, or None where this computer never anchored this store."""
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise AnchorError(f"the audit anchor {self.path} is unreadable ({exc})") from exc
+        key = self._key(create=False)
+        try:
+            record, head, mac = int(data["record"]), str(data["hash"]), str(data["mac"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnchorError(f"the audit anchor {self.path} is malformed") from exc
+        if key is None or not hmac.compare_digest(mac, self._mac(key, record, head)):
+            raise AnchorError(f"the audit anchor {self.path} was not written by SigVerify on this computer "
+                              "(altered, or its key is gone)")
+        return Anchor(record, head)
+
+    def advance(self, record: int, head: str, force: bool = False) -> None:
+        """Anchor record N's hash; never moves back (records only grow) unless ``force``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path.with_suffix(".lock")):
+            if not force:
+                try:
+                    current = self.read()
+                except AnchorError:
+                    current = None  # an altered anchor is reported by verify; a new head replaces it here
+                if current is not None and current.record >= record:
+                    return
+            key = self._key(create=True)
+            body = json.dumps({"store": self.store_url, "record": record, "hash": head,
+                               "mac": self._mac(key, record, head)})
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(body)
+            os.replace(tmp, self.path)
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock between processes of this computer (the app and the command line)."""
+    handle = open(path, "a+")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except ImportError:  # Windows: os.replace keeps each write whole; the last writer wins
+            pass
+        yield
+    finally:
+        handle.close()

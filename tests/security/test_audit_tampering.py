@@ -1,0 +1,183 @@
+"""The audit trail sees what is done to the database behind SigVerify's back (issue 13, item 8).
+
+A real store is used through the real CLI (models registered, accounts, specimens, verifications,
+decisions, users, a change request); then the SQLite file is edited directly, as someone with
+access to the database file would, and ``sigverify audit verify`` must fail (exit 5) naming why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sigverify.cli import EXIT_AUDIT_BROKEN, main
+from sigverify.store import audit as audit_chain
+from sigverify.synthetic import SyntheticWriter
+from tests.helpers import make_tiny_model
+
+
+@pytest.fixture
+def bank(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "store.db"
+    monkeypatch.setenv("SIGVERIFY_STORE", str(store))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+    model = make_tiny_model(tmp_path / "model")
+    rng = np.random.default_rng(0)
+    writer, stranger = SyntheticWriter(3), SyntheticWriter(11)
+    files = {}
+    for name, image in {"r1": writer.genuine(rng), "r2": writer.genuine(rng), "q": writer.genuine(rng),
+                        "s": stranger.genuine(rng)}.items():
+        files[name] = tmp_path / f"{name}.png"
+        cv2.imwrite(str(files[name]), image)
+
+    def run(*args, user=None, password=None, new_password=None):
+        for name, value in (("SIGVERIFY_PASSWORD", password), ("SIGVERIFY_NEW_PASSWORD", new_password)):
+            monkeypatch.delenv(name, raising=False)
+            if value is not None:
+                monkeypatch.setenv(name, value)
+        try:
+            code = main([*map(str, args), *(["--user", user] if user else [])])
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    monkeypatch.setenv("SIGVERIFY_MODEL", str(model))
+    assert run("models", "register", model)[0] == 0
+    assert run("accounts", "add", "ACC", "--name", "Holder")[0] == 0
+    assert run("enroll", "ACC", files["r1"], files["r2"])[0] == 0
+    for questioned in ("q", "s"):
+        code, out = run("verify", "--account", "ACC", files[questioned], "--json")
+        assert code in (0, 1, 2) and '"verdict"' in out, out  # the exit status tells the verdict
+    assert run("decide", "1", "accept")[0] == 0
+    assert run("user", "add", "sup1", "--role", "supervisor", "--with-password", new_password="pw-1")[0] == 0
+    assert run("signatory", "add", "ACC", "Ann", user="sup1", password="pw-1")[0] == 0
+
+    def verify():
+        return run("audit", "verify")
+
+    code, out = verify()
+    assert code == 0 and "intact" in out, out
+    return {"run": run, "verify": verify, "db": store}
+
+
+def _sql(bank, *statements):
+    with sqlite3.connect(bank["db"]) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _broken(bank, *words):
+    code, out = bank["verify"]()
+    assert code == EXIT_AUDIT_BROKEN, out
+    assert "BROKEN" in out and all(w in out for w in words), out
+    return out
+
+
+def test_deleting_the_last_record_is_seen(bank):
+    _sql(bank, "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)")
+    _broken(bank, "is gone")
+
+
+def test_deleting_the_last_fifty_records_or_all_of_them_is_seen(bank):
+    _sql(bank, "DELETE FROM audit WHERE id > (SELECT max(id) - 50 FROM audit)")
+    _broken(bank, "is gone")
+
+
+def test_emptying_the_audit_table_is_seen(bank):
+    _sql(bank, "DELETE FROM audit")
+    _broken(bank, "is gone", "in no audit record")
+
+
+def test_dropping_the_audit_table_is_seen_although_the_store_recreates_it(bank):
+    _sql(bank, "DROP TABLE audit")
+    _broken(bank, "is gone")
+
+
+def test_rewriting_a_record_and_recomputing_the_chain_after_it_is_seen(bank):
+    with sqlite3.connect(bank["db"]) as conn:
+        rows = conn.execute("SELECT id, at, actor, role, action, subject, details FROM audit ORDER BY id").fetchall()
+        prev = audit_chain.GENESIS
+        for record_id, at, actor, role, action, subject, details in rows:
+            if action == "verification":  # every verdict becomes "genuine"
+                details = re.sub(r'"verdict":"[a-z]+"', '"verdict":"genuine"', details)
+            digest = audit_chain.record_hash(record_id, at, actor, role, action, subject, details, prev)
+            conn.execute("UPDATE audit SET details = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                         (details, prev, digest, record_id))
+            prev = digest
+    _broken(bank, "rewritten")
+
+
+@pytest.mark.parametrize("statement, words", [
+    ("UPDATE verifications SET verdict = 'GENUINE', score = 0.99", ["verifications:", "altered"]),
+    ("UPDATE decisions SET decision = 'reject'", ["decisions:1", "altered"]),
+    ("DELETE FROM decisions", ["decisions:1", "deleted"]),
+    ("UPDATE reference_signatures SET active = 0 WHERE id = 1", ["reference_signatures:1", "altered"]),
+    ("UPDATE embeddings SET vector = zeroblob(64)", ["embeddings:", "altered"]),
+    ("INSERT INTO settings (key, value, changed_by, changed_at) VALUES "
+     "('model:" + "f" * 56 + "', '{}', 'x', 'now')", ["settings:model:", "in no audit record"]),
+    ("UPDATE users SET password_hash = NULL", ["users:", "altered"]),
+    ("UPDATE accounts SET always_refer = 0, holder_name = 'Someone else'", ["accounts:1", "altered"]),
+])
+def test_direct_edits_of_data_rows_are_named(bank, statement, words):
+    _sql(bank, statement)
+    _broken(bank, *words)
+
+
+def test_an_altered_anchor_file_is_seen(bank, tmp_path):
+    anchor = next((tmp_path / "home" / "audit-anchors").glob("*.json"))
+    data = json.loads(anchor.read_text())
+    data["record"] = 1
+    data["hash"] = hashlib.sha256(b"x").hexdigest()
+    anchor.write_text(json.dumps(data))
+    _broken(bank, "not written by SigVerify")
+
+
+def test_a_restored_backup_is_reported_until_a_supervisor_reanchors(bank, tmp_path):
+    assert bank["run"]("backup", tmp_path / "copy.db")[0] == 0
+    assert bank["run"]("signatory", "add", "ACC", "Bob", user="sup1", password="pw-1")[0] == 0
+    for suffix in ("-wal", "-shm"):  # restored as an administrator would: the app closed, the old copy back
+        bank["db"].with_name(bank["db"].name + suffix).unlink(missing_ok=True)
+    (tmp_path / "copy.db").replace(bank["db"])
+    _broken(bank, "is gone")
+    assert bank["run"]("audit", "reanchor")[0] == 3  # users exist: only a signed-in supervisor
+    assert bank["run"]("audit", "reanchor", user="sup1", password="pw-1")[0] == 0
+    code, out = bank["verify"]()
+    assert code == 0, out
+
+
+def test_an_upgraded_store_starts_with_a_baseline_and_verifies(tmp_path):
+    """A store written by schema 2 (no row digests) is vouched for once at the upgrade."""
+    from sigverify.store.repository import Store
+
+    path = tmp_path / "v2.db"
+    store = Store(str(path))
+    store.add_account("A1", "Old holder", "setup")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE audit SET details = '{\"holder_name\":\"Old holder\"}', hash = ? WHERE id = 1",
+                     (audit_chain.record_hash(*conn.execute(
+                         "SELECT id, at, actor, role, action, subject FROM audit WHERE id = 1").fetchone(),
+                         '{"holder_name":"Old holder"}', audit_chain.GENESIS),))
+        conn.execute("ALTER TABLE users DROP COLUMN status")
+        conn.execute("ALTER TABLE users DROP COLUMN created_by")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    shutil.rmtree(Path(os.environ["SIGVERIFY_HOME"]) / "audit-anchors")  # schema 2 kept no anchor
+    upgraded = Store(str(path))
+    report = upgraded.verify_audit()
+    assert report.ok, report.message()
+    with upgraded.read() as conn:
+        from sqlalchemy import select
+
+        from sigverify.store.schema import audit
+
+        actions = [r.action for r in conn.execute(select(audit.c.action).order_by(audit.c.id))]
+    assert actions == ["account.create", "audit.baseline"]
