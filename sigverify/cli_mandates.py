@@ -144,8 +144,8 @@ def cmd_signatory(args) -> int:
 
 
 def cmd_specimen(args) -> int:
-    from sigverify.imaging.decode import load_image, read_image_file
-    from sigverify.imaging.preprocess import preprocess_with_box
+    from sigverify.imaging.decode import read_image_file
+    from sigverify.services import prepare_specimens
     from sigverify.store.mandates import enrolment_payload
 
     store = _store(args)
@@ -153,9 +153,9 @@ def cmd_specimen(args) -> int:
     actor = signed_in_actor(args, store)
     engine = _engine(args.model)
     data, name = read_image_file(Path(args.image))
-    prepared = preprocess_with_box(load_image(data, name=name).pixels, engine.manifest.preprocessing)
-    embedding = engine.embed_canvases(prepared.canvas[None])[0]
-    payload = enrolment_payload(args.signatory, Path(args.image).name, prepared.box, embedding,
+    store.account(args.account)
+    (item,) = prepare_specimens(store, engine, args.account, [(data, Path(args.image).name)])
+    payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
                                 engine.manifest.sha256, args.expires)
     change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
     return _requested(change)

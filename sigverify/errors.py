@@ -17,6 +17,10 @@ class NoSignatureError(SigVerifyError):
     """The image decodes but holds no signature (blank page, a speck)."""
 
 
+class SpecimenRefused(SigVerifyError):
+    """The image holds writing but cannot serve as a reference specimen (says why)."""
+
+
 class ModelError(SigVerifyError):
     """The model file or its manifest is missing, altered or inconsistent."""
 

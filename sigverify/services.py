@@ -10,30 +10,60 @@ from typing import Callable
 
 import numpy as np
 
+from sigverify.errors import SpecimenRefused
 from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.preprocess import preprocess_with_box
+from sigverify.imaging.specimen_check import specimen_problems
 from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
 from sigverify.store.auth import require_supervisor
 from sigverify.store.db import StoreError
 from sigverify.store.repository import EnrolItem, Store
-from sigverify.verification.decision import Decision, decide
+from sigverify.verification.decision import FORGED, Decision, decide
 
 
 def _read(path: Path) -> bytes:
     return read_image_file(path)[0]
 
 
+def prepare_specimens(store: Store, engine: EmbeddingEngine, number: str,
+                      files: list[tuple[bytes, str]]) -> list[EnrolItem]:
+    """Decode, check, find the ink and embed specimens; refuse any that cannot serve as one.
+
+    Each must look like dark handwriting on light paper (imaging/specimen_check.py) and, where
+    the account has two specimens or more, must not be judged a forgery against them: a specimen
+    unlike the others is far more often the wrong image than a changed signature (which a
+    supervisor handles by retiring the old specimens first)."""
+    params = engine.manifest.preprocessing
+    prepared = []
+    for data, name in files:
+        pixels = load_image(data, name=name).pixels
+        problems = specimen_problems(pixels, params)
+        if problems:
+            raise SpecimenRefused(f"{name} cannot be a specimen: {'; '.join(problems)}")
+        prepared.append(preprocess_with_box(pixels, params))
+    vectors = engine.embed_canvases(np.stack([p.canvas for p in prepared]))
+    ids, existing, _ = store.reference_embeddings(number, engine.manifest.sha256)
+    if len(ids) >= 2:  # one specimen alone says too little about how this hand varies
+        policy = engine.manifest.policy
+        for (_, name), vector in zip(files, vectors):
+            decision = decide(vector, existing, policy)
+            if decision.verdict == FORGED:
+                raise SpecimenRefused(
+                    f"{name} is unlike account {number}'s {len(ids)} other specimen(s) (distance "
+                    f"{decision.distance:.3f}, beyond the model's forgery line "
+                    f"{policy.threshold * (1 + policy.refer_band):.3f}); check that it is this signatory's "
+                    f"signature, or retire the old specimens first if the signature has changed")
+    return [EnrolItem(data, name, p.box, vector) for (data, name), p, vector in zip(files, prepared, vectors)]
+
+
 def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str) -> list[int]:
-    """Decode, find the ink, embed, then enrol all files in one transaction (or none)."""
+    """Decode, check, find the ink, embed, then enrol all files in one transaction (or none)."""
     if not paths:
         raise StoreError("no images given to enrol")
     store.account(number)  # unknown account: refuse before any decoding
     files = [(_read(path), Path(path).name) for path in paths]
-    prepared = [preprocess_with_box(load_image(data, name=name).pixels, engine.manifest.preprocessing)
-                for data, name in files]
-    vectors = engine.embed_canvases(np.stack([p.canvas for p in prepared]))
-    items = [EnrolItem(data, name, p.box, vector) for (data, name), p, vector in zip(files, prepared, vectors)]
+    items = prepare_specimens(store, engine, number, files)
     return store.enroll(number, items, engine.manifest.sha256, actor)
 
 

@@ -276,7 +276,7 @@ class RuleEditorDialog(QDialog):
         """Read the file, find the ink, embed it, and request its enrolment for the selected signatory."""
         from pathlib import Path
 
-        from sigverify.imaging.preprocess import preprocess_with_box
+        from sigverify.services import prepare_specimens
         from sigverify.store.mandates import enrolment_payload
 
         row = self.signatories.currentRow()
@@ -291,10 +291,8 @@ class RuleEditorDialog(QDialog):
                 return
         try:
             data, _ = read_image_file(Path(path))
-            prepared = preprocess_with_box(load_image(data, name=Path(path).name).pixels,
-                                           self.engine.manifest.preprocessing)
-            embedding = self.engine.embed_canvases(prepared.canvas[None])[0]
-            payload = enrolment_payload(people[row].id, Path(path).name, prepared.box, embedding,
+            (item,) = prepare_specimens(self.mandates.store, self.engine, self.number, [(data, Path(path).name)])
+            payload = enrolment_payload(people[row].id, item.filename, item.box, item.embedding,
                                         self.engine.manifest.sha256)
             change = self.mandates.request(self.actor, "enroll", self.number, payload, attachment=data)
         except (SigVerifyError, OSError) as exc:

@@ -214,6 +214,14 @@ def _keep(stats: np.ndarray, present: np.ndarray, shape: tuple[int, int], params
     return keep
 
 
+def kept_ink(darkness: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, int, int]:
+    """The ink as preprocessing keeps it (before printed lines go): its mask, how many separate
+    pieces it has and how many pixels (for the specimen check)."""
+    mask, labels, stats, touched = _ink_components(darkness, params)
+    keep = _keep(stats, touched, mask.shape, params)
+    return keep[labels], int(keep.sum()), int(stats[keep, cv2.CC_STAT_AREA].sum())
+
+
 def clean_ink(mask: np.ndarray, params: PreprocessParams) -> np.ndarray:
     """Keep the signature's ink: drop specks and noise lying in the border band."""
     labels, _, keep = _kept_components(mask, params)

@@ -1,4 +1,5 @@
-"""No genuine signature in any real dataset is refused as blank or as a speck (issue: ink extraction)."""
+"""No genuine signature in any real dataset is refused as blank or as a speck (issue: ink extraction),
+nor as a reference specimen (issue 13: the specimen check)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.decode import load_image
 from sigverify.imaging.preprocess import PreprocessParams, preprocess
+from sigverify.imaging.specimen_check import specimen_problems
 from sigverify.inference.manifest import load_manifest
 from sigverify.paths import shipped_model_dir
 from sigverify.training.datasets import scan_dataset
@@ -32,9 +34,13 @@ def test_every_genuine_signature_is_read(name):
     for writer, samples in scan.writers.items():
         for path in samples.genuine:
             count += 1
+            pixels = load_image(path).pixels
             try:
-                preprocess(load_image(path).pixels, params)
+                preprocess(pixels, params)
+                problems = specimen_problems(pixels, params)
             except NoSignatureError as exc:
-                refused.append(f"{writer}/{path.name}: {exc}")
+                problems = [str(exc)]
+            if problems:
+                refused.append(f"{writer}/{path.name}: {'; '.join(problems)}")
     assert count > 100
     assert refused == [], f"{len(refused)} of {count} genuine signatures refused: {refused[:5]}"
