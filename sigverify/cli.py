@@ -45,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load_engine(model: str | None, provider: str):
-    from sigverify.inference.engine import load_engine
+    from sigverify.inference.registry import load_engine
 
     return load_engine(model, provider)
 

@@ -38,7 +38,7 @@ def signed_in_actor(args, store):
 
 
 def _engine(model: str | None):
-    from sigverify.inference.engine import load_engine
+    from sigverify.inference.registry import load_engine
 
     return load_engine(model)
 

@@ -34,12 +34,3 @@ def user_data_dir() -> Path:
         base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
     return base / "SigVerify"
 
-
-def default_model_dir() -> Path:
-    """The model verification uses unless told otherwise: $SIGVERIFY_MODEL, else the model
-    activated in this computer's registry (see inference/registry.py), else the shipped one."""
-    if override := os.environ.get("SIGVERIFY_MODEL"):
-        return Path(override)
-    from sigverify.inference.registry import default_registry
-
-    return default_registry().active_dir()

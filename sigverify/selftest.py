@@ -24,7 +24,7 @@ def run_self_test(model_dir: Path | None = None) -> int:
 
     import sigverify
     from sigverify.imaging.decode import load_image
-    from sigverify.inference.engine import load_engine
+    from sigverify.inference.registry import load_engine
     from sigverify.paths import assets_dir, install_root
     from sigverify.verification.decision import decide
 

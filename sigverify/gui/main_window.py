@@ -39,7 +39,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
 def _load_model(model_dir: Path, provider: str):
-    from sigverify.inference.engine import load_engine
+    from sigverify.inference.registry import load_engine
 
     return load_engine(model_dir, provider)
 
@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
     def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
                  settings: AppSettings | None = None, actor: str | None = None, registry=None) -> None:
         super().__init__()
-        from sigverify.paths import default_model_dir
+        from sigverify.inference.registry import default_model_dir
         from sigverify.store.repository import current_user
 
         self.setWindowTitle("SigVerify")
@@ -66,8 +66,9 @@ class MainWindow(QMainWindow):
         from sigverify.inference.registry import default_registry
 
         self.registry = registry or default_registry()
-        self.model_dir = Path(model_dir) if model_dir else (self.registry.active_dir() if registry
-                                                            else default_model_dir())
+        # which model: resolved with the backend, off the UI thread (a damaged registry is reported there)
+        self.model_dir = Path(model_dir) if model_dir else None
+        self._model_from = (lambda: self.registry.active_dir()) if registry else default_model_dir
         self.store_location = store_location if store_location is not None else (self.settings.store_location or None)
         self.actor = actor or current_user()
         self.pool = QThreadPool.globalInstance()
@@ -251,10 +252,11 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
 
         def load():
-            return _open_store(self.store_location), _load_model(self.model_dir, self.settings.provider)
+            folder = self.model_dir or self._model_from()
+            return _open_store(self.store_location), _load_model(folder, self.settings.provider), folder
 
         def done(result):
-            self.store, self.engine = result
+            self.store, self.engine, self.model_dir = result
             self.model_status.setText(f"Model {self.engine.version} · {self.engine.provider_description}")
             self.model_status.setToolTip(f"Loaded from {self.model_dir} in {time.perf_counter() - started:.2f} s")
             self.search_accounts(self.account_panel.search.text())

@@ -11,7 +11,7 @@ import onnxruntime as ort
 
 from sigverify.errors import ModelError
 from sigverify.imaging.preprocess import preprocess
-from sigverify.inference.manifest import MANIFEST_NAME, Manifest, folder_digest, load_population, read_manifest
+from sigverify.inference.manifest import Manifest, folder_digest, load_population, read_manifest
 from sigverify.inference.providers import explain_active, plan_providers
 
 
@@ -102,14 +102,3 @@ class EmbeddingEngine:
         """Preprocess decoded images and embed them as one batch."""
         return self.embed_canvases(np.stack([self.prepare(image) for image in images]))
 
-
-def load_engine(model_dir: Path | str | None = None, provider: str = "auto") -> EmbeddingEngine:
-    """The given model folder, else the installed one ($SIGVERIFY_MODEL, the model activated on this
-    computer, the shipped one), with a message that says what to do when there is none."""
-    from sigverify.paths import default_model_dir
-
-    folder = Path(model_dir) if model_dir else default_model_dir()
-    if not (folder / MANIFEST_NAME).is_file():
-        raise ModelError(f"no model installed at {folder}. Train one with 'sigverify train DATASET --out DIR' "
-                         "and pass --model DIR/model, or set SIGVERIFY_MODEL")
-    return EmbeddingEngine(folder, provider=provider)

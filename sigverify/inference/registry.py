@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, load_manifest, sha256_of
+from sigverify.paths import shipped_model_dir, user_data_dir
 
 SHIPPED = "shipped"
 
@@ -37,12 +38,21 @@ class ModelRegistry:
         self.file = self.root / "registry.json"
 
     def _read(self) -> dict:
+        """The registry file; a damaged one is an error, never a silent fall back to the shipped
+        model (a clerk would verify with another model than the one a supervisor activated)."""
         if not self.file.is_file():
             return {"active": SHIPPED}
         try:
-            return json.loads(self.file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {"active": SHIPPED}
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ModelError(f"the model registry {self.file} cannot be read ({exc.strerror})") from exc
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"the model registry {self.file} is damaged ({exc.msg}); ask a supervisor to "
+                             "activate the model again ('sigverify models activate VERSION')") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("active", SHIPPED), str):
+            raise ModelError(f"the model registry {self.file} is damaged (not a registry); ask a supervisor "
+                             "to activate the model again")
+        return data
 
     def _write(self, data: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -145,6 +155,24 @@ def check_behaviour(engine) -> None:
 
 
 def default_registry() -> ModelRegistry:
-    from sigverify.paths import shipped_model_dir, user_data_dir
-
     return ModelRegistry(user_data_dir() / "models", shipped_model_dir())
+
+
+def default_model_dir() -> Path:
+    """The model verification uses unless told otherwise: $SIGVERIFY_MODEL, else the model
+    activated in this computer's registry, else the shipped one."""
+    if override := os.environ.get("SIGVERIFY_MODEL"):
+        return Path(override)
+    return default_registry().active_dir()
+
+
+def load_engine(model_dir: Path | str | None = None, provider: str = "auto"):
+    """The given model folder, else the installed one ($SIGVERIFY_MODEL, the model activated on this
+    computer, the shipped one), with a message that says what to do when there is none."""
+    from sigverify.inference.engine import EmbeddingEngine
+
+    folder = Path(model_dir) if model_dir else default_model_dir()
+    if not (folder / MANIFEST_NAME).is_file():
+        raise ModelError(f"no model installed at {folder}. Train one with 'sigverify train DATASET --out DIR' "
+                         "and pass --model DIR/model, or set SIGVERIFY_MODEL")
+    return EmbeddingEngine(folder, provider=provider)

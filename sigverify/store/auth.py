@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from sigverify.errors import StoreError
 from sigverify.store import audit as audit_chain
+from sigverify.store.db import now
 from sigverify.store.schema import users
 
 ROLES = ("clerk", "supervisor")
@@ -88,8 +89,6 @@ class UserDirectory:
             require_supervisor(by, "add users")
         elif role != "supervisor":
             raise StoreError("the first user must be a supervisor")
-        from sigverify.store.repository import now
-
         with self.store.write() as conn:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise StoreError(f"user {name} exists already")
@@ -110,8 +109,6 @@ class UserDirectory:
     def approve(self, name: str, by: Actor) -> None:
         """A second supervisor lets a pending supervisor act (never the one who added them, nor themselves)."""
         require_supervisor(by, "approve a new supervisor")
-        from sigverify.store.repository import now
-
         with self.store.write() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
             if row is None:

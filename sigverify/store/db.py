@@ -137,6 +137,13 @@ def migrate(engine: Engine) -> int:
         raise StoreError(f"cannot open the store: {str(exc).splitlines()[0]}") from exc
 
 
+def now() -> str:
+    """The time every record carries: UTC, ISO 8601, microseconds."""
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
 def plain_text(value, what: str, limit: int) -> str:
     """A name or number as the store keeps it: stripped, at most ``limit`` characters (the column's
     size on PostgreSQL), no control characters (an ANSI escape in a holder's name must never reach

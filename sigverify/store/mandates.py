@@ -18,7 +18,8 @@ from sigverify.mandates.rules import ANY_ONE, Mandate, Signatory, check_satisfia
 from sigverify.store import audit as audit_chain
 from sigverify.store.db import plain_text
 from sigverify.store.auth import Actor, PermissionDenied, require_supervisor
-from sigverify.store.repository import EnrolItem, Store, _vector, now
+from sigverify.store.db import now
+from sigverify.store.repository import EnrolItem, Store, vector_from_bytes
 from sigverify.store.schema import (document_signatures, documents, embeddings, mandate_files, mandate_rules,
                                     pending_changes, references, signatories)
 
@@ -78,7 +79,7 @@ class MandateStore:
                     (references.c.expires_on.is_(None)) | (references.c.expires_on >= today)))).all()
         out: dict[int, list] = {}
         for row in rows:
-            out.setdefault(row.signatory_id, []).append(_vector(row.vector))
+            out.setdefault(row.signatory_id, []).append(vector_from_bytes(row.vector))
         return {k: np.stack(v) for k, v in out.items()}
 
     def mandate(self, number: str) -> Mandate:

@@ -17,15 +17,11 @@ from sqlalchemy import and_, func, or_, select
 from sigverify.store import audit as audit_chain
 from sigverify.store.anchor import AnchorError, AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
-from sigverify.store.db import StoreError, open_engine, plain_text, read_connection
+from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
 from sigverify.store.schema import audit as audit_table
 
 DECISIONS = ("accept", "reject", "escalate")
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def current_user() -> str:
@@ -76,11 +72,11 @@ class EnrolItem:
     embedding: np.ndarray
 
 
-def _vector_bytes(vector: np.ndarray) -> bytes:
+def vector_to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").ravel().tobytes()
 
 
-def _vector(data: bytes) -> np.ndarray:
+def vector_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 
@@ -203,7 +199,7 @@ class Store:
                     signatory_id=signatory_id, expires_on=expires_on,
                 )).inserted_primary_key[0]
                 conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
-                                                        vector=_vector_bytes(item.embedding), created_at=at))
+                                                        vector=vector_to_bytes(item.embedding), created_at=at))
                 details = {"reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
                            "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
                 if _approved_by:
@@ -260,7 +256,7 @@ class Store:
                                                       embeddings.c.model_sha256 == model_sha256))).where(
                 and_(references.c.account_id == account.id, references.c.active.is_(True))).order_by(
                 references.c.id)).all()
-        have = [(r.id, _vector(r.vector)) for r in rows if r.vector is not None]
+        have = [(r.id, vector_from_bytes(r.vector)) for r in rows if r.vector is not None]
         missing = [r.id for r in rows if r.vector is None]
         matrix = np.stack([v for _, v in have]) if have else np.zeros((0, 0), np.float32)
         return [i for i, _ in have], matrix, missing
@@ -281,7 +277,7 @@ class Store:
             at = now()
             for reference_id, vector in vectors.items():
                 conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
-                                                        vector=_vector_bytes(vector), created_at=at))
+                                                        vector=vector_to_bytes(vector), created_at=at))
             audit_chain.append(conn, at, actor, "embeddings.compute", model_sha256[:16],
                                {"model_sha256": model_sha256, "references": sorted(int(r) for r in vectors)},
                                rows=[("embeddings", (int(r), model_sha256)) for r in vectors])

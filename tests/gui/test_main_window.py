@@ -283,3 +283,18 @@ def test_camera_that_cannot_open_shows_a_message(qtbot, window, world):
     dialog.capture()
     qtbot.waitUntil(lambda: "could not be opened" in dialog.preview.text(), timeout=10000)
     dialog.reject()
+
+
+def test_a_damaged_model_registry_is_reported_in_the_window_not_a_crash(qtbot, world, tmp_path):
+    from sigverify.inference.registry import ModelRegistry
+
+    registry = ModelRegistry(tmp_path / "models", world["model"])
+    registry.root.mkdir(parents=True)
+    registry.file.write_text("{damaged")
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(store_location=world["store"], settings=settings, actor="clerk1", registry=registry)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.message.isVisible(), timeout=15000)
+    assert "registry" in win.message.text() and "damaged" in win.message.text()
+    assert win.engine is None and win.model_status.text() == "No model loaded"
