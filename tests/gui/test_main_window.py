@@ -15,7 +15,9 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
 
 from sigverify import services  # noqa: E402
 from sigverify.gui.main_window import MainWindow  # noqa: E402
-from sigverify.gui.result_panel import BADGES  # noqa: E402
+
+# what a clerk must see for each verdict, written here, not imported from the code under test
+BADGES = {"genuine": ("GENUINE", "#1b5e20"), "forged": ("FORGED", "#b71c1c"), "refer": ("REFER TO SUPERVISOR", "#e65100")}
 from sigverify.gui.settings import AppSettings  # noqa: E402
 from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
 from sigverify.store.repository import Store  # noqa: E402
@@ -110,12 +112,13 @@ def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, wor
     _verify(qtbot, window)
     result = window.last_verification
     # the window shows what the core decided, for every reference
-    text, colour, _ = BADGES[result.decision.verdict]
+    text, colour = BADGES[result.decision.verdict]
     assert window.result_panel.badge.text() == text
     assert colour in window.result_panel.badge.styleSheet()
     assert window.result_panel.distances_shown() == pytest.approx(result.decision.distances, abs=1e-4)
     assert window.result_panel.table.rowCount() == 3
-    assert window.result_panel.overlay.pixmap() is not None
+    overlay = window.result_panel.overlay.pixmap()
+    assert not overlay.isNull() and overlay.width() > 0 and overlay.height() > 0
 
     window.result_panel.comment.setText("signature matches the card")
     qtbot.mouseClick(window.result_panel.accept_button, Qt.MouseButton.LeftButton)

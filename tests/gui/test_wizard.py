@@ -20,7 +20,7 @@ from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
 from sigverify.inference.registry import ModelRegistry  # noqa: E402
 from sigverify.store.repository import Store  # noqa: E402
 from sigverify.synthetic import SyntheticWriter, write_dataset  # noqa: E402
-from sigverify.verification.metrics import eer  # noqa: E402
+from sigverify.verification.metrics import eer, far_frr  # noqa: E402
 from tests.gui.shots import save_screenshot  # noqa: E402
 from tests.helpers import approve_model, make_tiny_model  # noqa: E402
 
@@ -107,8 +107,12 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     evaluation.far_value.setValue(10.0)
     evaluation.far_button.click()
     assert evaluation.far_frr[0] <= 0.10
+    before = (evaluation.threshold, evaluation.point.text())
     evaluation.slider.setValue(evaluation.slider.value() + 50)  # the slider moves the point live
-    assert "threshold" in evaluation.point.text()
+    assert evaluation.threshold > before[0] and evaluation.point.text() != before[1]
+    far, frr = far_frr(np.asarray(evaluation.genuine), np.asarray(evaluation.negatives), evaluation.threshold)
+    assert evaluation.point.text() == (f"threshold {evaluation.threshold:.4f}: FAR {100 * far:.2f}%, "
+                                       f"FRR {100 * frr:.2f}%")
     evaluation.eer_button.click()
     assert evaluation.threshold == pytest.approx(evaluation.eer_threshold)
     save_screenshot(wizard, "wizard-4-evaluation")
