@@ -199,7 +199,7 @@ def _population_bytes(background: np.ndarray, whitening: np.ndarray | None,
 
 
 def _public_config(config: TrainConfig) -> dict:
-    data = {k: v for k, v in config.__dict__.items() if k not in ("resume", "save_rank_weights")}
+    data = {k: v for k, v in config.__dict__.items() if k != "resume"}
     data["channels"] = list(config.channels)
     return data
 
