@@ -1,71 +1,13 @@
-"""Command-line equivalents of the administrative actions on mandates, with the same roles.
-
-Who acts: ``--user NAME`` signs in (password from $SIGVERIFY_PASSWORD, else asked on the
-terminal); without it, the OS user as mapped in the store (single-user mode: supervisor).
-"""
+"""Command-line equivalents of the administrative actions on mandates, with the same roles."""
 
 from __future__ import annotations
 
 import getpass
-import json
 import math
 import os
-import sys
 from pathlib import Path
 
-
-def _store(args):
-    from sigverify.store.repository import Store
-
-    return Store(args.store)
-
-
-def signed_in_actor(args, store):
-    """Who acts: --user NAME signs in (password from $SIGVERIFY_PASSWORD, else asked); else the OS
-    user as the store maps it. Shared by every command that records something."""
-    from sigverify.store.repository import current_user
-
-    if args.user:
-        password = os.environ.get("SIGVERIFY_PASSWORD")
-        if password is None:
-            if not sys.stdin.isatty():
-                from sigverify.errors import StoreError
-
-                raise StoreError("no password: set SIGVERIFY_PASSWORD or run in a terminal")
-            password = getpass.getpass(f"password for {args.user}: ")
-        return store.users.sign_in(args.user, password)
-    return store.users.os_user(current_user())
-
-
-def _engine(model: str | None):
-    from sigverify.inference.registry import load_engine
-
-    return load_engine(model)
-
-
-def _requested(change: int) -> int:
-    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
-    return 0
-
-
-def _mandates(store):
-    from sigverify.store.mandates import MandateStore
-
-    return MandateStore(store)
-
-
-def _json_file(path: str) -> object:
-    """A JSON file given on the command line, with one clear line for every way it can be wrong."""
-    from sigverify.errors import StoreError
-
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StoreError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise StoreError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+from sigverify.commands.common import engine_for, json_file, mandates_of, open_store, requested, signed_in_actor
 
 
 def _boxes(values: list[str] | None) -> list[tuple[int, int, int, int]] | None:
@@ -85,9 +27,8 @@ def _boxes(values: list[str] | None) -> list[tuple[int, int, int, int]] | None:
         boxes.append(box)
     return boxes
 
-
 def cmd_user(args) -> int:
-    store = _store(args)
+    store = open_store(args)
     if args.action == "list":
         from sqlalchemy import select
 
@@ -121,10 +62,9 @@ def cmd_user(args) -> int:
         print(f"user {args.name} ({args.role}) added")
     return 0
 
-
 def cmd_signatory(args) -> int:
-    store = _store(args)
-    mandates = _mandates(store)
+    store = open_store(args)
+    mandates = mandates_of(store)
     if args.action == "list":
         for s in mandates.signatories(args.account):
             limit = "no limit" if s.approval_limit is None else f"limit {s.approval_limit:,.2f}"
@@ -140,47 +80,43 @@ def cmd_signatory(args) -> int:
     change = mandates.request(signed_in_actor(args, store), "signatory", args.account,
                               {"name": args.name, "panel": args.panel, "role": args.role,
                                "approval_limit": args.limit})
-    return _requested(change)
-
+    return requested(change)
 
 def cmd_specimen(args) -> int:
     from sigverify.imaging.decode import read_image_file
     from sigverify.services import prepare_specimens
     from sigverify.store.mandates import enrolment_payload
 
-    store = _store(args)
-    mandates = _mandates(store)
+    store = open_store(args)
+    mandates = mandates_of(store)
     actor = signed_in_actor(args, store)
-    engine = _engine(args.model)
+    engine = engine_for(args.model)
     data, name = read_image_file(Path(args.image))
     store.account(args.account)
     (item,) = prepare_specimens(store, engine, args.account, [(data, Path(args.image).name)])
     payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
                                 engine.manifest.sha256, args.expires)
     change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
-    return _requested(change)
-
+    return requested(change)
 
 def cmd_rule(args) -> int:
-    store = _store(args)
-    mandates = _mandates(store)
+    store = open_store(args)
+    mandates = mandates_of(store)
     if args.action == "show":
         print(mandates.mandate(args.account).describe())
         return 0
-    rule = _json_file(args.file) if args.file else None
+    rule = json_file(args.file) if args.file else None
     change = mandates.request(signed_in_actor(args, store), "rule", args.account, {"rule": rule})
-    return _requested(change)
-
+    return requested(change)
 
 def cmd_changes(args) -> int:
-    for change in _mandates(_store(args)).pending():
+    for change in mandates_of(open_store(args)).pending():
         print(f"{change.id:>5}  {change.account_number:<16} {change.describe():<60} by {change.requested_by}")
     return 0
 
-
 def cmd_approve(args) -> int:
-    store = _store(args)
-    mandates = _mandates(store)
+    store = open_store(args)
+    mandates = mandates_of(store)
     actor = signed_in_actor(args, store)
     if args.reject:
         mandates.reject(actor, args.change, args.reason)
@@ -190,13 +126,12 @@ def cmd_approve(args) -> int:
         print(f"change {args.change} approved and applied")
     return 0
 
-
 def cmd_document(args) -> int:
     from sigverify.mandates.document import decide_document
 
-    store = _store(args)
+    store = open_store(args)
     actor = signed_in_actor(args, store)
-    engine = _engine(args.model)
+    engine = engine_for(args.model)
     boxes = _boxes(args.box)
     from sigverify.imaging.decode import read_image_file
 
@@ -208,24 +143,21 @@ def cmd_document(args) -> int:
     print(f"document {decision.document_id}: {decision.outcome.upper()} — {decision.explanation}")
     return {"accepted": 0, "rejected": 1, "review": 2}[decision.outcome]
 
-
 def cmd_queue(args) -> int:
-    for d in _mandates(_store(args)).queue():
+    for d in mandates_of(open_store(args)).queue():
         print(f"{d['id']:>5}  {d['account']:<16} {d['amount']:>14,.2f}  {d['status']:<6} {d['explanation']}")
     return 0
 
-
 def cmd_review(args) -> int:
-    store = _store(args)
-    _mandates(store).review(signed_in_actor(args, store), args.document, args.decision, args.comment)
+    store = open_store(args)
+    mandates_of(store).review(signed_in_actor(args, store), args.document, args.decision, args.comment)
     print(f"document {args.document}: {args.decision}")
     return 0
 
-
 def cmd_account(args) -> int:
     """Flags, instructions and the scanned mandate document of an account (supervisor)."""
-    store = _store(args)
-    mandates = _mandates(store)
+    store = open_store(args)
+    mandates = mandates_of(store)
     account = store.account(args.account)
     if args.always_refer is None and args.instructions is None and not args.mandate_file:
         from sqlalchemy import select
@@ -264,14 +196,12 @@ def cmd_account(args) -> int:
         print(f"mandate document {path.name} attached (id {file_id})")
     return 0
 
-
 def cmd_bands(args) -> int:
-    store = _store(args)
-    bands = _json_file(args.file)
-    _mandates(store).set_amount_bands(signed_in_actor(args, store), bands)
+    store = open_store(args)
+    bands = json_file(args.file)
+    mandates_of(store).set_amount_bands(signed_in_actor(args, store), bands)
     print("amount thresholds updated")
     return 0
-
 
 def add_commands(sub, store_help: str) -> None:
     def common(parser):
@@ -349,5 +279,3 @@ def add_commands(sub, store_help: str) -> None:
     bands = common(sub.add_parser("bands", help="set the amount → FAR table (supervisor)"))
     bands.add_argument("file", help='JSON list, e.g. [{"up_to": 1000, "max_far": 0.1}, {"up_to": null, "max_far": 0.01}]')
     bands.set_defaults(func=cmd_bands)
-
-

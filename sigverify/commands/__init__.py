@@ -1,0 +1,1 @@
+"""The command line, one module per group of commands; sigverify/cli.py builds the parser and runs them."""
