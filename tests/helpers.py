@@ -79,3 +79,23 @@ def png_header_only(width: int, height: int, bit_depth: int = 8, colour_type: in
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1000)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def cli_runner(monkeypatch, capsys):
+    """Run the real command line in-process: ``run(*args, user=, password=, new_password=)`` returns
+    (exit code, everything printed); passwords travel the way a terminal user's would (environment)."""
+    from sigverify.cli import main
+
+    def run(*args, user=None, password=None, new_password=None):
+        for name, value in (("SIGVERIFY_PASSWORD", password), ("SIGVERIFY_NEW_PASSWORD", new_password)):
+            monkeypatch.delenv(name, raising=False)
+            if value is not None:
+                monkeypatch.setenv(name, value)
+        try:
+            code = main([*map(str, args), *(["--user", user] if user else [])])
+        except SystemExit as exc:  # argparse's refusals
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    return run

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 import pytest
 
-from sigverify.cli import EXIT_AUDIT_BROKEN, main
+from sigverify.cli import EXIT_AUDIT_BROKEN
 from sigverify.store import audit as audit_chain
 from sigverify.synthetic import SyntheticWriter
-from tests.helpers import make_tiny_model
+from tests.helpers import cli_runner, make_tiny_model
 
 
 @pytest.fixture
@@ -39,17 +39,7 @@ def bank(tmp_path, monkeypatch, capsys):
         files[name] = tmp_path / f"{name}.png"
         cv2.imwrite(str(files[name]), image)
 
-    def run(*args, user=None, password=None, new_password=None):
-        for name, value in (("SIGVERIFY_PASSWORD", password), ("SIGVERIFY_NEW_PASSWORD", new_password)):
-            monkeypatch.delenv(name, raising=False)
-            if value is not None:
-                monkeypatch.setenv(name, value)
-        try:
-            code = main([*map(str, args), *(["--user", user] if user else [])])
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out + out.err
+    run = cli_runner(monkeypatch, capsys)
 
     monkeypatch.setenv("SIGVERIFY_MODEL", str(model))
     assert run("models", "register", model)[0] == 0

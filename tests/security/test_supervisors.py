@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigverify.cli import main
+from tests.helpers import cli_runner
 
 
 @pytest.fixture
@@ -14,17 +14,7 @@ def bank(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "store.db"))
     monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
 
-    def run(*args, user=None, password=None, new_password=None):
-        for name, value in (("SIGVERIFY_PASSWORD", password), ("SIGVERIFY_NEW_PASSWORD", new_password)):
-            monkeypatch.delenv(name, raising=False)
-            if value is not None:
-                monkeypatch.setenv(name, value)
-        try:
-            code = main([*map(str, args), *(["--user", user] if user else [])])
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out + out.err
+    run = cli_runner(monkeypatch, capsys)
 
     assert run("user", "add", "sup1", "--role", "supervisor", "--with-password", new_password="pw-1")[0] == 0
     assert run("user", "add", "sup2", "--role", "supervisor", "--with-password", new_password="pw-2",
