@@ -87,10 +87,11 @@ def cli_runner(monkeypatch, capsys):
     from sigverify.cli import main
 
     def run(*args, user=None, password=None, new_password=None):
-        for name, value in (("SIGVERIFY_PASSWORD", password), ("SIGVERIFY_NEW_PASSWORD", new_password)):
-            monkeypatch.delenv(name, raising=False)
-            if value is not None:
-                monkeypatch.setenv(name, value)
+        monkeypatch.delenv("SIGVERIFY_PASSWORD", raising=False)
+        if password is not None:
+            monkeypatch.setenv("SIGVERIFY_PASSWORD", password)
+        if new_password is not None:
+            monkeypatch.setenv("SIGVERIFY_NEW_PASSWORD", new_password)
         try:
             code = main([*map(str, args), *(["--user", user] if user else [])])
         except SystemExit as exc:  # argparse's refusals

@@ -13,9 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sigverify.cli import main
 from sigverify.synthetic import SyntheticWriter
-from tests.helpers import make_tiny_model, tiny_onnx
+from tests.helpers import cli_runner, make_tiny_model, tiny_onnx
 
 
 @pytest.fixture
@@ -32,16 +31,7 @@ def bank(tmp_path, monkeypatch, capsys, rng):
         files[name] = tmp_path / f"{name}.png"
         cv2.imwrite(str(files[name]), image)
 
-    def run(*args, user=None, password=None):
-        monkeypatch.delenv("SIGVERIFY_PASSWORD", raising=False)
-        if password is not None:
-            monkeypatch.setenv("SIGVERIFY_PASSWORD", password)
-        try:
-            code = main([*map(str, args), *(["--user", user] if user else [])])
-        except SystemExit as exc:  # argparse's refusals
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out + out.err
+    run = cli_runner(monkeypatch, capsys)
 
     assert run("models", "register", model)[0] == 0  # single-user mode: the OS user is a supervisor
     assert run("accounts", "add", "ACC", "--name", "Holder")[0] == 0
