@@ -32,6 +32,7 @@ def test_shipped_model_loads_and_matches_its_manifest():
     assert manifest.input_shape == (None, 1, 128, 256) and manifest.embedding_size == 128
     assert manifest.extra["parity_max_abs_diff"] <= 1e-4
     assert manifest.decision_rule == "spread" and manifest.population is not None
+    assert manifest.population.forgery_direction is not None  # validation chose the forgery cue
     validation, train = set(manifest.metrics["validation_writers"]), set(manifest.extra["data"]["train_writers"])
     test = set(manifest.metrics["test_writers"])
     assert "sigcomp2011/051" in test and "bhsig260_hindi/101" in test and "gpds_synthetic/121" in test

@@ -132,7 +132,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     today = dt.datetime.now(dt.timezone.utc)
     manifest = Manifest(
-        version=f"{name}-{today:%Y%m%d}-{digest[:8]}",
+        # named by the network and the decision's population together: the same network with another
+        # decision (rule, cue, background) is another model, with its own threshold overrides
+        version=f"{name}-{today:%Y%m%d}-{hashlib.sha256(onnx_bytes + population_bytes).hexdigest()[:8]}",
         sha256=digest,
         onnx_file=ONNX_NAME,
         input_name="image",
