@@ -11,6 +11,8 @@ genuine signature on its own. ``min`` and ``median`` can be chosen in the manife
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -86,7 +88,23 @@ def account_distance(query: np.ndarray, references: np.ndarray, policy: Decision
     or, under an account rule, that distance normalised by the account's specimens and the population."""
     if policy.rule == "mean" or policy.population is None:
         return aggregate(distances_to_references(query, references), policy.aggregation)
-    return float(fit_account(references, policy.population, policy.rule).distance(query)[0])
+    return float(_fitted(references, policy).distance(query)[0])
+
+
+_FITTED: dict = {}
+
+
+def _fitted(references: np.ndarray, policy: DecisionPolicy):
+    """The account model of these references under this policy, fitted once and kept (a clerk verifies
+    many cheques of one account; specimens changing means other references, hence a new fit)."""
+    references = np.ascontiguousarray(references, dtype=np.float64)
+    key = (id(policy.population), policy.rule, references.shape, hashlib.sha256(references.tobytes()).digest())
+    model = _FITTED.get(key)
+    if model is None:
+        if len(_FITTED) >= 256:
+            _FITTED.clear()
+        model = _FITTED[key] = fit_account(references, policy.population, policy.rule)
+    return model
 
 
 def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> Decision:
