@@ -10,7 +10,9 @@ import pytest
 from sigverify.store.repository import Store
 
 PG_URL = os.environ.get("SIGVERIFY_TEST_PG_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+#: under CI the PostgreSQL back end is always a parameter: a server that did not start fails the
+#: tests instead of quietly leaving them out
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL or os.environ.get("CI") else [])
 
 
 def _reset_postgres(url: str) -> None:
@@ -26,6 +28,9 @@ def _reset_postgres(url: str) -> None:
 @pytest.fixture(params=BACKENDS)
 def store_url(request, tmp_path) -> str:
     if request.param == "postgresql":
+        if not PG_URL:
+            pytest.fail("CI is set but SIGVERIFY_TEST_PG_URL is not: .ci/run could not start PostgreSQL "
+                        "(see its 'ci:' lines)")
         _reset_postgres(PG_URL)
         return PG_URL
     return f"sqlite:///{tmp_path / 'store.db'}"
