@@ -22,67 +22,10 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.gui.training_process import TrainingProcess
 from sigverify.gui.workers import Worker, start
-from sigverify.training.datasets import scan_datasets
+from sigverify.training.wizard_data import dataset_folders, dataset_summary, store_dataset_summary
 from sigverify.verification.metrics import eer, far_frr, roc_curve, threshold_for_far
 
 PRESETS = {"quick": {"epochs": 5, "steps_per_epoch": 20}, "thorough": {"epochs": 30, "steps_per_epoch": 50}}
-
-
-def dataset_folders(text: str) -> list[str]:
-    """The folders typed or chosen on the data page: several are separated by ';'."""
-    return [part.strip() for part in text.split(";") if part.strip()]
-
-
-def _scan(folder: str) -> dict:
-    """Background scan: counts, problems, a few thumbnails; raises if training cannot start."""
-    from sigverify.imaging.decode import load_image
-    from sigverify.imaging.preprocess import PreprocessParams, preprocess
-
-    scan = scan_datasets([Path(f) for f in dataset_folders(folder)])
-    thumbs = []
-    for writer in scan.usable_writers()[:6]:
-        try:
-            thumbs.append(preprocess(load_image(scan.writers[writer].genuine[0]).pixels, PreprocessParams()))
-        except SigVerifyError:
-            continue
-    error = ""
-    try:
-        scan.require_trainable()
-    except SigVerifyError as exc:
-        error = str(exc)
-    return {"folder": folder, "writers": len(scan.writers), "genuine": scan.genuine_count,
-            "forged": scan.forged_count,
-            "usable": len(scan.usable_writers()), "problems": scan.problems, "thumbs": thumbs, "error": error,
-            "layout": scan.layout}
-
-
-def _scan_store(store, forgeries: Path | None) -> dict:
-    """The store option, off the UI thread: write the references out as a dataset, then scan it."""
-    import tempfile
-
-    target = Path(tempfile.mkdtemp(prefix="sigverify-store-dataset-"))
-    return _scan(str(store_dataset(store, forgeries, target)))
-
-
-def store_dataset(store, forgeries: Path | None, target: Path) -> Path:
-    """The store's active references (one writer per account) plus known forgeries (ACCOUNT/*.png)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for account in store.find_accounts(""):
-        references = store.references(account.number)
-        if not references:
-            continue
-        folder = target / account.number.replace("/", "_")
-        (folder / "genuine").mkdir(parents=True, exist_ok=True)
-        for reference in references:
-            suffix = Path(reference.filename).suffix or ".png"
-            (folder / "genuine" / f"{reference.id}{suffix}").write_bytes(store.reference_image(reference.id))
-        known = Path(forgeries) / account.number if forgeries else None
-        if known and known.is_dir():
-            (folder / "forged").mkdir(exist_ok=True)
-            for path in sorted(known.iterdir()):
-                if path.is_file():
-                    (folder / "forged" / path.name).write_bytes(path.read_bytes())
-    return target
 
 
 class DataPage(QWizardPage):
@@ -165,12 +108,12 @@ class DataPage(QWizardPage):
             if self.store is None:
                 self.status.setText("No store is open")
                 return None
-            job = (_scan_store, self.store, Path(folder) if folder else None)
+            job = (store_dataset_summary, self.store, Path(folder) if folder else None)
         elif not folder:
             self.status.setText("Choose a folder first")
             return None
         else:
-            job = (_scan, folder)
+            job = (dataset_summary, folder)
         self.status.setText("Checking the data…")
         self.scan_button.setEnabled(False)
         self.worker = Worker(*job)

@@ -204,7 +204,7 @@ def test_bad_dataset_folder_cannot_proceed(qtbot, setup, setup_kind, message):
 
 def test_activation_with_the_store_option_dataset(qtbot, setup):
     """The 'store + known forgeries' source turns enrolled references into a training folder."""
-    from sigverify.gui.wizard import store_dataset
+    from sigverify.training.wizard_data import store_dataset
 
     forgeries = setup["tmp"] / "forgeries" / "NL-9"
     forgeries.mkdir(parents=True)
