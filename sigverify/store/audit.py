@@ -173,6 +173,30 @@ def verify_chain(conn: Connection) -> ChainReport:
     return ChainReport(True, count)
 
 
+def head(conn: Connection) -> tuple[int, str] | None:
+    """(id, hash) of the last record, or None for an empty trail."""
+    row = conn.execute(select(audit.c.id, audit.c.hash).order_by(audit.c.id.desc()).limit(1)).first()
+    return None if row is None else (row.id, row.hash)
+
+
+def verify_trail(conn: Connection, anchored, problems: list[str] = ()) -> ChainReport:
+    """The chain, the record this computer anchored (``anchored``: record and hash, or None) and
+    every guarded data row, in one report; ``problems`` already found (an unreadable anchor) join it."""
+    report = verify_chain(conn)
+    problems = list(problems)
+    if anchored is not None:
+        seen = conn.execute(select(audit.c.hash).where(audit.c.id == anchored.record)).scalar()
+        if seen is None:
+            problems.append(f"record {anchored.record}, which this computer saw, is gone: the trail now ends "
+                            f"at record {report.records} (records deleted, or the audit table dropped)")
+        elif seen != anchored.hash:
+            problems.append(f"record {anchored.record} differs from what this computer saw (records "
+                            "rewritten and their hashes recomputed)")
+    problems += verify_rows(conn)
+    return ChainReport(report.ok and not problems, report.records, report.first_broken, report.reason,
+                       tuple(problems), anchored is not None)
+
+
 def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(audit)).scalar_one())
 

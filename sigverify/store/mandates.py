@@ -131,7 +131,7 @@ class MandateStore:
         parse_bands(bands)
         with self.store.write() as conn:
             at = now()
-            self.store._put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
+            self.store.put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
             audit_chain.append(conn, at, actor.name, "threshold.bands", "*", {"bands": bands}, role=actor.role,
                                rows=[("settings", "amount_bands")])
 

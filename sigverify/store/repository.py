@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import shutil
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +16,6 @@ from sigverify.store.anchor import AnchorError, AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
 from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
-from sigverify.store.schema import audit as audit_table
 
 DECISIONS = ("accept", "reject", "escalate")
 
@@ -350,7 +346,7 @@ class Store:
             value = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
         return default if value is None else value
 
-    def _put_setting(self, conn, key: str, value: str, actor: str, at: str) -> None:
+    def put_setting(self, conn, key: str, value: str, actor: str, at: str) -> None:
         if conn.execute(select(settings.c.key).where(settings.c.key == key)).first():
             conn.execute(settings.update().where(settings.c.key == key).values(value=value, changed_by=actor,
                                                                                changed_at=at))
@@ -368,7 +364,7 @@ class Store:
         with self.write() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
-            self._put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
+            self.put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
             audit_chain.append(conn, at, acting.name, "threshold.change", model_version,
                                {"from": previous, "to": threshold}, role=acting.role, rows=[("settings", key)])
 
@@ -382,7 +378,7 @@ class Store:
         with self.write() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
-            self._put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
+            self.put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
                               at)
             audit_chain.append(conn, at, acting.name, "model.activate", version,
                                {"sha256": sha256, "previous": json.loads(previous) if previous else None},
@@ -396,7 +392,7 @@ class Store:
         with self.write() as conn:
             at = now()
             key = f"model:{digest[:56]}"
-            self._put_setting(conn, key, json.dumps({"version": version, "digest": digest}), acting.name, at)
+            self.put_setting(conn, key, json.dumps({"version": version, "digest": digest}), acting.name, at)
             audit_chain.append(conn, at, acting.name, "model.register", version, {"digest": digest},
                                role=acting.role, rows=[("settings", key)])
 
@@ -411,29 +407,16 @@ class Store:
     def verify_audit(self) -> audit_chain.ChainReport:
         """The chain, the anchor this computer holds and every guarded data row; on success the
         anchor moves to the current head."""
+        try:
+            anchored, trouble = self.anchor.read(), []
+        except AnchorError as exc:
+            anchored, trouble = None, [str(exc)]
         with self.read() as conn:
-            report = audit_chain.verify_chain(conn)
-            problems = list(report.problems)
+            report = audit_chain.verify_trail(conn, anchored, trouble)
+            head = audit_chain.head(conn)
+        if report.ok and head is not None:
             try:
-                anchored = self.anchor.read()
-            except AnchorError as exc:
-                anchored, problems = None, [*problems, str(exc)]
-            if anchored is not None:
-                head = conn.execute(select(audit_table.c.hash).where(audit_table.c.id == anchored.record)).scalar()
-                if head is None:
-                    problems.append(f"record {anchored.record}, which this computer saw, is gone: the trail now ends "
-                                    f"at record {report.records} (records deleted, or the audit table dropped)")
-                elif head != anchored.hash:
-                    problems.append(f"record {anchored.record} differs from what this computer saw (records "
-                                    "rewritten and their hashes recomputed)")
-            problems += audit_chain.verify_rows(conn)
-            head_row = conn.execute(select(audit_table.c.id, audit_table.c.hash).order_by(
-                audit_table.c.id.desc()).limit(1)).first()
-        report = audit_chain.ChainReport(report.ok and not problems, report.records, report.first_broken,
-                                         report.reason, tuple(problems), anchored is not None)
-        if report.ok and head_row is not None:
-            try:
-                self.anchor.advance(head_row.id, head_row.hash)
+                self.anchor.advance(*head)
             except OSError:
                 pass
         return report
@@ -460,26 +443,6 @@ class Store:
 
     def backup(self, destination: Path) -> Path:
         """A consistent copy while the store is in use (SQLite's online backup API)."""
-        if self.engine.dialect.name != "sqlite":
-            raise StoreError("backup of a PostgreSQL store is done with pg_dump by the database administrator")
-        destination = Path(destination)
-        if destination.is_dir():
-            destination = destination / f"sigverify-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
-        if destination.exists():
-            raise StoreError(f"{destination} exists already; choose a new file name")
-        if not destination.parent.is_dir():
-            raise StoreError(f"{destination.parent}: no such folder; create it first or choose another")
-        tmp = destination.with_name(destination.name + ".partial")
-        raw = self.engine.raw_connection()
-        try:
-            target = sqlite3.connect(tmp)
-            with target:
-                raw.driver_connection.backup(target)
-            target.close()
-            shutil.move(tmp, destination)
-        except (sqlite3.Error, OSError) as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise StoreError(f"backup to {destination} failed: {exc}") from exc
-        finally:
-            raw.close()
-        return destination
+        from sigverify.store.backup import backup_sqlite
+
+        return backup_sqlite(self.engine, destination)
