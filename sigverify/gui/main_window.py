@@ -8,49 +8,33 @@ camera work run in workers; errors appear in the window's message bar.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from sigverify import services
 from sigverify.errors import SigVerifyError
 from sigverify.gui.account_panel import AccountPanel
+from sigverify.gui.back_office import BackOffice
+from sigverify.gui.backend import load_model, open_store
 from sigverify.gui.crop_view import CropView
-from sigverify.gui.dialogs import CameraDialog, NewAccountDialog, SettingsDialog, show_about
-from sigverify.gui.pictures import canvas_view, to_pixmap
+from sigverify.gui.dialogs import NewAccountDialog, show_about
+from sigverify.gui.questioned_input import IMAGE_FILTER, QuestionedInput
 from sigverify.gui.result_panel import ResultPanel
 from sigverify.gui.settings import AppSettings
 from sigverify.gui.workers import Worker, start
-from sigverify.inference.trust import is_shipped
-from sigverify.imaging.decode import load_image, page_count
-from sigverify.imaging.page import crop, find_signature_box
+from sigverify.imaging.decode import load_image
+from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
 
-log = logging.getLogger(__name__)
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
-
-def _load_model(model_dir: Path, provider: str):
-    from sigverify.inference.registry import load_engine
-
-    return load_engine(model_dir, provider)
-
-
-def _open_store(location: str | None):
-    from sigverify.store.repository import Store
-
-    return Store(location or None)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(QuestionedInput, BackOffice, QMainWindow):
     backendReady = Signal(float)  # seconds the model and store took to load
 
     def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
@@ -253,7 +237,7 @@ class MainWindow(QMainWindow):
 
         def load():
             folder = self.model_dir or self._model_from()
-            return _open_store(self.store_location), _load_model(folder, self.settings.provider), folder
+            return open_store(self.store_location), load_model(folder, self.settings.provider), folder
 
         def done(result):
             self.store, self.engine, self.model_dir = result
@@ -267,7 +251,7 @@ class MainWindow(QMainWindow):
             self.model_status.setText("No model loaded")
             # the store may still open without a model: accounts can be browsed
             try:
-                self.store = self.store or _open_store(self.store_location)
+                self.store = self.store or open_store(self.store_location)
                 self.search_accounts("")
             except SigVerifyError as exc:
                 text = f"{text}\n{exc}"
@@ -363,140 +347,6 @@ class MainWindow(QMainWindow):
 
         return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…")
 
-    # ------------------------------------------------------------------ questioned input
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Questioned signature", self.settings.watch_folder, IMAGE_FILTER)
-        if path:
-            self.load_questioned_file(Path(path))
-
-    def load_questioned_file(self, path: Path, page: int | None = None) -> bool:
-        """Load a file (asking for the page of a multipage TIFF); errors go to the message bar."""
-        try:
-            pages = page_count(path)
-            if page is None and pages > 1:
-                choice, ok = QInputDialog.getInt(self, "Multipage file", f"{path.name} has {pages} pages. Page:",
-                                                 1, 1, pages)
-                if not ok:
-                    return False
-                page = choice - 1
-            image = load_image(path, page=page or 0).pixels
-        except SigVerifyError as exc:
-            self.show_error(str(exc))
-            return False
-        self.page_label.setText(f"{path.name}" + (f", page {page + 1} of {pages}" if pages > 1 else ""))
-        self.set_questioned(image, path.name)
-        return True
-
-    def set_questioned(self, image: np.ndarray, name: str) -> None:
-        self.clear_error()
-        self.questioned_image, self.questioned_name = image, name
-        self.result_panel.clear()
-        self.last_verification = None
-        self.propose_box()
-
-    def propose_box(self) -> None:
-        if self.questioned_image is None:
-            return
-        try:
-            box = find_signature_box(self.questioned_image)
-        except SigVerifyError as exc:
-            self.crop_view.set_image(self.questioned_image, None)
-            self.show_error(str(exc))
-            self.preview.clear()
-            self._update_enabled()
-            return
-        self.crop_view.set_image(self.questioned_image, box)
-        self.update_preview()
-
-    def propose_all_boxes(self) -> None:
-        if self.questioned_image is None:
-            return
-        from sigverify.imaging.page import find_signature_boxes
-
-        try:
-            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image))
-        except SigVerifyError as exc:
-            self.show_error(str(exc))
-            return
-        self.update_preview()
-
-    def update_preview(self) -> None:
-        """Show exactly what the model will see for the current box."""
-        if self.questioned_image is None or self.crop_view.box is None or self.engine is None:
-            self._update_enabled()
-            return
-        try:
-            canvas = preprocess(crop(self.questioned_image, self.crop_view.box), self.engine.manifest.preprocessing)
-        except SigVerifyError as exc:
-            self.preview.clear()
-            self.show_error(str(exc))
-            self.verify_button.setEnabled(False)
-            return
-        self.clear_error()
-        self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
-                                         max(self.preview.height(), 96)))
-        self._update_enabled()
-
-    def paste(self) -> None:
-        image = QGuiApplication.clipboard().image()
-        if image.isNull():
-            self.show_error("The clipboard holds no image")
-            return
-        image = image.convertToFormat(image.Format.Format_RGB888)
-        width, height = image.width(), image.height()
-        data = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, : 3 * width]
-        self.page_label.setText("Pasted image")
-        self.set_questioned(data.reshape(height, width, 3).copy(), "clipboard.png")
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.load_questioned_file(Path(urls[0].toLocalFile()))
-
-    def choose_watch_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Scanner folder", self.settings.watch_folder)
-        if folder:
-            self.watch_folder(Path(folder))
-
-    def watch_folder(self, folder: Path) -> None:
-        if self.watcher.directories():
-            self.watcher.removePaths(self.watcher.directories())
-        self._watched_seen = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-        self.watcher.addPath(str(folder))
-        self.settings.watch_folder = str(folder)
-        self.statusBar().showMessage(f"Watching {folder} for new scans", 5000)
-
-    def _watched_folder_changed(self, folder: str) -> None:
-        new = [p for p in Path(folder).iterdir() if p.name not in self._watched_seen
-               and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
-        for path in sorted(new, key=lambda p: p.stat().st_mtime):
-            self._wait_until_written(path)
-        if new:
-            self._watched_seen.update(p.name for p in new)
-
-    def _wait_until_written(self, path: Path, last_size: int = -1, tries: int = 0) -> None:
-        """A scanner writes a file over time: open it once its size stops changing."""
-        size = path.stat().st_size if path.exists() else -1
-        if size > 0 and size == last_size or tries > 20:
-            self.load_questioned_file(path)
-            return
-        QTimer.singleShot(150, lambda: self._wait_until_written(path, size, tries + 1))
-
-    def camera_dialog(self, sources: list | None = None) -> CameraDialog:
-        dialog = CameraDialog(self, sources)
-        dialog.accepted.connect(lambda: dialog.frame is not None and self._camera_frame(dialog.frame))
-        dialog.open()
-        return dialog
-
-    def _camera_frame(self, frame: np.ndarray) -> None:
-        self.page_label.setText("Camera picture")
-        self.set_questioned(frame, "camera.png")
-
     # ------------------------------------------------------------------ verification
     def verify(self) -> Worker | None:
         if self.engine is None or self.account is None or self.questioned_image is None or self.crop_view.box is None:
@@ -543,155 +393,6 @@ class MainWindow(QMainWindow):
         self.result_panel.decision_note.setText(f"Recorded: {decision}" + (f" — {comment}" if comment else ""))
         self.result_panel.set_decision_enabled(False)
         self.refresh_history()
-
-    # ------------------------------------------------------------------ users and mandates
-    @property
-    def acting_name(self) -> str:
-        return self.identity.name if self.identity is not None else self.actor
-
-    def current_actor(self):
-        """The signed-in user, else the OS user as the store maps it (raises if they must sign in)."""
-        if self.identity is not None:
-            return self.identity
-        return self.store.users.os_user(self.actor)
-
-    def sign_in_dialog(self):
-        from sigverify.gui.mandate_dialogs import SignInDialog
-
-        dialog = SignInDialog(self, self.store)
-        dialog.accepted.connect(lambda: self.signed_in(dialog.actor))
-        dialog.open()
-        return dialog
-
-    def signed_in(self, actor) -> None:
-        self.identity = actor
-        self.statusBar().showMessage(f"Signed in as {actor.name} ({actor.role})", 8000)
-        self.setWindowTitle(f"SigVerify — {actor.name} ({actor.role})")
-
-    def sign_out(self) -> None:
-        self.identity = None
-        self.setWindowTitle("SigVerify")
-
-    def _need(self, what: str):
-        try:
-            return self.current_actor()
-        except SigVerifyError as exc:
-            self.show_error(f"{exc}. Sign in (Ctrl+L) to {what}.")
-            return None
-
-    def review_queue(self):
-        from sigverify.gui.mandate_dialogs import ReviewQueueDialog
-
-        actor = self._need("work the review queue")
-        if actor is None:
-            return None
-        dialog = ReviewQueueDialog(self, self.store, actor)
-        dialog.open()
-        return dialog
-
-    def rule_editor(self):
-        from sigverify.gui.mandate_dialogs import RuleEditorDialog
-
-        actor = self._need("edit signing rules")
-        if actor is None or self.account is None:
-            if self.account is None:
-                self.show_error("Open an account first")
-            return None
-        dialog = RuleEditorDialog(self, self.store, actor, self.account.number, engine=self.engine)
-        dialog.open()
-        return dialog
-
-    def document_dialog(self) -> None:
-        amount, ok = QInputDialog.getText(self, "Document amount", "Amount of the cheque or order:")
-        if ok:
-            self.verify_document(amount)
-
-    def verify_document(self, amount: str) -> Worker | None:
-        """Every signature on the questioned page, against the account's mandate for this amount."""
-        from sigverify.mandates.document import decide_document
-
-        actor = self._need("verify documents")
-        if actor is None:
-            return None
-        if self.engine is None or self.account is None or self.questioned_image is None:
-            self.show_error("Open an account and the scanned document first")
-            return None
-        image = self.questioned_image
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
-        number, name = self.account.number, self.questioned_name
-        # the boxes the clerk marked (Shift+drag, or "Find all signatures"), else every one found
-        boxes = self.crop_view.all_boxes() if self.crop_view.marked else None
-        worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
-                                                boxes=boxes, filename=name))
-
-        def done(decision):
-            self.last_document = decision
-            self.document_panel.show_decision(decision)
-            self.tabs.setCurrentWidget(self.document_panel)
-
-        return self.run_worker(worker, done, "Verifying the document…")
-
-    # ------------------------------------------------------------------ models
-    def train_wizard(self, workdir: Path | None = None):
-        from sigverify.gui.wizard import TrainWizard
-
-        self.wizard = TrainWizard(self, store=self.store, registry=self.registry, workdir=workdir,
-                                  on_activate=self.activate_model)
-        self.wizard.open()
-        return self.wizard
-
-    def models_dialog(self):
-        from sigverify.gui.models_dialog import ModelsDialog
-
-        dialog = ModelsDialog(self, self.registry, self.activate_model)
-        dialog.open()
-        return dialog
-
-    def activate_model(self, folder: Path) -> Worker:
-        """Load the newly active model in the background, record it, refresh the embedding cache."""
-        self.model_dir = Path(folder)
-        self.model_status.setText("Loading model…")
-
-        def load(progress, should_stop):
-            engine = _load_model(self.model_dir, self.settings.provider)
-            if self.store is not None:
-                if not is_shipped(engine.folder_digest):  # a supervisor activating a model vouches for it
-                    self.store.approve_model(engine.version, engine.folder_digest, self.actor)
-                self.store.activate_model(engine.version, engine.manifest.sha256, self.actor)
-                services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
-            return engine
-
-        def done(engine):
-            self.engine = engine
-            self.model_status.setText(f"Model {engine.version} · {engine.provider_description}")
-            self.statusBar().showMessage(f"Model {engine.version} is active; reference embeddings are up to date",
-                                         8000)
-            if self.account is not None:
-                self.open_account(self.account.number)
-            self.backendReady.emit(0.0)
-
-        return self.run_worker(Worker(load, with_progress=True), done, "Activating the model…")
-
-    # ------------------------------------------------------------------ settings
-    def settings_dialog(self) -> None:
-        if self.engine is None:
-            self.show_error("The settings need a loaded model")
-            return
-        manifest = self.engine.manifest
-        override = self.store.threshold_override(self.engine.version) if self.store else None
-        dialog = SettingsDialog(self, override, manifest.threshold, manifest.threshold_range,
-                                self.settings.store_location, self.settings.provider)
-        if not dialog.exec():
-            return
-        self.settings.store_location = dialog.store.text()
-        self.settings.provider = dialog.provider.currentText()
-        value = dialog.threshold.value()
-        new = None if abs(value - manifest.threshold) < 1e-9 else value
-        if new != override:
-            try:
-                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.actor)
-            except SigVerifyError as exc:
-                self.show_error(str(exc))
 
     def closeEvent(self, event) -> None:  # noqa: N802
         for worker in self.workers:

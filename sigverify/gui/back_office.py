@@ -1,0 +1,168 @@
+"""The supervisor's side of the main window: who is signed in, the review queue, signing rules,
+documents with amounts, models (train, manage, activate) and settings. Mixed into the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+from PySide6.QtWidgets import QInputDialog
+
+from sigverify import services
+from sigverify.errors import SigVerifyError
+from sigverify.gui.backend import load_model
+from sigverify.gui.dialogs import SettingsDialog
+from sigverify.gui.workers import Worker
+from sigverify.inference.trust import is_shipped
+
+
+class BackOffice:
+    """The main window's users, mandates, models and settings part."""
+
+    @property
+    def acting_name(self) -> str:
+        return self.identity.name if self.identity is not None else self.actor
+
+    def current_actor(self):
+        """The signed-in user, else the OS user as the store maps it (raises if they must sign in)."""
+        if self.identity is not None:
+            return self.identity
+        return self.store.users.os_user(self.actor)
+
+    def sign_in_dialog(self):
+        from sigverify.gui.mandate_dialogs import SignInDialog
+
+        dialog = SignInDialog(self, self.store)
+        dialog.accepted.connect(lambda: self.signed_in(dialog.actor))
+        dialog.open()
+        return dialog
+
+    def signed_in(self, actor) -> None:
+        self.identity = actor
+        self.statusBar().showMessage(f"Signed in as {actor.name} ({actor.role})", 8000)
+        self.setWindowTitle(f"SigVerify — {actor.name} ({actor.role})")
+
+    def sign_out(self) -> None:
+        self.identity = None
+        self.setWindowTitle("SigVerify")
+
+    def _need(self, what: str):
+        try:
+            return self.current_actor()
+        except SigVerifyError as exc:
+            self.show_error(f"{exc}. Sign in (Ctrl+L) to {what}.")
+            return None
+
+    def review_queue(self):
+        from sigverify.gui.mandate_dialogs import ReviewQueueDialog
+
+        actor = self._need("work the review queue")
+        if actor is None:
+            return None
+        dialog = ReviewQueueDialog(self, self.store, actor)
+        dialog.open()
+        return dialog
+
+    def rule_editor(self):
+        from sigverify.gui.mandate_dialogs import RuleEditorDialog
+
+        actor = self._need("edit signing rules")
+        if actor is None or self.account is None:
+            if self.account is None:
+                self.show_error("Open an account first")
+            return None
+        dialog = RuleEditorDialog(self, self.store, actor, self.account.number, engine=self.engine)
+        dialog.open()
+        return dialog
+
+    def document_dialog(self) -> None:
+        amount, ok = QInputDialog.getText(self, "Document amount", "Amount of the cheque or order:")
+        if ok:
+            self.verify_document(amount)
+
+    def verify_document(self, amount: str) -> Worker | None:
+        """Every signature on the questioned page, against the account's mandate for this amount."""
+        from sigverify.mandates.document import decide_document
+
+        actor = self._need("verify documents")
+        if actor is None:
+            return None
+        if self.engine is None or self.account is None or self.questioned_image is None:
+            self.show_error("Open an account and the scanned document first")
+            return None
+        image = self.questioned_image
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
+        number, name = self.account.number, self.questioned_name
+        # the boxes the clerk marked (Shift+drag, or "Find all signatures"), else every one found
+        boxes = self.crop_view.all_boxes() if self.crop_view.marked else None
+        worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
+                                                boxes=boxes, filename=name))
+
+        def done(decision):
+            self.last_document = decision
+            self.document_panel.show_decision(decision)
+            self.tabs.setCurrentWidget(self.document_panel)
+
+        return self.run_worker(worker, done, "Verifying the document…")
+
+    # ------------------------------------------------------------------ models
+    def train_wizard(self, workdir: Path | None = None):
+        from sigverify.gui.wizard import TrainWizard
+
+        self.wizard = TrainWizard(self, store=self.store, registry=self.registry, workdir=workdir,
+                                  on_activate=self.activate_model)
+        self.wizard.open()
+        return self.wizard
+
+    def models_dialog(self):
+        from sigverify.gui.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self, self.registry, self.activate_model)
+        dialog.open()
+        return dialog
+
+    def activate_model(self, folder: Path) -> Worker:
+        """Load the newly active model in the background, record it, refresh the embedding cache."""
+        self.model_dir = Path(folder)
+        self.model_status.setText("Loading model…")
+
+        def load(progress, should_stop):
+            engine = load_model(self.model_dir, self.settings.provider)
+            if self.store is not None:
+                if not is_shipped(engine.folder_digest):  # a supervisor activating a model vouches for it
+                    self.store.approve_model(engine.version, engine.folder_digest, self.actor)
+                self.store.activate_model(engine.version, engine.manifest.sha256, self.actor)
+                services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
+            return engine
+
+        def done(engine):
+            self.engine = engine
+            self.model_status.setText(f"Model {engine.version} · {engine.provider_description}")
+            self.statusBar().showMessage(f"Model {engine.version} is active; reference embeddings are up to date",
+                                         8000)
+            if self.account is not None:
+                self.open_account(self.account.number)
+            self.backendReady.emit(0.0)
+
+        return self.run_worker(Worker(load, with_progress=True), done, "Activating the model…")
+
+    # ------------------------------------------------------------------ settings
+    def settings_dialog(self) -> None:
+        if self.engine is None:
+            self.show_error("The settings need a loaded model")
+            return
+        manifest = self.engine.manifest
+        override = self.store.threshold_override(self.engine.version) if self.store else None
+        dialog = SettingsDialog(self, override, manifest.threshold, manifest.threshold_range,
+                                self.settings.store_location, self.settings.provider)
+        if not dialog.exec():
+            return
+        self.settings.store_location = dialog.store.text()
+        self.settings.provider = dialog.provider.currentText()
+        value = dialog.threshold.value()
+        new = None if abs(value - manifest.threshold) < 1e-9 else value
+        if new != override:
+            try:
+                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.actor)
+            except SigVerifyError as exc:
+                self.show_error(str(exc))

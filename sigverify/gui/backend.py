@@ -1,0 +1,17 @@
+"""What the window works with, opened off the UI thread: the store and the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def load_model(model_dir: Path, provider: str):
+    from sigverify.inference.registry import load_engine
+
+    return load_engine(model_dir, provider)
+
+
+def open_store(location: str | None):
+    from sigverify.store.repository import Store
+
+    return Store(location or None)

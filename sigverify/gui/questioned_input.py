@@ -1,0 +1,159 @@
+"""Where the questioned signature comes from: a file, the clipboard, a drop, a watched folder or a
+camera; the proposed box and the model's view of the crop. Mixed into the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from sigverify.errors import SigVerifyError
+from sigverify.gui.dialogs import CameraDialog
+from sigverify.gui.pictures import canvas_view, to_pixmap
+from sigverify.imaging.decode import load_image, page_count
+from sigverify.imaging.page import crop, find_signature_box
+from sigverify.imaging.preprocess import preprocess
+
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+class QuestionedInput:
+    """The main window's questioned-input part (uses the window's widgets and workers)."""
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Questioned signature", self.settings.watch_folder, IMAGE_FILTER)
+        if path:
+            self.load_questioned_file(Path(path))
+
+    def load_questioned_file(self, path: Path, page: int | None = None) -> bool:
+        """Load a file (asking for the page of a multipage TIFF); errors go to the message bar."""
+        try:
+            pages = page_count(path)
+            if page is None and pages > 1:
+                choice, ok = QInputDialog.getInt(self, "Multipage file", f"{path.name} has {pages} pages. Page:",
+                                                 1, 1, pages)
+                if not ok:
+                    return False
+                page = choice - 1
+            image = load_image(path, page=page or 0).pixels
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return False
+        self.page_label.setText(f"{path.name}" + (f", page {page + 1} of {pages}" if pages > 1 else ""))
+        self.set_questioned(image, path.name)
+        return True
+
+    def set_questioned(self, image: np.ndarray, name: str) -> None:
+        self.clear_error()
+        self.questioned_image, self.questioned_name = image, name
+        self.result_panel.clear()
+        self.last_verification = None
+        self.propose_box()
+
+    def propose_box(self) -> None:
+        if self.questioned_image is None:
+            return
+        try:
+            box = find_signature_box(self.questioned_image)
+        except SigVerifyError as exc:
+            self.crop_view.set_image(self.questioned_image, None)
+            self.show_error(str(exc))
+            self.preview.clear()
+            self._update_enabled()
+            return
+        self.crop_view.set_image(self.questioned_image, box)
+        self.update_preview()
+
+    def propose_all_boxes(self) -> None:
+        if self.questioned_image is None:
+            return
+        from sigverify.imaging.page import find_signature_boxes
+
+        try:
+            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image))
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        """Show exactly what the model will see for the current box."""
+        if self.questioned_image is None or self.crop_view.box is None or self.engine is None:
+            self._update_enabled()
+            return
+        try:
+            canvas = preprocess(crop(self.questioned_image, self.crop_view.box), self.engine.manifest.preprocessing)
+        except SigVerifyError as exc:
+            self.preview.clear()
+            self.show_error(str(exc))
+            self.verify_button.setEnabled(False)
+            return
+        self.clear_error()
+        self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
+                                         max(self.preview.height(), 96)))
+        self._update_enabled()
+
+    def paste(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.show_error("The clipboard holds no image")
+            return
+        image = image.convertToFormat(image.Format.Format_RGB888)
+        width, height = image.width(), image.height()
+        data = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, : 3 * width]
+        self.page_label.setText("Pasted image")
+        self.set_questioned(data.reshape(height, width, 3).copy(), "clipboard.png")
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.load_questioned_file(Path(urls[0].toLocalFile()))
+
+    def choose_watch_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Scanner folder", self.settings.watch_folder)
+        if folder:
+            self.watch_folder(Path(folder))
+
+    def watch_folder(self, folder: Path) -> None:
+        if self.watcher.directories():
+            self.watcher.removePaths(self.watcher.directories())
+        self._watched_seen = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        self.watcher.addPath(str(folder))
+        self.settings.watch_folder = str(folder)
+        self.statusBar().showMessage(f"Watching {folder} for new scans", 5000)
+
+    def _watched_folder_changed(self, folder: str) -> None:
+        new = [p for p in Path(folder).iterdir() if p.name not in self._watched_seen
+               and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+        for path in sorted(new, key=lambda p: p.stat().st_mtime):
+            self._wait_until_written(path)
+        if new:
+            self._watched_seen.update(p.name for p in new)
+
+    def _wait_until_written(self, path: Path, last_size: int = -1, tries: int = 0) -> None:
+        """A scanner writes a file over time: open it once its size stops changing."""
+        size = path.stat().st_size if path.exists() else -1
+        if size > 0 and size == last_size or tries > 20:
+            self.load_questioned_file(path)
+            return
+        QTimer.singleShot(150, lambda: self._wait_until_written(path, size, tries + 1))
+
+    def camera_dialog(self, sources: list | None = None) -> CameraDialog:
+        dialog = CameraDialog(self, sources)
+        dialog.accepted.connect(lambda: dialog.frame is not None and self._camera_frame(dialog.frame))
+        dialog.open()
+        return dialog
+
+    def _camera_frame(self, frame: np.ndarray) -> None:
+        self.page_label.setText("Camera picture")
+        self.set_questioned(frame, "camera.png")
