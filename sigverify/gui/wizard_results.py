@@ -1,0 +1,178 @@
+"""The training wizard's last two pages: evaluation (ROC, histograms, the threshold slider) and
+export with activation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSlider,
+                               QVBoxLayout, QWizardPage)
+
+from sigverify.errors import SigVerifyError
+from sigverify.gui.training_process import TrainingProcess
+from sigverify.verification.metrics import eer, far_frr, roc_curve, threshold_for_far
+
+
+class EvaluationPage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Evaluation")
+        self.setSubTitle("On the held-out writers. Choose the operating threshold.")
+        self.eer_label = QLabel("")
+        self.eer_label.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.roc = pg.PlotWidget(background="w", title="FAR vs FRR (DET)")
+        self.roc.setLabel("bottom", "FAR (forgeries accepted)")
+        self.roc.setLabel("left", "FRR (genuine rejected)")
+        self.hist = pg.PlotWidget(background="w", title="distances")
+        self.hist.addLegend()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 1000)
+        self.slider.setToolTip("The distance threshold: below it a signature is accepted")
+        self.point = QLabel("")
+        self.eer_button = QPushButton("EER point")
+        self.far_value = QDoubleSpinBox(decimals=1, suffix=" %")
+        self.far_value.setRange(0.0, 50.0)
+        self.far_value.setValue(1.0)
+        self.far_button = QPushButton("FAR ≤")
+        self.table = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(self.eer_button)
+        row.addWidget(self.far_button)
+        row.addWidget(self.far_value)
+        grid = QGridLayout(self)
+        grid.addWidget(self.eer_label, 0, 0, 1, 2)
+        grid.addWidget(self.roc, 1, 0)
+        grid.addWidget(self.hist, 1, 1)
+        grid.addWidget(self.slider, 2, 0, 1, 2)
+        grid.addWidget(self.point, 3, 0, 1, 2)
+        grid.addLayout(row, 4, 0, 1, 2)
+        grid.addWidget(self.table, 5, 0, 1, 2)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.eer_button.clicked.connect(lambda: self.set_threshold(self.eer_threshold))
+        self.far_button.clicked.connect(lambda: self.set_threshold(
+            threshold_for_far(self.genuine, self.negatives, self.far_value.value() / 100)))
+        self.threshold = 0.0
+
+    def initializePage(self) -> None:  # noqa: N802
+        evaluation = self.wizard().training_page.evaluation
+        self.genuine = np.asarray(evaluation["genuine"])
+        hard = evaluation["skilled"] if evaluation["skilled"] else evaluation["random"]
+        self.negatives = np.asarray(hard)
+        self.eer_value, self.eer_threshold = eer(self.genuine, self.negatives)
+        kind = "skilled forgeries" if evaluation["skilled"] else "random forgeries"
+        self.eer_label.setText(f"EER {100 * self.eer_value:.2f}% on {kind} "
+                               f"({len(evaluation['writers'])} held-out writers, {evaluation['references']} references)")
+        curve = roc_curve(self.genuine, self.negatives)
+        self.roc.clear()
+        self.roc_curve = self.roc.plot(curve.far, curve.frr, pen=pg.mkPen("#1565c0", width=2))
+        self.marker = self.roc.plot([], [], pen=None, symbol="o", symbolBrush="#c62828")
+        self.hist.clear()
+        top = float(max(self.genuine.max(), self.negatives.max()))
+        bins = np.linspace(0, top * 1.05, 30)
+        for values, colour, name in ((self.genuine, "#2e7d32", "genuine"), (self.negatives, "#c62828", kind)):
+            counts, edges = np.histogram(values, bins=bins)
+            self.hist.plot(edges, counts, stepMode="center", pen=pg.mkPen(colour, width=2), name=name)
+        self.top = top * 1.05
+        rows = [f"<tr><td>{t:.4f}</td><td>{100 * a:.2f}%</td><td>{100 * b:.2f}%</td></tr>"
+                for t in np.linspace(self.eer_threshold * 0.8, self.eer_threshold * 1.2, 5)
+                for a, b in [far_frr(self.genuine, self.negatives, t)]]
+        self.table.setText("<table cellpadding=3><tr><th>threshold</th><th>FAR</th><th>FRR</th></tr>"
+                           + "".join(rows) + "</table>")
+        self.set_threshold(self.eer_threshold)
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold = float(value)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(1000 * value / self.top)))
+        self.slider.blockSignals(False)
+        self._show_point()
+
+    def _slider_moved(self, position: int) -> None:
+        self.threshold = position / 1000 * self.top
+        self._show_point()
+
+    def _show_point(self) -> None:
+        far, frr = far_frr(self.genuine, self.negatives, self.threshold)
+        self.far_frr = (far, frr)
+        self.point.setText(f"threshold {self.threshold:.4f}: FAR {100 * far:.2f}%, FRR {100 * frr:.2f}%")
+        self.marker.setData([far], [frr])
+
+
+class ExportPage(QWizardPage):
+    def __init__(self, on_activate: Callable[[Path], None] | None) -> None:
+        super().__init__()
+        self.setTitle("Export and activate")
+        self.setSubTitle("The model is exported to ONNX, checked against torch, and registered; "
+                         "activating it recomputes the reference embeddings in the background.")
+        self.on_activate = on_activate
+        self.export_button = QPushButton("Export and register")
+        self.activate_button = QPushButton("Activate this model")
+        self.activate_button.setEnabled(False)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.export_button)
+        layout.addWidget(self.activate_button)
+        layout.addWidget(self.status)
+        layout.addWidget(self.log)
+        self.process = TrainingProcess(self)
+        self.process.event.connect(self._event)
+        self.process.logLine.connect(self.log.appendPlainText)
+        self.process.ended.connect(self._ended)
+        self.export_button.clicked.connect(self.export)
+        self.activate_button.clicked.connect(self.activate)
+        self.exported: dict | None = None
+        self.activated = False
+
+    def export(self) -> None:
+        wizard = self.wizard()  # the TrainWizard: its training and evaluation pages
+        checkpoint = wizard.training_page.evaluation["checkpoint"]
+        out = wizard.training_page.out_dir / "model"
+        self.export_button.setEnabled(False)
+        self.status.setText("Exporting and checking ONNX against torch…")
+        self.process.start("export", checkpoint, str(out), "--threshold", repr(wizard.evaluation_page.threshold),
+                           "--description", f"trained in the wizard on {wizard.data_page.dataset_path}")
+
+    def _event(self, event: dict) -> None:
+        if event.get("kind") == "exported":
+            self.exported = event
+
+    def _ended(self, code: int, error: str) -> None:
+        if error or not self.exported:
+            self.status.setText(f"Export failed: {error or 'no model written'}. Nothing was registered.")
+            self.export_button.setEnabled(True)
+            return
+        from sigverify.inference.registry import default_registry
+
+        try:
+            entry = (self.wizard().registry or default_registry()).register(Path(self.exported["folder"]))
+        except SigVerifyError as exc:
+            self.status.setText(str(exc))
+            return
+        self.registered_version = entry.version
+        self.status.setText(f"Model {entry.version} registered (ONNX vs torch max difference "
+                            f"{self.exported['parity']:.1e}, threshold {self.exported['threshold']:.4f}).")
+        self.activate_button.setEnabled(True)
+        self.completeChanged.emit()
+
+    def activate(self) -> None:
+        registry = self.wizard().registry
+        from sigverify.inference.registry import default_registry
+
+        entry = (registry or default_registry()).activate(self.registered_version)
+        self.activated = True
+        self.activate_button.setEnabled(False)
+        self.status.setText(f"Model {entry.version} is active. The previous model stays available under "
+                            "Model → Manage models….")
+        if self.on_activate:
+            self.on_activate(entry.folder)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.exported is not None
