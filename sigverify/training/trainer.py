@@ -24,7 +24,7 @@ from torch import nn
 
 from sigverify.errors import DatasetError
 from sigverify.imaging.preprocess import PreprocessParams
-from sigverify.training.augment import AugmentParams, augment
+from sigverify.training.sampler import BatchSampler, dataset_of
 from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_datasets, split_writers
 from sigverify.training.known_datasets import known_dataset
 from sigverify.training.losses import ContrastiveLoss, ForgeryAwareTripletLoss, TrainingHeads, TripletLoss
@@ -152,48 +152,6 @@ def _distributed() -> tuple[int, int]:
     return rank, world
 
 
-class BatchSampler:
-    """P writers × (K genuine + F skilled forgeries), augmented; labels are writer and forged."""
-
-    def __init__(self, data: PreparedSet, config: TrainConfig, rng: np.random.Generator) -> None:
-        self.data, self.config, self.rng = data, config, rng
-        self.drawn = hashlib.sha256()  # what this process drew, in order (tests compare ranks and resumes)
-        self.genuine = {w: np.nonzero((data.writer == w) & ~data.forged)[0] for w in np.unique(data.writer)}
-        self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
-        self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
-        self.augment = AugmentParams(strength=config.augment_strength)
-        groups: dict[str, list] = {}
-        for w in self.writers:
-            groups.setdefault(_dataset_of(data.writer_names[w]), []).append(w)
-        self.groups = list(groups.values()) if config.balance_datasets and len(groups) > 1 else [self.writers]
-
-    def _choose_writers(self) -> np.ndarray:
-        """P writers; with balance_datasets, as evenly as possible from every dataset, so a small
-        dataset is not drowned by the large ones."""
-        c, rng = self.config, self.rng
-        if len(self.groups) == 1:
-            return rng.choice(self.writers, size=min(c.writers_per_batch, len(self.writers)), replace=False)
-        share = np.full(len(self.groups), c.writers_per_batch // len(self.groups))
-        share[rng.permutation(len(self.groups))[: c.writers_per_batch % len(self.groups)]] += 1
-        return np.concatenate([rng.choice(group, size=min(n, len(group)), replace=False)
-                               for group, n in zip(self.groups, share)])
-
-    def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        c, rng = self.config, self.rng
-        chosen = self._choose_writers()
-        indices = []
-        for w in chosen:
-            own = self.genuine[w]
-            indices += list(rng.choice(own, size=c.genuine_per_writer, replace=own.size < c.genuine_per_writer))
-            if self.forged[w].size and c.forged_per_writer:
-                fakes = self.forged[w]
-                indices += list(rng.choice(fakes, size=c.forged_per_writer, replace=fakes.size < c.forged_per_writer))
-        indices = np.asarray(indices)
-        self.drawn.update(indices.astype("<i8").tobytes())
-        images = np.stack([augment(self.data.canvases[i], rng, self.augment) for i in indices])
-        return images[:, None], self.data.writer[indices], self.data.forged[indices]
-
-
 def as_input(images: np.ndarray, device: str) -> torch.Tensor:
     """A batch (N, 1, H, W) for the network, channels-last: PyTorch's CPU convolutions (oneDNN)
     run a training step about 1.7× faster in that memory layout (measured on this 2-core CPU)."""
@@ -260,10 +218,6 @@ class WriterSplit:
                        cache_dir=Path(config.cache_dir) if config.cache_dir else None)
 
 
-def _dataset_of(writer: str) -> str:
-    return writer.split("/", 1)[0] if "/" in writer else ""
-
-
 def split_dataset(config: TrainConfig, problems: list[str]) -> WriterSplit:
     """Scan once and split writer-disjointly.
 
@@ -280,7 +234,7 @@ def split_dataset(config: TrainConfig, problems: list[str]) -> WriterSplit:
     several = len(folders) > 1
 
     def entry_of(writer: str):
-        return entries.get(_dataset_of(writer)) if several else entries[folders[0].name]
+        return entries.get(dataset_of(writer)) if several else entries[folders[0].name]
 
     registry_test = [w for w in usable if entry_of(w) is not None and (entry_of(w).test_only or
                                                                       entry_of(w).is_test_writer(w))]
@@ -291,8 +245,8 @@ def split_dataset(config: TrainConfig, problems: list[str]) -> WriterSplit:
         train = sorted(set(pool) - set(val))
     else:
         train, val = [], []
-        for name in sorted({_dataset_of(w) for w in pool}):
-            members = [w for w in pool if _dataset_of(w) == name]
+        for name in sorted({dataset_of(w) for w in pool}):
+            members = [w for w in pool if dataset_of(w) == name]
             if len(members) < 4:  # too few to spare validation writers: all train
                 train += members
                 continue
