@@ -82,3 +82,10 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     with pytest.raises(AssertionError, match="sigverify.a -> sigverify.b -> sigverify.a"):
         test_no_import_cycle_between_sigverify_modules()
+
+
+def test_no_module_is_over_450_lines():
+    """Small rooms: a module that grows past this is split by concern."""
+    sizes = {str(path.relative_to(REPO)): len(path.read_text(encoding="utf-8").splitlines())
+             for path in (REPO / "sigverify").rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 450} == {}
