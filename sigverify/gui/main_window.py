@@ -34,6 +34,11 @@ from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
 
 
+def plain_label(text: str) -> str:
+    """A menu text as words for the status bar: mnemonic ampersands dropped, a doubled one kept."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
 class MainWindow(QuestionedInput, BackOffice, QMainWindow):
     backendReady = Signal(float)  # seconds the model and store took to load
 
@@ -137,7 +142,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
+        action.setStatusTip(tip or plain_label(text))
         action.triggered.connect(slot)
         menu.addAction(action)
         self.addAction(action)
@@ -156,7 +161,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                      "Take a still picture with a camera or document camera")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        account_menu = bar.addMenu("&Account")
+        account_menu = bar.addMenu("A&ccount")  # Alt+A is the Accept button's
         self._action(account_menu, "&Find account", lambda: self.account_panel.search.setFocus(), "Ctrl+F")
         self._action(account_menu, "&New account…", self.new_account_dialog, "Ctrl+N")
         self._action(account_menu, "&Enrol references…", self.enrol_dialog, "Ctrl+E")

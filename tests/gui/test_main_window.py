@@ -301,3 +301,22 @@ def test_a_damaged_model_registry_is_reported_in_the_window_not_a_crash(qtbot, w
     qtbot.waitUntil(lambda: win.message.isVisible(), timeout=15000)
     assert "registry" in win.message.text() and "damaged" in win.message.text()
     assert win.engine is None and win.model_status.text() == "No model loaded"
+
+
+def test_keyboard_mnemonics_do_not_collide_and_status_tips_show_no_ampersand(window):
+    """Alt+letter reaches one thing only: the top-level menus and the decision buttons; the status bar
+    shows plain words ("Find account", not "&Find account")."""
+    from PySide6.QtWidgets import QMenu
+
+    def mnemonic(text):
+        index = text.replace("&&", "").find("&")
+        return text.replace("&&", "")[index + 1].lower() if index >= 0 else None
+
+    menus = [a.text() for a in window.menuBar().actions()]
+    buttons = [b.text() for b in (window.result_panel.accept_button, window.result_panel.reject_button,
+                                  window.result_panel.escalate_button)]
+    keys = [mnemonic(t) for t in menus + buttons]
+    assert None not in keys and len(keys) == len(set(keys)), list(zip(menus + buttons, keys))
+    actions = [a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions() if not a.isSeparator()]
+    assert len(actions) > 15
+    assert [a.statusTip() for a in actions if "&" in a.statusTip()] == []
