@@ -132,7 +132,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.account_panel.accountChosen.connect(self.open_account)
         self.account_panel.enrolRequested.connect(self.enrol_dialog)
         self.account_panel.newAccountRequested.connect(self.new_account_dialog)
-        self.crop_view.boxChanged.connect(lambda _box: self.update_preview())
+        self.crop_view.boxChanged.connect(lambda _box: self.crop_changed())
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._watched_folder_changed)
         self._watched_seen: set[str] = set()

@@ -42,6 +42,8 @@ class QuestionedInput:
                 page = choice - 1
             image = load_image(path, page=page or 0).pixels
         except SigVerifyError as exc:
+            self.forget_questioned()  # the previous signature and its verdict must not stay under the error
+            self.page_label.setText(f"{path.name}: not usable")
             self.show_error(str(exc))
             return False
         self.page_label.setText(f"{path.name}" + (f", page {page + 1} of {pages}" if pages > 1 else ""))
@@ -54,6 +56,22 @@ class QuestionedInput:
         self.result_panel.clear()
         self.last_verification = None
         self.propose_box()
+
+    def forget_questioned(self) -> None:
+        """No questioned signature: nothing shown, nothing to verify or decide."""
+        self.questioned_image, self.questioned_name = None, ""
+        self.crop_view.set_image(None, None)
+        self.preview.clear()
+        self.result_panel.clear()
+        self.last_verification = None
+        self._update_enabled()
+
+    def crop_changed(self) -> None:
+        """A new box is a new questioned signature: the verdict shown was for the old one."""
+        if self.last_verification is not None:
+            self.result_panel.clear()
+            self.last_verification = None
+        self.update_preview()
 
     def propose_box(self) -> None:
         if self.questioned_image is None:

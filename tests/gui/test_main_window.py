@@ -320,3 +320,39 @@ def test_keyboard_mnemonics_do_not_collide_and_status_tips_show_no_ampersand(win
     actions = [a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions() if not a.isSeparator()]
     assert len(actions) > 15
     assert [a.statusTip() for a in actions if "&" in a.statusTip()] == []
+
+
+def _drag_box(qtbot, view, box):
+    x, y, w, h = box
+    start, end = view.to_widget(x, y), view.to_widget(x + w, y + h)
+    with qtbot.waitSignal(view.boxChanged):
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view, pos=QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2))
+        qtbot.mouseMove(view, pos=end)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_a_new_crop_clears_the_old_verdict_and_its_decision_buttons(qtbot, window, world):
+    _open_account(qtbot, window)
+    assert window.load_questioned_file(world["files"]["page"])
+    _verify(qtbot, window)
+    assert window.result_panel.accept_button.isEnabled()
+    x, y, w, h = world["page_box"]
+    _drag_box(qtbot, window.crop_view, (x + 20, y + 10, w - 40, h - 20))
+    assert window.last_verification is None
+    assert window.result_panel.badge.text() == "No verification yet"
+    assert not window.result_panel.accept_button.isEnabled() and not window.result_panel.reject_button.isEnabled()
+    assert window.verify_button.isEnabled()  # the new crop can be verified
+
+
+def test_a_bad_file_after_a_verdict_leaves_neither_the_old_signature_nor_its_verdict(qtbot, window, world):
+    _open_account(qtbot, window)
+    assert window.load_questioned_file(world["files"]["q"])
+    _verify(qtbot, window)
+    bad = world["tmp"] / "broken.png"
+    bad.write_bytes(b"just text")
+    assert not window.load_questioned_file(bad)
+    assert window.message.isVisible()
+    assert window.questioned_image is None and window.crop_view.box is None and window.last_verification is None
+    assert window.result_panel.badge.text() == "No verification yet"
+    assert not window.result_panel.accept_button.isEnabled() and not window.verify_button.isEnabled()
