@@ -49,10 +49,13 @@ GUARDED = {
 }
 
 
+def _parts(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
 def row_name(table: str, key) -> str:
     """How a record names a row: ``table:key`` (composite keys joined by |)."""
-    parts = key if isinstance(key, tuple) else (key,)
-    return f"{table}:" + "|".join(str(p) for p in parts)
+    return f"{table}:" + "|".join(str(p) for p in _parts(key))
 
 
 def _digest_of(row) -> str:
@@ -71,8 +74,7 @@ def row_digest(conn: Connection, table: str, key) -> str | None:
     from sigverify.store.schema import metadata
 
     t = metadata.tables[table]
-    parts = key if isinstance(key, tuple) else (key,)
-    condition = [t.c[c] == v for c, v in zip(GUARDED[table], parts)]
+    condition = [t.c[c] == v for c, v in zip(GUARDED[table], _parts(key))]
     row = conn.execute(select(t).where(*condition)).first()
     return None if row is None else _digest_of(row)
 
@@ -125,8 +127,7 @@ def verify_rows(conn: Connection, limit: int = 20) -> list[str]:
     for table, keys in GUARDED.items():
         t = metadata.tables[table]
         for row in conn.execute(select(t)):
-            key = tuple(row._mapping[k] for k in keys)
-            name = row_name(table, key if len(keys) > 1 else key[0])
+            name = row_name(table, tuple(row._mapping[k] for k in keys))
             seen.add(name)
             if name not in ledger:
                 problems.append(f"{name} is in no audit record (written outside SigVerify)")

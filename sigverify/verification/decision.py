@@ -99,11 +99,12 @@ def _fitted(references: np.ndarray, policy: DecisionPolicy):
     many cheques of one account; specimens changing means other references, hence a new fit)."""
     references = np.ascontiguousarray(references, dtype=np.float64)
     key = (id(policy.population), policy.rule, references.shape, hashlib.sha256(references.tobytes()).digest())
-    model = _FITTED.get(key)
-    if model is None:
+    population, model = _FITTED.get(key, (None, None))
+    if population is not policy.population:  # never trust an id alone: a freed population's id is reused
         if len(_FITTED) >= 256:
             _FITTED.clear()
-        model = _FITTED[key] = fit_account(references, policy.population, policy.rule)
+        model = fit_account(references, policy.population, policy.rule)
+        _FITTED[key] = (policy.population, model)
     return model
 
 
