@@ -27,14 +27,13 @@ from sigverify.imaging.preprocess import PreprocessParams
 from sigverify.training.sampler import BatchSampler, dataset_of
 from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_datasets, split_writers
 from sigverify.training.known_datasets import known_dataset
-from sigverify.training.losses import ContrastiveLoss, ForgeryAwareTripletLoss, TrainingHeads, TripletLoss
-from sigverify.training.miners import (AllTripletsMiner, BatchHardMiner, SemiHardMiner, all_pairs,
-                                       triplets_to_pairs)
+from sigverify.training.losses import LOSSES as LOSS_TABLE, SELF_MINING, Objective, TrainingHeads
+from sigverify.training.miners import MINERS, Labels
 from sigverify.training.model import RegionalSignatureNet, SeedNet, SignatureNet
 from sigverify.verification.protocol import report, verification_distances
 
-LOSSES = ("contrastive", "triplet", "forgery-aware")
-MININGS = ("none", "semi-hard", "hard")
+LOSSES = tuple(LOSS_TABLE)
+MININGS = tuple(MINERS)
 DEFAULT_MARGIN = {"contrastive": 1.0, "triplet": 0.3, "forgery-aware": 0.4}
 ARCHITECTURES = ("compact", "regional", "seed")
 
@@ -83,6 +82,8 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {LOSSES}")
         if self.mining not in MININGS:
             raise ValueError(f"mining must be one of {MININGS}")
+        if self.loss in SELF_MINING and self.mining != "none":
+            raise ValueError(f"the {self.loss} loss mines its own negatives: mining must be 'none'")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}")
         if self.margin is None:
@@ -179,29 +180,6 @@ def validation_eer(model: nn.Module, data: PreparedSet, config: TrainConfig) -> 
                                        k_refs=config.eval_references, seed=config.seed, repeats=3)
     metrics = report(distances)
     return float(metrics.get("eer_skilled", metrics.get("eer_random", float("nan"))))
-
-
-def _select(config: TrainConfig, heads: "TrainingHeads | None" = None):
-    miner = {"none": None, "hard": BatchHardMiner(), "semi-hard": SemiHardMiner(config.margin)}[config.mining]
-    if config.loss == "forgery-aware":
-        metric = ForgeryAwareTripletLoss(config.margin, config.random_margin)
-    else:
-        metric = ContrastiveLoss(config.margin) if config.loss == "contrastive" else TripletLoss(config.margin)
-
-    def objective(embeddings, writer, forged):
-        if config.loss == "forgery-aware":
-            loss = metric(embeddings, writer, forged)
-        elif config.loss == "contrastive":
-            pairs = all_pairs(embeddings, writer, forged) if miner is None else \
-                triplets_to_pairs(miner(embeddings, writer, forged))
-            loss = metric(embeddings, pairs)
-        else:
-            loss = metric(embeddings, (miner or AllTripletsMiner())(embeddings, writer, forged))
-        if heads is not None:
-            loss = loss + heads(embeddings, writer, forged)
-        return loss
-
-    return objective
 
 
 @dataclass
@@ -311,7 +289,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model)
-    objective = _select(config, heads)
+    objective = Objective.from_settings(config.loss, config.mining, config.margin, config.random_margin, heads)
     sampler = BatchSampler(train_set, config, rng)
     status, best_path = "finished", (out_dir / "best.pt" if (out_dir / "best.pt").exists() else None)
     total_steps = config.epochs * config.steps_per_epoch
@@ -332,8 +310,8 @@ def train(config: TrainConfig, progress: Progress | None = None,
                 break
             images, writer, forged = sampler()
             embeddings = net(as_input(images, config.device))
-            loss = objective(embeddings, torch.from_numpy(writer).to(config.device),
-                             torch.from_numpy(forged).to(config.device))
+            loss = objective(embeddings, Labels(torch.from_numpy(writer).to(config.device),
+                                                torch.from_numpy(forged).to(config.device)))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
