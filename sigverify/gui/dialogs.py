@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 import sigverify
 from sigverify.gui.pictures import to_pixmap
-from sigverify.gui.workers import Worker, start
+from sigverify.gui.workers import Failure, Worker, launch
 from sigverify.imaging.camera import available_cameras, grab_still
 
 
@@ -113,9 +113,7 @@ class CameraDialog(QDialog):
         self.take.setEnabled(False)
         self.preview.setText("Taking picture…")
         self.worker = Worker(grab_still, self.source.currentData())
-        self.worker.signals.finished.connect(self._captured)
-        self.worker.signals.errored.connect(self._failed)
-        return start(self.worker, QThreadPool.globalInstance())
+        return launch(self.worker, QThreadPool.globalInstance(), returned=self._captured, errored=self._failed)
 
     def _captured(self, frame: np.ndarray) -> None:
         self.frame = frame
@@ -124,8 +122,8 @@ class CameraDialog(QDialog):
         self.take.setEnabled(True)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
 
-    def _failed(self, message: str) -> None:
-        self.preview.setText(message)
+    def _failed(self, failure: Failure) -> None:
+        self.preview.setText(failure.message)
         self.take.setEnabled(True)
 
 

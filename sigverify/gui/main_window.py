@@ -28,7 +28,7 @@ from sigverify.gui.dialogs import NewAccountDialog, show_about
 from sigverify.gui.questioned_input import IMAGE_FILTER, QuestionedInput
 from sigverify.gui.result_panel import ResultPanel
 from sigverify.gui.settings import AppSettings
-from sigverify.gui.workers import Worker, start
+from sigverify.gui.workers import Failure, Worker, launch
 from sigverify.imaging.decode import load_image
 from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
@@ -202,32 +202,30 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.message.setVisible(False)
         self.message.setText("")
 
-    def run_worker(self, worker: Worker, on_done, busy: str = "") -> Worker:
+    def show_failure(self, failure: Failure) -> None:
+        """A worker's failure under the window; a programming error keeps its traceback at hand."""
+        self.show_error(failure.message)
+        self.message.setToolTip(failure.traceback)
+
+    def run_worker(self, worker: Worker, on_done, busy: str = "", on_failure=None) -> Worker:
+        """Start long work off the UI thread; ``on_done(result)`` runs on the UI thread afterwards."""
         self.workers.append(worker)
-
-        def finished(result, w=worker):
-            self._worker_ended(w)
-            on_done(result)
-
-        def errored(text, w=worker):
-            self._worker_ended(w)
-            self.show_error(text)
-
-        worker.signals.finished.connect(finished)
-        worker.signals.errored.connect(errored)
-        worker.signals.progress.connect(self._progress)
         if busy:
             self.statusBar().showMessage(busy)
             self.progress.setRange(0, 0)
             self.progress.setVisible(True)
-        return start(worker, self.pool)
+        return launch(worker, self.pool, returned=on_done, errored=on_failure or self.show_failure,
+                      progress=self._progress, finished=lambda w=worker: self._worker_ended(w, busy))
 
-    def _worker_ended(self, worker: Worker) -> None:
+    def _worker_ended(self, worker: Worker, busy: str = "") -> None:
+        """Always last (after the result or the failure was shown): hide the busy state, keep
+        any message the result put in the status bar."""
         if worker in self.workers:
             self.workers.remove(worker)
         if not self.workers:
             self.progress.setVisible(False)
-            self.statusBar().clearMessage()
+            if busy and self.statusBar().currentMessage() == busy:
+                self.statusBar().clearMessage()
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -252,7 +250,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self._update_enabled()
             self.backendReady.emit(time.perf_counter() - started)
 
-        def failed(text):
+        def failed(failure: Failure):
+            text = failure.message
             self.model_status.setText("No model loaded")
             # the store may still open without a model: accounts can be browsed
             try:
@@ -262,14 +261,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                 text = f"{text}\n{exc}"
             self.show_error(text)
 
-        worker = Worker(load)
-        self.workers.append(worker)
-        worker.signals.finished.connect(lambda r, w=worker: (self._worker_ended(w), done(r)))
-        worker.signals.errored.connect(lambda t, w=worker: (self._worker_ended(w), failed(t)))
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.statusBar().showMessage("Loading model and store…")
-        start(worker, self.pool)
+        self.run_worker(Worker(load), done, "Loading model and store…", on_failure=failed)
 
     def _update_enabled(self) -> None:
         ready = self.engine is not None and self.account is not None and self.questioned_image is not None
@@ -308,7 +300,9 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
     def refresh_history(self) -> None:
         if self.account is None or self.store is None:
             return
-        rows = self.store.history(self.account.number)
+        self.show_history(self.store.history(self.account.number))
+
+    def show_history(self, rows: list[dict]) -> None:
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
             decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
@@ -366,25 +360,32 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                                    else questioned)
         number, name = self.account.number, self.questioned_name
         self.verify_button.setEnabled(False)
-        worker = Worker(lambda: services.verify_against_account(self.store, self.engine, number, encoded.tobytes(),
-                                                                self.acting_name, filename=name))
+        store, engine, actor, shown = self.store, self.engine, self.acting_name, set(self.reference_canvases)
 
-        def done(result):
+        def work():
+            """Everything that touches the store or preprocesses, here off the UI thread."""
+            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, filename=name)
+            refs = {r.id: r for r in store.references(number, active_only=False)}
+            canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
+                        for i in result.reference_ids if i not in shown}
+            return result, [refs[i] for i in result.reference_ids], canvases, \
+                preprocess(questioned, engine.manifest.preprocessing), store.history(number)
+
+        def done(outcome):
+            result, references, canvases, canvas, history = outcome
             self.last_verification = result
-            refs = {r.id: r for r in self.store.references(number, active_only=False)}
-            missing = [i for i in result.reference_ids if i not in self.reference_canvases]
-            for reference_id in missing:
-                image = load_image(self.store.reference_image(reference_id)).pixels
-                self.reference_canvases[reference_id] = preprocess(image, self.engine.manifest.preprocessing)
-            canvas = preprocess(questioned, self.engine.manifest.preprocessing)
-            self.result_panel.show_result(result.decision, [refs[i] for i in result.reference_ids],
-                                          self.reference_canvases, canvas)
+            self.reference_canvases.update(canvases)
+            self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas)
             self.tabs.setCurrentWidget(self.result_panel)
-            self.refresh_history()
+            if self.account is not None and self.account.number == number:
+                self.show_history(history)
             self._update_enabled()
 
-        worker.signals.errored.connect(lambda _t: self._update_enabled())
-        return self.run_worker(worker, done, "Verifying…")
+        def failed(failure: Failure):
+            self.show_failure(failure)
+            self._update_enabled()
+
+        return self.run_worker(Worker(work), done, "Verifying…", on_failure=failed)
 
     def record_decision(self, decision: str, comment: str) -> None:
         if self.last_verification is None or self.store is None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFileDia
 
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.gui.training_process import TrainingProcess
-from sigverify.gui.workers import Worker, start
+from sigverify.gui.workers import Failure, Worker, launch
 from sigverify.gui.wizard_results import EvaluationPage, ExportPage
 from sigverify.training.wizard_data import dataset_folders, dataset_summary, store_dataset_summary
 
@@ -114,9 +114,7 @@ class DataPage(QWizardPage):
         self.status.setText("Checking the data…")
         self.scan_button.setEnabled(False)
         self.worker = Worker(*job)
-        self.worker.signals.finished.connect(self._scanned)
-        self.worker.signals.errored.connect(self._failed)
-        return start(self.worker)
+        return launch(self.worker, returned=self._scanned, errored=self._failed)
 
     def _scanned(self, result: dict) -> None:
         self.scan_button.setEnabled(True)
@@ -136,10 +134,10 @@ class DataPage(QWizardPage):
         self.status.setStyleSheet("color: #b71c1c" if result["error"] else "color: #1b5e20")
         self.completeChanged.emit()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: Failure) -> None:
         self.scan_button.setEnabled(True)
-        self.result = {"error": message}
-        self.status.setText(message)
+        self.result = {"error": failure.message}
+        self.status.setText(failure.message)
         self.status.setStyleSheet("color: #b71c1c")
         self.completeChanged.emit()
 

@@ -1,8 +1,11 @@
 """Long work off the UI thread: a QRunnable that reports through signals (napari's pattern).
 
-Workers never touch widgets; the window connects to their signals, which Qt delivers on the
-UI thread. A user-caused error arrives as a message; a programming error as a message too,
-with its traceback logged, so the window never dies with the worker.
+A worker emits ``started``, then ``progress`` as it goes, then either ``returned(result)`` or
+``errored(failure)``, and always ``finished`` last, whatever happened. Workers never touch
+widgets; Qt delivers their signals on the UI thread, where :func:`launch` wires them to the
+window's handlers. A user-caused error (a :class:`SigVerifyError`) arrives as its message; a
+programming error arrives with its traceback relayed (and logged), so the window shows it and
+survives instead of dying with the worker.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -19,10 +23,26 @@ from sigverify.errors import SigVerifyError
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a worker did not return: the message a user reads, and for a programming error the
+    traceback (empty for the expected errors a user can fix)."""
+
+    message: str
+    exception: BaseException
+    traceback: str = ""
+
+    @property
+    def unexpected(self) -> bool:
+        return bool(self.traceback)
+
+
 class WorkerSignals(QObject):
+    started = Signal()
     progress = Signal(int, int)
-    finished = Signal(object)
-    errored = Signal(str)
+    returned = Signal(object)
+    errored = Signal(object)  # a Failure
+    finished = Signal()
 
 
 class Worker(QRunnable):
@@ -38,23 +58,34 @@ class Worker(QRunnable):
 
     def run(self) -> None:
         self.thread_id = threading.get_ident()
+        self.signals.started.emit()
         try:
             if self.with_progress:
                 self.kwargs.update(progress=lambda done, total: self.signals.progress.emit(int(done), int(total)),
                                    should_stop=self.cancelled.is_set)
             result = self.function(*self.args, **self.kwargs)
         except SigVerifyError as exc:
-            self.signals.errored.emit(str(exc))
+            self.signals.errored.emit(Failure(str(exc), exc))
         except Exception as exc:  # noqa: BLE001 - the window must survive any worker failure
-            log.error("worker failed:\n%s", traceback.format_exc())
-            self.signals.errored.emit(f"Unexpected error: {exc}")
+            details = traceback.format_exc()
+            log.error("worker failed:\n%s", details)
+            self.signals.errored.emit(Failure(f"Unexpected error: {exc}", exc, details))
         else:
-            self.signals.finished.emit(result)
+            self.signals.returned.emit(result)
+        finally:
+            self.signals.finished.emit()
 
     def cancel(self) -> None:
         self.cancelled.set()
 
 
-def start(worker: Worker, pool: QThreadPool | None = None) -> Worker:
+def launch(worker: Worker, pool: QThreadPool | None = None, *, returned: Callable[[Any], None] | None = None,
+           errored: Callable[[Failure], None] | None = None, progress: Callable[[int, int], None] | None = None,
+           finished: Callable[[], None] | None = None) -> Worker:
+    """The one way a window starts a worker: connect the handlers it has, then start it."""
+    for signal, handler in ((worker.signals.returned, returned), (worker.signals.errored, errored),
+                            (worker.signals.progress, progress), (worker.signals.finished, finished)):
+        if handler is not None:
+            signal.connect(handler)
     (pool or QThreadPool.globalInstance()).start(worker)
     return worker

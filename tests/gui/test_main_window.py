@@ -230,6 +230,46 @@ def test_ui_thread_keeps_running_while_verifying(qtbot, window, world, monkeypat
     assert len(ticks) >= 15  # ~0.8 s of work: the event loop kept firing the 20 ms timer
 
 
+def test_verification_reads_the_store_and_preprocesses_off_the_ui_thread(qtbot, window, world, monkeypatch):
+    """The result arrives ready to show: the store is read and the canvases made in the worker."""
+    import sigverify.gui.main_window as main_window_module
+
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["q"])
+    threads = []
+
+    def recorded(function):
+        def wrapper(*args, **kwargs):
+            threads.append((function.__name__, threading.get_ident()))
+            return function(*args, **kwargs)
+        return wrapper
+
+    for name in ("references", "reference_image", "history", "reference_embeddings"):
+        monkeypatch.setattr(window.store, name, recorded(getattr(window.store, name)))
+    monkeypatch.setattr(main_window_module, "preprocess", recorded(main_window_module.preprocess))
+    window.reference_canvases.clear()  # as after a model change: the specimens' canvases must be made anew
+    _verify(qtbot, window)
+    assert window.result_panel.table.rowCount() == 3
+    names = {name for name, _ in threads}
+    assert {"references", "reference_image", "history", "preprocess"} <= names
+    on_ui = [name for name, thread in threads if thread == threading.get_ident()]
+    assert not on_ui, f"read or preprocessed on the UI thread: {on_ui}"
+
+
+def test_an_unexpected_error_in_verification_is_shown_with_its_traceback_at_hand(qtbot, window, world, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(services, "verify_against_account", broken)
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["q"])
+    window.verify()
+    qtbot.waitUntil(lambda: not window.busy() and window.message.isVisible(), timeout=15000)
+    assert "Unexpected error: division by zero" in window.message.text()
+    assert "ZeroDivisionError" in window.message.toolTip()
+    assert window.verify_button.isEnabled()  # the clerk can try again
+
+
 def test_multipage_tiff_page_picker(qtbot, window, world, monkeypatch):
     from PIL import Image
     from PySide6.QtWidgets import QInputDialog
