@@ -57,6 +57,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     augment_strength: float = 1.0
+    pen_augmentation: bool = True  # vary stroke width and ink darkness (False: keep the pen's traces as written)
     validation_share: float = 0.2
     validation_writers: list[str] = field(default_factory=list)  # explicit, else drawn by the seed
     test_writers: list[str] = field(default_factory=list)
@@ -172,6 +173,16 @@ def embed(model: nn.Module, canvases: np.ndarray, device: str, batch: int = 128)
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
 
+def _agreed(flag: bool, world: int) -> bool:
+    """A stop decision every DDP rank takes together (a clock read apart on each rank could stop
+    one and leave the other waiting in the next all-reduce for ever): true if any rank says so."""
+    if world <= 1:
+        return bool(flag)
+    value = torch.tensor([1.0 if flag else 0.0])
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def validation_eer(model: nn.Module, data: PreparedSet, config: TrainConfig) -> float:
     """Skilled-forgery EER on the validation writers with K references (NaN if not measurable)."""
     if len(data) == 0:
@@ -280,6 +291,11 @@ def train(config: TrainConfig, progress: Progress | None = None,
     rng = np.random.default_rng([config.seed, rank, 0])
     if config.resume:
         state = torch.load(config.resume, map_location=config.device, weights_only=False)
+        planned = state["config"].get("epochs")
+        if planned != config.epochs or state["config"].get("steps_per_epoch") != config.steps_per_epoch:
+            raise ValueError(f"{config.resume} continues a run of {planned} epochs × "
+                             f"{state['config'].get('steps_per_epoch')} steps (its learning-rate schedule); "
+                             f"resume it with those, or start a fine-tune from it with init_weights")
         model.load_state_dict(state["model"])
         if heads is not None and state.get("heads"):
             heads.load_state_dict(state["heads"])
@@ -343,7 +359,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
                 best_path = out_dir / "best.pt"
                 _atomic_save(state, best_path)
         emit({"kind": "epoch", **record, "best_val_eer": best_eer})
-        if config.time_budget_s and time.perf_counter() - started > config.time_budget_s:
+        if _agreed(config.time_budget_s and time.perf_counter() - started > config.time_budget_s, world):
             status = "time budget"
             break
         since_best = len(history) - 1 - min((i for i, h in enumerate(history) if h["val_eer"] == best_eer),

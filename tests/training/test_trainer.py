@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +151,59 @@ def test_ddp_ranks_draw_different_batches_and_finish_with_identical_weights(tiny
     config = TrainConfig(channels=(8, 8, 16, 16, 32), embedding_size=32)
     torch.manual_seed(config.seed)
     assert weights_digest(build_model(config)) != rank0["weights"]
+
+DDP_SCRIPT = """
+import json, os, sys
+from sigverify.training.trainer import TrainConfig, train
+dataset, out, budget, resume, report = sys.argv[1:6]
+config = TrainConfig(dataset=dataset, out_dir=out, epochs=2, steps_per_epoch=3, writers_per_batch=3,
+                     genuine_per_writer=2, forged_per_writer=1, validation_share=0.25, eval_references=2,
+                     channels=(8, 8, 16, 16, 32), embedding_size=32, threads=1, resume=resume,
+                     time_budget_s=float(budget))
+result = train(config)
+with open(report + os.environ["RANK"] + ".json", "w") as f:
+    json.dump({"weights": result.weights_digest, "batches": result.batches_digest, "epochs": len(result.history)}, f)
+"""
+
+
+def _torchrun(tmp_path, *args) -> list[dict]:
+    """Two CPU ranks (gloo) running DDP_SCRIPT; what each rank reported."""
+    import json
+
+    script = tmp_path / "ddp_resume.py"
+    script.write_text(DDP_SCRIPT)
+    report = tmp_path / f"report-{len(list(tmp_path.glob('report-*')))}-rank"
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    result = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(script), *map(str, args), str(report)],
+                            cwd=REPO, capture_output=True, text=True, timeout=240, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return [json.loads(Path(f"{report}{rank}.json").read_text()) for rank in (0, 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None,
+                    reason="torchrun not installed")
+def test_ddp_resume_ends_where_an_uninterrupted_ddp_run_ends(tiny_dataset, tmp_path):
+    """Each rank draws its own stream per epoch (seeded by rank and epoch), so stopping after one
+    epoch and resuming under torchrun gives the same weights as running both epochs at once,
+    and the resumed ranks still draw different batches. (The first run stops on a time budget
+    that both ranks agree has run out after epoch 1.)"""
+    straight = _torchrun(tmp_path, tiny_dataset, tmp_path / "straight", 0, "")
+    first = _torchrun(tmp_path, tiny_dataset, tmp_path / "stopped", 0.001, "")
+    resumed = _torchrun(tmp_path, tiny_dataset, tmp_path / "stopped", 0, tmp_path / "stopped" / "last.pt")
+    assert first[0]["epochs"] == first[1]["epochs"] == 1  # both ranks stopped after one epoch
+    assert first[0]["weights"] != straight[0]["weights"]  # one epoch is not two
+    assert resumed[0]["epochs"] == 2
+    assert resumed[0]["weights"] == resumed[1]["weights"] == straight[0]["weights"] == straight[1]["weights"]
+    assert resumed[0]["batches"] != resumed[1]["batches"]
+
+
+def test_resuming_with_another_schedule_is_refused_with_a_clear_message(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    train(_config(tiny_dataset, out, epochs=1))
+    with pytest.raises(ValueError, match="continues a run of 1 epochs"):
+        train(_config(tiny_dataset, out, epochs=3, resume=str(out / "last.pt")))
+
 
 def test_early_stopping_ends_a_run_that_no_longer_improves(tiny_dataset, tmp_path):
     """With a learning rate of zero, validation never improves after the first epoch: patience 1 stops at 2."""
