@@ -24,7 +24,8 @@ class BatchSampler:
         self.genuine = {w: np.nonzero((data.writer == w) & ~data.forged)[0] for w in np.unique(data.writer)}
         self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
         self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
-        self.augment = AugmentParams(strength=config.augment_strength)
+        self.augment = AugmentParams(strength=config.augment_strength) if config.pen_augmentation else \
+            AugmentParams(strength=config.augment_strength, stroke_probability=0.0, ink_low=1.0)
         groups: dict[str, list] = {}
         for w in self.writers:
             groups.setdefault(dataset_of(data.writer_names[w]), []).append(w)

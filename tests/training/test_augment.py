@@ -45,3 +45,32 @@ def test_seeded_augmentation_is_reproducible(signature):
     a = augment(canvas, np.random.default_rng(5))
     b = augment(canvas, np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
+
+
+def test_without_pen_augmentation_the_ink_keeps_its_darkness(signature):
+    """The pen's traces (how dark, how wide) can be what tells a forger's hand: a run may keep them."""
+    canvas = preprocess(signature, PreprocessParams())
+    keep_pen = AugmentParams(stroke_probability=0.0, ink_low=1.0)
+    vary_pen = AugmentParams()
+    rng_keep, rng_vary = np.random.default_rng(2), np.random.default_rng(2)
+
+    def darkness(image):  # how dark the strong strokes are
+        return np.percentile(image[image > 0.05], 95)
+
+    kept = [darkness(augment(canvas, rng_keep, keep_pen)) / darkness(canvas) for _ in range(60)]
+    varied = [darkness(augment(canvas, rng_vary, vary_pen)) / darkness(canvas) for _ in range(60)]
+    assert min(kept) > 0.9 and min(varied) < 0.8  # lighter ink only when asked
+    assert np.std(kept) < 0.5 * np.std(varied)
+
+
+def test_a_run_chooses_pen_augmentation(tmp_path):
+    from sigverify.synthetic import write_dataset
+    from sigverify.training.datasets import prepare, scan_dataset
+    from sigverify.training.sampler import BatchSampler
+    from sigverify.training.trainer import TrainConfig
+
+    scan = scan_dataset(write_dataset(tmp_path / "data", writers=3, genuine=3, forged=1, seed=1))
+    data = prepare(scan, sorted(scan.usable_writers()), PreprocessParams(), [])
+    plain = BatchSampler(data, TrainConfig(pen_augmentation=False), np.random.default_rng(0)).augment
+    assert plain.stroke_probability == 0.0 and plain.ink_low == 1.0
+    assert BatchSampler(data, TrainConfig(), np.random.default_rng(0)).augment == AugmentParams()
