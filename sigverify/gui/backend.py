@@ -12,6 +12,8 @@ def load_model(model_dir: Path, provider: str):
 
 
 def open_store(location: str | None):
-    from sigverify.store.repository import Store
+    """The store in a process of its own (store/remote.py: a dialog in this process must never be
+    able to drop the database's locks)."""
+    from sigverify.store.remote import RemoteStore
 
-    return Store(location or None)
+    return RemoteStore(location or None)

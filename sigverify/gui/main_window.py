@@ -404,5 +404,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         for worker in self.workers:
             worker.cancel()
         self.pool.waitForDone(3000)
+        if self.store is not None and not self.workers:  # the store process checkpoints and ends
+            self.store.close()
         super().closeEvent(event)
 

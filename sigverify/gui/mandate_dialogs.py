@@ -17,6 +17,7 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.pictures import to_pixmap
 from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.page import crop
+from sigverify.store.mandates import mandates_of
 
 
 class SignInDialog(QDialog):
@@ -52,11 +53,9 @@ class ReviewQueueDialog(QDialog):
 
     def __init__(self, parent, store, actor) -> None:
         super().__init__(parent)
-        from sigverify.store.mandates import MandateStore
-
         self.setWindowTitle("Review queue")
         self.resize(1100, 650)
-        self.store, self.mandates, self.actor = store, MandateStore(store), actor
+        self.store, self.mandates, self.actor = store, mandates_of(store), actor
         self.list = QListWidget()
         self.list.setToolTip("Documents waiting for a supervisor; 'aside' ones at the end")
         self.page = QLabel()
@@ -107,17 +106,10 @@ class ReviewQueueDialog(QDialog):
         self.page.setPixmap(to_pixmap(image, 520, 260))
         self.explanation.setText(f"Automatic result: {doc['outcome']} — {doc['explanation']}")
         self.pairs.setRowCount(len(doc["signatures"]))
-        from sqlalchemy import select
-
-        from sigverify.store.schema import references, signatories
-
         for row, sig in enumerate(doc["signatures"]):
             box = tuple(int(v) for v in sig["box"].split(","))
             self.pairs.setCellWidget(row, 0, self._picture(crop(image, box)))
-            with self.store.read() as conn:
-                name = conn.execute(select(signatories.c.name).where(signatories.c.id == sig["signatory_id"])).scalar()
-                ref = conn.execute(select(references.c.id).where(references.c.signatory_id == sig["signatory_id"],
-                                                                 references.c.active.is_(True)).limit(1)).scalar()
+            name, ref = self.mandates.signatory_specimen(sig["signatory_id"])
             self.pairs.setItem(row, 1, QTableWidgetItem(f"{name} (distance {sig['distance']:.3f})"))
             if ref is not None:
                 specimen = load_image(self.store.reference_image(ref)).pixels
@@ -153,11 +145,9 @@ class RuleEditorDialog(QDialog):
 
     def __init__(self, parent, store, actor, number: str, engine=None) -> None:
         super().__init__(parent)
-        from sigverify.store.mandates import MandateStore
-
         self.setWindowTitle(f"Signing rules — {number}")
         self.resize(820, 700)
-        self.store, self.mandates, self.actor, self.number = store, MandateStore(store), actor, number
+        self.store, self.mandates, self.actor, self.number = store, mandates_of(store), actor, number
         self.engine = engine
         self.signatories = QTableWidget(0, 4)
         self.signatories.setHorizontalHeaderLabels(["Signatory", "Panel", "Approval limit", "Specimen"])

@@ -21,7 +21,7 @@ from sigverify.inference.trust import require_trusted_model
 from sigverify.mandates.rules import evaluate, parse_amount
 from sigverify.mandates.thresholds import DEFAULT_BANDS, parse_bands, threshold_for
 from sigverify.store.auth import Actor
-from sigverify.store.mandates import MandateStore
+from sigverify.store.mandates import mandates_of
 from sigverify.verification.decision import FORGED, GENUINE, account_distance, verdict_for
 
 
@@ -52,7 +52,7 @@ def amount_bands(store) -> tuple:
 def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, image: bytes, amount,
                     boxes: list | None = None, filename: str = "document.png") -> DocumentDecision:
     require_trusted_model(store, engine)
-    mandates = MandateStore(store)
+    mandates = mandates_of(store)
     value = parse_amount(amount)
     account = store.account(number)
     pixels = load_image(image).pixels

@@ -48,6 +48,13 @@ class PendingChange:
         return f"set rule: {parse_mandate(p['rule']).describe()}"
 
 
+def mandates_of(store) -> "MandateStore":
+    """The signatories, rules, pending changes and documents of a store: this process's, or those
+    of the window's store process (store/remote.py), reached through the same methods."""
+    remote = getattr(type(store), "mandates", None)
+    return store.mandates if remote is not None else MandateStore(store)
+
+
 class MandateStore:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -81,6 +88,14 @@ class MandateStore:
         for row in rows:
             out.setdefault(row.signatory_id, []).append(vector_from_bytes(row.vector))
         return {k: np.stack(v) for k, v in out.items()}
+
+    def signatory_specimen(self, signatory_id: int) -> tuple[str | None, int | None]:
+        """A signatory's name and one of its active specimens (for showing it beside a document)."""
+        with self.store.read() as conn:
+            name = conn.execute(select(signatories.c.name).where(signatories.c.id == signatory_id)).scalar()
+            ref = conn.execute(select(references.c.id).where(references.c.signatory_id == signatory_id,
+                                                             references.c.active.is_(True)).limit(1)).scalar()
+        return name, ref
 
     def mandate(self, number: str) -> Mandate:
         account = self.store.account(number)

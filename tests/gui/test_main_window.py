@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -238,15 +239,15 @@ def test_verification_reads_the_store_and_preprocesses_off_the_ui_thread(qtbot, 
     window.load_questioned_file(world["files"]["q"])
     threads = []
 
-    def recorded(function):
+    def recorded(name, function):
         def wrapper(*args, **kwargs):
-            threads.append((function.__name__, threading.get_ident()))
+            threads.append((name, threading.get_ident()))
             return function(*args, **kwargs)
         return wrapper
 
     for name in ("references", "reference_image", "history", "reference_embeddings"):
-        monkeypatch.setattr(window.store, name, recorded(getattr(window.store, name)))
-    monkeypatch.setattr(main_window_module, "preprocess", recorded(main_window_module.preprocess))
+        monkeypatch.setattr(window.store, name, recorded(name, getattr(window.store, name)))
+    monkeypatch.setattr(main_window_module, "preprocess", recorded("preprocess", main_window_module.preprocess))
     window.reference_canvases.clear()  # as after a model change: the specimens' canvases must be made anew
     _verify(qtbot, window)
     assert window.result_panel.table.rowCount() == 3
@@ -268,6 +269,37 @@ def test_an_unexpected_error_in_verification_is_shown_with_its_traceback_at_hand
     assert "Unexpected error: division by zero" in window.message.text()
     assert "ZeroDivisionError" in window.message.toolTip()
     assert window.verify_button.isEnabled()  # the clerk can try again
+
+
+def test_a_file_dialog_sniffing_the_store_cannot_make_the_window_lose_data(qtbot, window, world):
+    """Issue 14, item 1: Qt reads a file's first bytes to name its type (as the file dialog does in
+    the store's folder); with the store in its own process that drops no lock of the database."""
+    import subprocess
+    import sys
+
+    from PySide6.QtCore import QMimeDatabase
+
+    from tests.conftest import REPO
+
+    def cli(*args):
+        run = subprocess.run([sys.executable, "-m", "sigverify", *args, "--store", world["store"]],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    for name in ("", "-wal", "-shm"):
+        if os.path.exists(world["store"] + name):
+            QMimeDatabase().mimeTypeForFile(world["store"] + name, QMimeDatabase.MatchMode.MatchContent)
+    cli("accounts")
+    window.store.add_account("NL-2002", "Written by the window", "setup")
+    cli("accounts", "add", "NL-3003", "--name", "Written by the command line")
+    window.store.add_account("NL-4004", "Written by the window again", "setup")
+    listed = cli("accounts")
+    assert "NL-2002" in listed and "NL-4004" in listed
+    window.close()
+    window.store.close()
+    numbers = {a.number for a in Store(world["store"]).find_accounts("")}
+    assert {"NL-1001", "NL-2002", "NL-3003", "NL-4004"} <= numbers
 
 
 def test_multipage_tiff_page_picker(qtbot, window, world, monkeypatch):
