@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from provenance import commit, machine, replace_block  # noqa: E402  (bench/ is on the path)
 from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
 from sigverify.paths import shipped_model_dir  # noqa: E402
 from sigverify.training.datasets import prepare, scan_dataset  # noqa: E402
@@ -173,22 +172,8 @@ def render(results: dict) -> str:
 
 def write_docs(results: dict) -> None:
     """Replace the generated block in README.md and models/README.md with the tables of ``results``."""
-    table = render(results)
     for doc in (REPO / "README.md", REPO / "models" / "README.md"):
-        text = doc.read_text(encoding="utf-8")
-        if BEGIN not in text or END not in text:
-            raise SystemExit(f"{doc}: no generated accuracy block ({BEGIN} … {END})")
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        doc.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}", encoding="utf-8")
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        replace_block(doc, BEGIN, END, render(results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = "python bench/accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results = evaluate(Path(args.model), args.smoke)
-    results.update(date=time.strftime("%Y-%m-%d"), command=command.strip(), commit=_commit(),
-                   machine=f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}")
+    results.update(date=time.strftime("%Y-%m-%d"), command=command.strip(), commit=commit(),
+                   machine=machine())
     ablation = {f"shipped ({results['model']}), rule {rule}": v for rule, v in results["validation"]["rules"].items()}
     for item in args.ablation:
         label, folder = item.split("=", 1)
