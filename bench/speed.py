@@ -283,12 +283,19 @@ def bench_training(model: Path, rows: list, smoke: bool) -> None:
                                          out_dir=str(Path(tmp) / device), epochs=1, steps_per_epoch=steps,
                                          validation_share=0.2, device=device, eval_references=2, test_writers=[],
                                          validation_writers=[], resume="", init_weights="", balance_datasets=False)
-            stamps = []
-            train(config, progress=lambda e: stamps.append(time.perf_counter()) if e["kind"] == "step" else None)
+            stamps, tuples = [], []
+
+            def on_step(event):
+                if event["kind"] == "step":
+                    stamps.append(time.perf_counter())
+                    tuples.append(event["tuples"])
+
+            train(config, progress=on_step)
             per_step = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
             images = config.writers_per_batch * (config.genuine_per_writer + config.forged_per_writer)
             rows.append((f"training throughput, {device} ({config.architecture}, {config.loss})",
-                         f"{images / per_step:.0f} images/s ({images} images per step, {per_step * 1000:.0f} ms/step)"))
+                         f"{images / per_step:.0f} images/s ({images} images per step, {per_step * 1000:.0f} ms/step; "
+                         f"the loss learnt from {statistics.median(tuples):.0f} pairs or triplets per step)"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,8 @@ class MetricLoss(nn.Module):
     """A loss over index tuples of a batch; ``all_miner`` supplies them when no miner ran."""
 
     all_miner: BaseMiner = AllPairsMiner()
+    #: how many pairs or triplets the last call learnt from (what a benchmark counts per step)
+    tuples_used: int = 0
 
     def forward(self, embeddings: torch.Tensor, labels: Labels, indices: Pairs | Triplets | None = None) -> torch.Tensor:
         if indices is None:
@@ -68,6 +70,7 @@ class ContrastiveLoss(MetricLoss):
 
     def compute(self, embeddings, indices):
         first, second, similar = as_pairs(indices)
+        self.tuples_used = int(first.numel())
         d = pair_distances(embeddings, first, second)
         y = similar.to(d.dtype)
         positive = y * d.pow(2)
@@ -87,6 +90,7 @@ class TripletLoss(MetricLoss):
 
     def compute(self, embeddings, indices):
         anchor, positive, negative = as_triplets(indices)
+        self.tuples_used = int(anchor.numel())
         if anchor.numel() == 0:
             return embeddings.sum() * 0.0
         d_ap = pair_distances(embeddings, anchor, positive)
@@ -122,6 +126,7 @@ class ForgeryAwareTripletLoss(MetricLoss):
         skilled = same & genuine[:, None] & forged[None, :]
         other = ~same & genuine[:, None]
         anchors = positive.any(dim=1)
+        self.tuples_used = 0
         if not anchors.any():
             return embeddings.sum() * 0.0
         hardest_positive = torch.where(positive, d, torch.zeros_like(d)).amax(dim=1)
@@ -130,6 +135,7 @@ class ForgeryAwareTripletLoss(MetricLoss):
         for mask, margin in ((skilled, self.skilled_margin), (other, self.random_margin)):
             usable = anchors & mask.any(dim=1)
             if usable.any():
+                self.tuples_used += int(usable.sum())  # one triplet per anchor and kind of negative
                 nearest = torch.where(mask, d, big).amin(dim=1)
                 terms.append(torch.relu(hardest_positive - nearest + margin)[usable].mean())
         return torch.stack(terms).sum() if terms else embeddings.sum() * 0.0
@@ -188,6 +194,11 @@ class Objective(nn.Module):
     def from_settings(cls, loss: str, mining: str, margin: float, random_margin: float,
                       heads: "TrainingHeads | None" = None) -> "Objective":
         return cls(LOSSES[loss](margin, random_margin), MINERS[mining](margin), heads)
+
+    @property
+    def tuples_used(self) -> int:
+        """Pairs or triplets the metric loss learnt from in the last step."""
+        return self.loss.tuples_used
 
     def forward(self, embeddings: torch.Tensor, labels: Labels) -> torch.Tensor:
         indices = self.miner(embeddings, labels) if self.miner is not None else None

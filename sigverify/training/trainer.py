@@ -333,7 +333,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
             optimizer.step()
             scheduler.step()
             losses.append(float(loss.detach()))
-            emit({"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
+            emit({"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1], "tuples": objective.tuples_used,
                   "global_step": epoch * config.steps_per_epoch + step + 1, "total_steps": total_steps,
                   "elapsed": time.perf_counter() - started})
         if cancelled:

@@ -203,3 +203,18 @@ def test_training_heads_learn_writers_and_forgeries():
         heads(emb, Labels(writer, forged)).backward()
         optimizer.step()
     assert float(heads(emb, Labels(writer, forged)).detach()) < 0.5 * first
+
+
+def test_losses_count_the_tuples_they_learnt_from():
+    """What a benchmark reports per step is what the objective used, not n(n-1)/2."""
+    torch.manual_seed(0)
+    emb = torch.nn.functional.normalize(torch.randn(6, 4), dim=1)
+    contrastive = ContrastiveLoss(1.0)
+    contrastive(emb, LABELS, BatchHardMiner()(emb, LABELS))
+    assert contrastive.tuples_used == 2 * 5  # five genuine anchors: one positive and one negative pair each
+    triplet = TripletLoss(0.3)
+    triplet(emb, LABELS)
+    assert triplet.tuples_used == 6 * 3 + 2 * 4  # every valid triplet (see the count above)
+    aware = Objective.from_settings("forgery-aware", "none", 0.4, 0.6)
+    aware(emb, LABELS)
+    assert aware.tuples_used == 3 + 5  # writer 0's three anchors have a forgery; all five have other writers
