@@ -93,8 +93,9 @@ class BackOffice:
         image = self.questioned_image
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
         number, name = self.account.number, self.questioned_name
-        # the boxes the clerk marked (Shift+drag, or "Find all signatures"), else every one found
-        boxes = self.crop_view.all_boxes() if self.crop_view.marked else None
+        # the boxes the clerk chose (one drawn box, Shift+drag for more, or "Find all signatures"),
+        # else every signature found on the page
+        boxes = self.crop_view.all_boxes() if self.crop_view.chosen else None
         worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
                                                 boxes=boxes, filename=name))
 

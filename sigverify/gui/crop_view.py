@@ -25,6 +25,7 @@ class CropView(QWidget):
         self._image_size = (0, 0)
         self.box: tuple[int, int, int, int] | None = None
         self.marked: list[tuple[int, int, int, int]] = []  # further signatures on a document
+        self.chosen = False  # the boxes are the clerk's (drawn, or found on request), not the automatic one
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
         self._origin = QPoint()
         self.placeholder = "Open, paste or drop a scanned signature (Ctrl+O, Ctrl+V)"
@@ -34,11 +35,13 @@ class CropView(QWidget):
         self._image_size = (image.shape[1], image.shape[0]) if image is not None else (0, 0)
         self.box = box
         self.marked = []
+        self.chosen = False
         self.update()
 
     def set_boxes(self, boxes: list[tuple[int, int, int, int]]) -> None:
         """Several signatures: the first is the main box, the others are marked."""
         self.box, self.marked = (boxes[0] if boxes else None), list(boxes[1:])
+        self.chosen = True
         self.update()
 
     def all_boxes(self) -> list[tuple[int, int, int, int]]:
@@ -104,6 +107,7 @@ class CropView(QWidget):
         y0, y1 = sorted((y0, y1))
         if x1 - x0 >= 8 and y1 - y0 >= 8:  # a click is not a box
             box = (x0, y0, x1 - x0, y1 - y0)
+            self.chosen = True
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.box is not None:
                 self.marked.append(box)
                 self.update()

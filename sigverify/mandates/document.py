@@ -88,6 +88,10 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
 
 
 def _outcome(mandate, amount, matches, people, always_refer) -> tuple[str, str]:
+    requirement = mandate.band_for(amount).requirement
+    if len(matches) < requirement.count:  # not a question of forgery: the document is incomplete
+        return "rejected", (f"too few signatures: the signing rule needs {requirement.describe()} for "
+                            f"{amount:,.2f}; the document has {len(matches)}")
     everyone = [people[m.signatory_id] for m in matches]
     possible = evaluate(mandate, amount, everyone)  # as if every signature were genuine
     if not possible.satisfied:

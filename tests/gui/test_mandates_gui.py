@@ -168,3 +168,32 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     assert len(m.specimen_embeddings("JOINT-7", window.engine.manifest.sha256)[1]) == 3
     editor.close()
     assert Store(bank["store"]).verify_audit().ok
+
+
+def test_one_box_the_clerk_draws_is_the_signature_verified_and_too_few_is_said_so(qtbot, bank):
+    """Issue 14, item 6: the clerk's own box is used (not the automatic ones), and a document with
+    fewer signatures than the signing rule needs is rejected as incomplete, not as forged."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    assert window.load_questioned_file(bank["order"])
+    view = window.crop_view
+    start, end = view.to_widget(60, 140), view.to_widget(560, 400)  # around Smit's signature only
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert view.chosen and len(view.all_boxes()) == 1
+    window.verify_document("25,000")  # two signatures needed above 1,000
+    qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
+    decision = window.last_document
+    assert [m.signatory for m in decision.matches] == ["Smit"]  # the drawn box, nothing else
+    assert decision.outcome == "rejected" and decision.explanation.startswith("too few signatures")
+    assert "has 1" in decision.explanation and "REJECTED" in window.document_panel.outcome.text()
+    assert "forged" not in decision.explanation
+
+    # a newly loaded page goes back to the automatic boxes: both signatures are found
+    window.last_document = None
+    assert window.load_questioned_file(bank["order"]) and not view.chosen
+    window.verify_document("500")
+    qtbot.waitUntil(lambda: window.last_document is not None and not window.busy(), timeout=20000)
+    assert len(window.last_document.matches) == 2
