@@ -22,6 +22,9 @@ class AccountPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.accounts = QListWidget()
         self.accounts.setToolTip("Accounts matching the search; click one to open it")
+        self.hint = QLabel("")  # what to do next when a list is empty (first start, no match, no specimens)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #616161")
         self.title = QLabel("No account open")
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-weight: bold")
@@ -43,6 +46,7 @@ class AccountPanel(QWidget):
         layout.addWidget(QLabel("Account"))
         layout.addWidget(self.search)
         layout.addWidget(self.accounts, 1)
+        layout.addWidget(self.hint)
         layout.addWidget(self.title)
         layout.addWidget(self.gallery, 2)
         layout.addLayout(buttons)
@@ -57,6 +61,19 @@ class AccountPanel(QWidget):
             item = QListWidgetItem(f"{account.number} — {account.holder_name}")
             item.setData(Qt.ItemDataRole.UserRole, account.number)
             self.accounts.addItem(item)
+        query = self.search.text().strip()
+        if self.accounts.count() == 0 and not query:
+            self._hint("No accounts yet: create the first one with New account…")
+        elif self.accounts.count() == 0:
+            self._hint(f"No account matches “{query}”: check the number, or create it with New account…")
+        elif self.gallery.count() == 0 and self.title.text() == "No account open":
+            self._hint("Click an account to open it and see its reference signatures")
+        else:
+            self._hint("")
+
+    def _hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
 
     def show_references(self, account, references: list[tuple[object, object]]) -> None:
         """references: (Reference, image ndarray) pairs."""
@@ -68,3 +85,5 @@ class AccountPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, reference.id)
             self.gallery.addItem(item)
         self.enrol_button.setEnabled(True)
+        self._hint("" if references else "No reference signatures yet: add the account's specimens with "
+                                         "Enrol references…")

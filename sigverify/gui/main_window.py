@@ -303,6 +303,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.show_history(self.store.history(self.account.number))
 
     def show_history(self, rows: list[dict]) -> None:
+        self.tabs.setTabText(self.tabs.indexOf(self.history), f"History ({len(rows)})" if rows else "History (none yet)")
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
             decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")

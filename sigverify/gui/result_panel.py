@@ -17,6 +17,11 @@ BADGES = {
 }
 
 
+#: what the panel says before any verification: the next steps, in the order a clerk takes them
+NEXT_STEPS = ("Open an account on the left, open or drop the questioned signature (Ctrl+O), "
+              "check the box around it, then Verify (F5)")
+
+
 class ResultPanel(QWidget):
     decisionMade = Signal(str, str)  # decision, comment
 
@@ -26,8 +31,9 @@ class ResultPanel(QWidget):
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge.setMinimumHeight(64)
         self._style_badge("#9e9e9e")
-        self.score = QLabel("")
+        self.score = QLabel(NEXT_STEPS)
         self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.score.setWordWrap(True)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Reference", "File", "Distance"])
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -76,7 +82,7 @@ class ResultPanel(QWidget):
     def clear(self) -> None:
         self.badge.setText("No verification yet")
         self._style_badge("#9e9e9e")
-        self.score.setText("")
+        self.score.setText(NEXT_STEPS)
         self.table.setRowCount(0)
         self.overlay.clear()
         self.decision_note.setText("")

@@ -428,3 +428,29 @@ def test_a_bad_file_after_a_verdict_leaves_neither_the_old_signature_nor_its_ver
     assert window.questioned_image is None and window.crop_view.box is None and window.last_verification is None
     assert window.result_panel.badge.text() == "No verification yet"
     assert not window.result_panel.accept_button.isEnabled() and not window.verify_button.isEnabled()
+
+
+def test_first_start_says_what_to_do_next_in_each_panel(qtbot, tmp_path):
+    """Issue 14, item 13: an empty store, an unknown search, an account without specimens and an
+    account without verifications each say what to do next."""
+    model = make_tiny_model(tmp_path / "model", threshold=0.5)
+    store = Store(str(tmp_path / "empty.db"))
+    approve_model(store, model)
+    store.close()
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(model_dir=model, store_location=str(tmp_path / "empty.db"), settings=settings, actor="clerk1")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine is not None and win.store is not None, timeout=15000)
+    panel = win.account_panel
+    assert panel.hint.isVisible() and "create the first one with New account" in panel.hint.text()
+    assert "Verify (F5)" in win.result_panel.score.text()
+    assert "Open, paste or drop" in win.crop_view.placeholder
+    win.store.add_account("NL-9", "New Customer", "clerk1")
+    qtbot.keyClicks(panel.search, "nobody")
+    assert "No account matches “nobody”" in panel.hint.text()
+    panel.search.clear()
+    assert "Click an account to open it" in panel.hint.text()
+    win.open_account("NL-9")
+    assert "No reference signatures yet" in panel.hint.text() and "Enrol references" in panel.hint.text()
+    assert win.tabs.tabText(win.tabs.indexOf(win.history)) == "History (none yet)"
