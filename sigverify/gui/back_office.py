@@ -59,6 +59,9 @@ class BackOffice:
         actor = self._need("work the review queue")
         if actor is None:
             return None
+        if not actor.is_supervisor:
+            self.show_error(f"{actor.name} is a {actor.role}: the review queue is worked by supervisors")
+            return None
         dialog = ReviewQueueDialog(self, self.store, actor)
         dialog.open()
         return dialog

@@ -13,10 +13,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDo
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from sigverify.errors import SigVerifyError
+from sigverify.errors import SigVerifyError, StoreError
 from sigverify.gui.pictures import to_pixmap
 from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.page import crop
+from sigverify.store.escalations import escalations_of
 from sigverify.store.mandates import mandates_of
 
 
@@ -49,15 +50,17 @@ class SignInDialog(QDialog):
 
 
 class ReviewQueueDialog(QDialog):
-    """Documents not decided automatically: side-by-side view, OK / NOK with a comment, or aside."""
+    """Documents not decided automatically and single verifications a clerk escalated: side-by-side
+    view, OK / NOK with a comment, or (documents) aside."""
 
     def __init__(self, parent, store, actor) -> None:
         super().__init__(parent)
         self.setWindowTitle("Review queue")
         self.resize(1100, 650)
         self.store, self.mandates, self.actor = store, mandates_of(store), actor
+        self.escalations = escalations_of(store)
         self.list = QListWidget()
-        self.list.setToolTip("Documents waiting for a supervisor; 'aside' ones at the end")
+        self.list.setToolTip("Documents and escalated verifications waiting for a supervisor; 'aside' ones at the end")
         self.page = QLabel()
         self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.page.setMinimumSize(520, 260)
@@ -85,23 +88,56 @@ class ReviewQueueDialog(QDialog):
         layout = QHBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(right, 3)
-        self.list.currentItemChanged.connect(lambda item, _old: self.show_document(item))
+        self.list.currentItemChanged.connect(lambda item, _old: self.show_item(item))
         self.refresh()
 
     def refresh(self) -> None:
         self.list.clear()
+        for escalated in self.escalations.pending():
+            item = QListWidgetItem(f"Verification #{escalated['id']} {escalated['account']} — escalated by "
+                                   f"{escalated['escalated_by']}")
+            item.setData(Qt.ItemDataRole.UserRole, ("verification", escalated["id"], escalated))
+            self.list.addItem(item)
         for doc in self.mandates.queue():
-            item = QListWidgetItem(f"#{doc['id']} {doc['account']} {doc['amount']:,.2f}"
+            item = QListWidgetItem(f"Document #{doc['id']} {doc['account']} {doc['amount']:,.2f}"
                                    + ("  (aside)" if doc["status"] == "aside" else ""))
-            item.setData(Qt.ItemDataRole.UserRole, doc["id"])
+            item.setData(Qt.ItemDataRole.UserRole, ("document", doc["id"], doc))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        else:  # nothing left: no stale details of the item just decided
+            self.page.clear()
+            self.pairs.setRowCount(0)
+            self.explanation.setText("Nothing is waiting for a supervisor.")
 
-    def show_document(self, item) -> None:
+    def show_item(self, item) -> None:
         if item is None:
             return
-        doc = self.mandates.document(item.data(Qt.ItemDataRole.UserRole))
+        kind, item_id, summary = item.data(Qt.ItemDataRole.UserRole)
+        self.aside_button.setEnabled(kind == "document")
+        if kind == "verification":
+            self.show_verification(summary)
+        else:
+            self.show_document(item_id)
+
+    def show_verification(self, escalated: dict) -> None:
+        """The questioned signature beside the account's specimens, with the clerk's reason."""
+        image = load_image(self.escalations.image(escalated["id"])).pixels
+        self.page.setPixmap(to_pixmap(image, 520, 260))
+        self.explanation.setText(
+            f"{escalated['account']} ({escalated['holder_name']}): automatic verdict {escalated['verdict']}, "
+            f"distance {escalated['distance']:.3f} against the threshold {escalated['threshold']:.3f}. "
+            f"Escalated by {escalated['escalated_by']}: {escalated['comment']}")
+        references = self.store.references(escalated["account"])
+        self.pairs.setRowCount(len(references))
+        for row, reference in enumerate(references):
+            specimen = load_image(self.store.reference_image(reference.id)).pixels
+            self.pairs.setItem(row, 1, QTableWidgetItem(f"specimen #{reference.id} ({reference.filename})"))
+            self.pairs.setCellWidget(row, 2, self._picture(specimen))
+        self.pairs.resizeRowsToContents()
+
+    def show_document(self, document_id: int) -> None:
+        doc = self.mandates.document(document_id)
         image = load_image(bytes(doc["image"])).pixels
         self.page.setPixmap(to_pixmap(image, 520, 260))
         self.explanation.setText(f"Automatic result: {doc['outcome']} — {doc['explanation']}")
@@ -129,8 +165,15 @@ class ReviewQueueDialog(QDialog):
         item = self.list.currentItem()
         if item is None:
             return
+        kind, item_id, _summary = item.data(Qt.ItemDataRole.UserRole)
         try:
-            self.mandates.review(self.actor, item.data(Qt.ItemDataRole.UserRole), decision, self.comment.text())
+            if kind == "verification":
+                if decision == "aside":
+                    raise StoreError("an escalated verification is accepted or rejected, not put aside")
+                self.escalations.decide(self.actor, item_id, {"OK": "accept", "NOK": "reject"}[decision],
+                                        self.comment.text())
+            else:
+                self.mandates.review(self.actor, item_id, decision, self.comment.text())
         except SigVerifyError as exc:
             self.message.setText(str(exc))
             return

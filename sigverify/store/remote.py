@@ -74,6 +74,11 @@ class RemoteStore:
         """store/mandates.py's MandateStore, in the store process (see mandates_of)."""
         return _Method(self, ("mandates",))
 
+    @property
+    def escalations(self) -> "_Method":
+        """store/escalations.py's EscalationQueue, in the store process (see escalations_of)."""
+        return _Method(self, ("escalations",))
+
     def read(self):
         raise TypeError("the window reads the store through Store methods; a connection cannot cross processes")
 
@@ -118,12 +123,13 @@ def _portable(exc: BaseException) -> BaseException:
 
 def serve(url: str | None, pipe) -> None:
     """The store process: open the store, then answer requests until told to stop or orphaned."""
+    from sigverify.store.escalations import EscalationQueue
     from sigverify.store.mandates import MandateStore
     from sigverify.store.repository import Store
 
     try:
         store = Store(url)
-        roots = {"mandates": MandateStore(store)}
+        roots = {"mandates": MandateStore(store), "escalations": EscalationQueue(store)}
     except Exception as exc:  # noqa: BLE001 - the window shows why the store did not open
         pipe.send(("error", _portable(exc)))
         return

@@ -111,12 +111,8 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     assert decision.outcome == "review" and "always refer" in decision.explanation
     assert "SENT TO REVIEW" in window.document_panel.outcome.text()
 
-    # the clerk can open the queue but the store refuses her decision
-    queue = window.review_queue()
-    assert queue.list.count() == 1
-    queue.decide("OK")
-    assert "only a supervisor may decide review-queue items" in queue.message.text()
-    queue.close()
+    # the queue is a supervisor's: the clerk cannot open it
+    assert window.review_queue() is None and "the review queue is worked by supervisors" in window.message.text()
 
     # a supervisor signs in and decides it side by side
     window.sign_out()
@@ -197,3 +193,39 @@ def test_one_box_the_clerk_draws_is_the_signature_verified_and_too_few_is_said_s
     window.verify_document("500")
     qtbot.waitUntil(lambda: window.last_document is not None and not window.busy(), timeout=20000)
     assert len(window.last_document.matches) == 2
+
+
+def test_an_escalated_verification_waits_in_the_supervisors_queue(qtbot, bank):
+    """Issue 14, item 8: a clerk's escalation of a single verification reaches a supervisor, who
+    sees the questioned signature beside the specimens and decides it (a NOK needs a comment)."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    assert window.load_questioned_file(bank["order"])
+    view = window.crop_view
+    start, end = view.to_widget(60, 140), view.to_widget(560, 400)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    window.verify()
+    qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+    verification_id = window.last_verification.verification_id
+    window.record_decision("escalate", "the customer signed in a hurry; please compare")
+
+    window.sign_out()
+    _sign_in(window, "bob", "bob-pw")
+    queue = window.review_queue()
+    labels = [queue.list.item(i).text() for i in range(queue.list.count())]
+    assert labels[0].startswith(f"Verification #{verification_id} JOINT-7") and "escalated by carol" in labels[0]
+    assert "please compare" in queue.explanation.text() and queue.pairs.rowCount() == 4  # the account's specimens
+    assert queue.page.pixmap() is not None and not queue.page.pixmap().isNull()
+    assert not queue.aside_button.isEnabled()
+    queue.decide("NOK")
+    assert "needs a comment" in queue.message.text()
+    queue.comment.setText("does not match the specimens")
+    queue.decide("NOK")
+    assert queue.message.text() == "" and queue.list.count() == 0
+    assert "Nothing is waiting" in queue.explanation.text() and queue.pairs.rowCount() == 0
+    queue.close()
+    row = next(r for r in Store(bank["store"]).history("JOINT-7") if r["id"] == verification_id)
+    assert [(d["decision"], d["by"]) for d in row["decisions"]] == [("escalate", "carol"), ("reject", "bob")]

@@ -1,0 +1,60 @@
+"""Single verifications a clerk escalated: they wait in the supervisors' review queue until a
+supervisor accepts or rejects them (beside the documents of store/mandates.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sigverify.errors import StoreError
+from sigverify.store.auth import Actor, require_supervisor
+from sigverify.store.schema import accounts, decisions, verifications
+
+
+class EscalationQueue:
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def pending(self) -> list[dict]:
+        """Escalated verifications no one has accepted or rejected since, oldest first."""
+        with self.store.read() as conn:
+            rows = conn.execute(select(decisions.c.verification_id, decisions.c.decision, decisions.c.comment,
+                                       decisions.c.decided_by).order_by(decisions.c.id)).all()
+            escalated: dict[int, dict] = {}
+            for row in rows:
+                if row.decision == "escalate":
+                    escalated[row.verification_id] = {"escalated_by": row.decided_by, "comment": row.comment}
+                else:
+                    escalated.pop(row.verification_id, None)
+            if not escalated:
+                return []
+            found = conn.execute(select(verifications.c.id, accounts.c.number.label("account"),
+                                        accounts.c.holder_name, verifications.c.filename, verifications.c.created_at,
+                                        verifications.c.created_by, verifications.c.verdict, verifications.c.score,
+                                        verifications.c.distance, verifications.c.threshold).join(accounts).where(
+                verifications.c.id.in_(list(escalated))).order_by(verifications.c.id)).all()
+        return [dict(r._mapping, **escalated[r.id]) for r in found]
+
+    def image(self, verification_id: int) -> bytes:
+        """The questioned signature as the clerk verified it."""
+        with self.store.read() as conn:
+            image = conn.execute(select(verifications.c.questioned_image).where(
+                verifications.c.id == verification_id)).scalar()
+        if image is None:
+            raise StoreError(f"unknown verification {verification_id}")
+        return bytes(image)
+
+    def decide(self, actor: Actor, verification_id: int, decision: str, comment: str = "") -> int:
+        """A supervisor's accept or reject of an escalated verification (recorded and audited like any)."""
+        require_supervisor(actor, "decide escalated verifications")
+        if decision not in ("accept", "reject"):
+            raise StoreError("a supervisor accepts or rejects an escalated verification")
+        if decision == "reject" and not comment.strip():
+            raise StoreError("a rejection needs a comment (what the supervisor checked)")
+        if verification_id not in {e["id"] for e in self.pending()}:
+            raise StoreError(f"verification {verification_id} is not waiting for a supervisor")
+        return self.store.record_decision(verification_id, decision, comment, actor)
+
+
+def escalations_of(store) -> EscalationQueue:
+    """This process's queue, or the window's store process's (store/remote.py)."""
+    return store.escalations if getattr(type(store), "escalations", None) is not None else EscalationQueue(store)
