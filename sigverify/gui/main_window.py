@@ -39,6 +39,19 @@ def plain_label(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
+def fitting_size(width: int, height: int):
+    """The preferred size, shrunk to the screen's free area (at 150% scaling a 1360×820 window
+    would open larger than a 1080p screen)."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    room = screen.availableGeometry()
+    return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
+
+
 class MainWindow(QuestionedInput, BackOffice, QMainWindow):
     backendReady = Signal(float)  # seconds the model and store took to load
 
@@ -49,7 +62,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         from sigverify.store.repository import current_user
 
         self.setWindowTitle("SigVerify")
-        self.resize(1360, 820)
+        self.resize(fitting_size(1360, 820))
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
         from sigverify.inference.registry import default_registry

@@ -12,6 +12,7 @@ class ModelsDialog(QDialog):
     def __init__(self, parent, registry, on_activate) -> None:
         super().__init__(parent)
         self.setWindowTitle("Manage models")
+        self.setMinimumSize(640, 320)  # versions and figures read in full
         self.registry, self.on_activate = registry, on_activate
         self.list = QListWidget()
         self.activate_button = QPushButton("Activate selected")
@@ -19,6 +20,7 @@ class ModelsDialog(QDialog):
         self.activate_button.setToolTip("Use the selected model for verification from now on")
         self.rollback_button.setToolTip("Go back to the model that was active before the last change")
         self.note = QLabel("")
+        self.note.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.activate_button)
         buttons.addWidget(self.rollback_button)
@@ -38,6 +40,10 @@ class ModelsDialog(QDialog):
             marker = "  ← active" if entry.folder.resolve() == active.resolve() else ""
             item = QListWidgetItem(f"{entry.version}{' (shipped)' if entry.shipped else ''}{eer}{marker}")
             item.setData(Qt.ItemDataRole.UserRole, entry.version)
+            if marker:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
             self.list.addItem(item)
         self.rollback_button.setEnabled(self.registry.previous_version() is not None)
 

@@ -78,6 +78,14 @@ def _verify(qtbot, win):
     qtbot.waitUntil(lambda: win.last_verification is not None and not win.busy(), timeout=15000)
 
 
+def test_the_window_opens_within_the_screen(window):
+    """At 150% scaling a fixed 1360×820 window was larger than the screen; it fits the free area."""
+    room = window.screen().availableGeometry()  # 800×800 under the offscreen platform
+    assert window.height() <= room.height()
+    # as narrow as the screen, or as the panels' own minimum allows
+    assert window.width() <= max(room.width(), window.minimumSizeHint().width()) < 1360
+
+
 def test_window_shows_model_version_and_provider(window):
     assert "tiny-test-1" in window.model_status.text()
     assert "CPU" in window.model_status.text()

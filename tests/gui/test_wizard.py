@@ -142,6 +142,9 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
 
     # rollback restores the previous model
     dialog = window.models_dialog()
+    active = [dialog.list.item(i) for i in range(dialog.list.count()) if "← active" in dialog.list.item(i).text()]
+    assert len(active) == 1 and new_version in active[0].text() and active[0].font().bold()
+    assert dialog.minimumWidth() >= 640  # versions and figures are read in full
     dialog.rollback()
     qtbot.waitUntil(lambda: window.engine.version == "tiny-test-1" and not window.busy(), timeout=30000)
     assert registry.active_version() == "tiny-test-1"
