@@ -286,7 +286,8 @@ class TrainingPage(QWizardPage):
         self.evaluation, self.status, self.steps_seen = None, "running", 0
         self.log.appendPlainText(("Resuming" if resume else "Starting") + f" training in {self.out_dir}")
         self.started = time.perf_counter()
-        self.process.start("train", str(self.config_path))
+        in_use = wizard.registry.active_dir() if wizard.registry is not None else None
+        self.process.start("train", str(self.config_path), *(["--compare", str(in_use)] if in_use else []))
         self.start_button.setEnabled(False)
         self.resume_button.setEnabled(False)
         self.cancel_button.setEnabled(True)

@@ -17,6 +17,40 @@ from sigverify.gui.training_process import TrainingProcess
 from sigverify.verification.metrics import eer, far_frr, roc_curve, threshold_for_far
 
 
+#: fewer held-out writers than this and an EER says little
+FEW_WRITERS = 5
+
+
+def advice(evaluation: dict, new_eer: float, epoch_eers: list[float]) -> str:
+    """What a supervisor should know before trusting this page: warnings, why its EER is not the
+    training log's, and the model in use measured on the same writers."""
+    lines = []
+    writers = len(evaluation["writers"])
+    if writers < FEW_WRITERS:
+        lines.append(f"⚠ Only {writers} held-out writer(s): this EER rests on very few people. Add writers or "
+                     "raise the validation share before relying on it.")
+    finite = [e for e in epoch_eers if e == e]
+    if finite:
+        best = min(finite)
+        if finite[-1] > best + 0.05 and finite[-1] > 1.5 * best:
+            lines.append(f"⚠ The validation EER rose from {100 * best:.1f}% (epoch {finite.index(best) + 1}) to "
+                         f"{100 * finite[-1]:.1f}% (last epoch): the network began to memorise its training writers. "
+                         "The best epoch is the one evaluated here; fewer epochs or more writers would help.")
+    lines.append(f"The training log's per-epoch EER compares plain mean distances; this page evaluates the best "
+                 f"epoch ({evaluation.get('epoch', 0) + 1}) with the decision the model will ship "
+                 f"({evaluation.get('rule', 'mean')}: distances normalised per account), hence the different figure.")
+    in_use = evaluation.get("in_use")
+    if in_use and "error" not in in_use:
+        metrics = in_use["metrics"]
+        old = metrics.get("eer_skilled", metrics.get("eer_random"))
+        verdict = "better than" if new_eer < old else "no better than"
+        lines.append(f"Model in use ({in_use['version']}) on the same writers: EER {100 * old:.2f}% — the new model "
+                     f"({100 * new_eer:.2f}%) is {verdict} it.")
+    elif in_use:
+        lines.append(f"The model in use could not be measured on these writers ({in_use['error']}).")
+    return "\n".join(lines)
+
+
 class EvaluationPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
@@ -39,12 +73,15 @@ class EvaluationPage(QWizardPage):
         self.far_value.setValue(1.0)
         self.far_button = QPushButton("FAR ≤")
         self.table = QLabel("")
+        self.advice = QLabel("")  # warnings, why this EER differs from the log, and the model in use
+        self.advice.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.eer_button)
         row.addWidget(self.far_button)
         row.addWidget(self.far_value)
         grid = QGridLayout(self)
         grid.addWidget(self.eer_label, 0, 0, 1, 2)
+        grid.addWidget(self.advice, 6, 0, 1, 2)
         grid.addWidget(self.roc, 1, 0)
         grid.addWidget(self.hist, 1, 1)
         grid.addWidget(self.slider, 2, 0, 1, 2)
@@ -83,6 +120,7 @@ class EvaluationPage(QWizardPage):
         self.table.setText("<table cellpadding=3><tr><th>threshold</th><th>FAR</th><th>FRR</th></tr>"
                            + "".join(rows) + "</table>")
         self.set_threshold(self.eer_threshold)
+        self.advice.setText(advice(evaluation, self.eer_value, self.wizard().training_page.eers))
 
     def set_threshold(self, value: float) -> None:
         self.threshold = float(value)

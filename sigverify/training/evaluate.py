@@ -27,6 +27,27 @@ def evaluate_checkpoint(checkpoint) -> dict:
             "writers": val_set.writer_names, "epoch": state["epoch"], "rule": fitted.rule}
 
 
+def model_on_same_writers(model_dir, checkpoint) -> dict:
+    """The model in use, on the held-out writers a new checkpoint was evaluated on, with its own
+    preprocessing and decision: what the wizard compares before a supervisor activates."""
+    import dataclasses
+    from pathlib import Path
+
+    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.training.trainer import load_checkpoint, split_dataset
+
+    engine = EmbeddingEngine(Path(model_dir), provider="cpu")
+    config, _model, _state = load_checkpoint(Path(checkpoint))
+    split = split_dataset(config, [])
+    own = dataclasses.replace(config, preprocessing=engine.manifest.preprocessing.to_dict())
+    data = split.prepare(split.validation, own, [])
+    embeddings = np.concatenate([engine.embed_canvases(data.canvases[i:i + 64]) for i in range(0, len(data), 64)])
+    policy = engine.manifest.policy
+    distances = verification_distances(embeddings, data.writer, data.forged, k_refs=config.eval_references,
+                                       seed=config.seed, repeats=5, rule=policy.rule, population=policy.population)
+    return {"version": engine.version, "metrics": report(distances)}
+
+
 def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, threshold_by_k: dict[int, float],
                    ks=(1, 5), ns=(5, 20), seed: int = 0, aggregation: str = "mean", rule: str = "mean",
                    population=None) -> dict:

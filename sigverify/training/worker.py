@@ -30,8 +30,8 @@ def _listen_for_cancel(flag: threading.Event) -> None:
             return
 
 
-def run_train(config_path: Path) -> int:
-    from sigverify.training.evaluate import evaluate_checkpoint
+def run_train(config_path: Path, compare: Path | None = None) -> int:
+    from sigverify.training.evaluate import evaluate_checkpoint, model_on_same_writers
     from sigverify.training.trainer import TrainConfig, train
 
     config = TrainConfig.from_file(config_path)
@@ -39,8 +39,13 @@ def run_train(config_path: Path) -> int:
     threading.Thread(target=_listen_for_cancel, args=(cancel,), daemon=True).start()
     result = train(config, progress=emit, should_stop=cancel.is_set)
     if result.status != "cancelled" and result.best_checkpoint is not None:
-        emit({"kind": "evaluation", "checkpoint": str(result.best_checkpoint),
-              **evaluate_checkpoint(result.best_checkpoint)})
+        evaluation = evaluate_checkpoint(result.best_checkpoint)
+        if compare is not None:
+            try:
+                evaluation["in_use"] = model_on_same_writers(compare, result.best_checkpoint)
+            except Exception as exc:  # noqa: BLE001 - the comparison is advice; the new model still stands
+                evaluation["in_use"] = {"error": f"{type(exc).__name__}: {exc}"}
+        emit({"kind": "evaluation", "checkpoint": str(result.best_checkpoint), **evaluation})
     emit({"kind": "finished", "status": result.status,
           "checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None,
           "last": str(Path(config.out_dir) / "last.pt")})
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="mode", required=True)
     train_cmd = sub.add_parser("train")
     train_cmd.add_argument("config")
+    train_cmd.add_argument("--compare", help="the model in use, evaluated on the same held-out writers")
     export_cmd = sub.add_parser("export")
     export_cmd.add_argument("checkpoint")
     export_cmd.add_argument("out")
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.mode == "train":
-            return run_train(Path(args.config))
+            return run_train(Path(args.config), Path(args.compare) if args.compare else None)
         if args.mode == "export":
             return run_export(Path(args.checkpoint), Path(args.out), args.threshold, args.description)
         return run_probe()

@@ -104,6 +104,14 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     own_eer = eer(own["genuine"], own["skilled"])[0]
     assert f"EER {100 * own_eer:.2f}%" in evaluation.eer_label.text()
     assert own["metrics"]["eer_skilled"] == pytest.approx(own_eer)
+    # the model in use, measured on the same held-out writers, side by side (issue 14, item 11)
+    from sigverify.training.evaluate import model_on_same_writers
+
+    in_use = model_on_same_writers(setup["registry"].active_dir(), training.evaluation["checkpoint"])
+    old = in_use["metrics"]["eer_skilled"]
+    assert f"Model in use ({in_use['version']}) on the same writers: EER {100 * old:.2f}%" in evaluation.advice.text()
+    assert "hence the different figure" in evaluation.advice.text()
+    assert ("Only 2 held-out writer(s)" in evaluation.advice.text()) == (len(own["writers"]) == 2)
     evaluation.far_value.setValue(10.0)
     evaluation.far_button.click()
     assert evaluation.far_frr[0] <= 0.10
@@ -244,3 +252,14 @@ def test_several_dataset_folders_are_checked_and_trained_as_one(qtbot, setup):
     config = wizard.settings_page.config(page.dataset_path, str(setup["tmp"] / "out"))
     assert config["datasets"] == [str(setup["dataset"]), str(second)]
     wizard.reject()
+
+
+def test_the_evaluation_page_warns_about_few_writers_and_a_rising_validation_eer():
+    from sigverify.gui.wizard_results import advice
+
+    text = advice({"writers": ["a", "b"], "epoch": 1, "rule": "spread"}, 0.2, [0.14, 0.20, 0.48])
+    assert "Only 2 held-out writer(s)" in text
+    assert "rose from 14.0% (epoch 1) to 48.0% (last epoch)" in text
+    calm = advice({"writers": list("abcdefgh"), "epoch": 2, "rule": "spread",
+                   "in_use": {"version": "v1", "metrics": {"eer_skilled": 0.25}}}, 0.2, [0.30, 0.22, 0.21])
+    assert "⚠" not in calm and "Model in use (v1) on the same writers: EER 25.00%" in calm and "better than" in calm
