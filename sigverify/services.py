@@ -18,6 +18,7 @@ from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
 from sigverify.store.auth import require_supervisor
 from sigverify.store.db import StoreError
+from sigverify.store.mandates import mandates_of
 from sigverify.store.repository import EnrolItem, Store
 from sigverify.verification.decision import FORGED, Decision, decide
 
@@ -94,6 +95,23 @@ class AccountVerification:
     verification_id: int
     decision: Decision
     reference_ids: list[int]
+    signatory: str = ""  # on an account with several signatories: whose specimens it matched
+
+
+def closest_signatory(query: np.ndarray, ids: list[int], matrix: np.ndarray, owners: dict[int, str],
+                      policy) -> tuple[str, list[int], Decision]:
+    """On a joint account, each signatory signs with their own hand: decide against each one's
+    specimens and keep the closest (averaging over every signatory's specimens judged one
+    person's genuine signature forged). One signatory, or references of no named signatory:
+    all references together."""
+    groups: dict[str, list[int]] = {}
+    for row, reference_id in enumerate(ids):
+        groups.setdefault(owners.get(reference_id, ""), []).append(row)
+    if len(groups) < 2 or "" in groups:
+        return "", ids, decide(query, matrix, policy)
+    decisions = {name: decide(query, matrix[rows], policy) for name, rows in groups.items()}
+    name = min(decisions, key=lambda n: decisions[n].distance)
+    return name, [ids[row] for row in groups[name]], decisions[name]
 
 
 def checked_threshold(store: Store, engine: EmbeddingEngine, threshold: float, actor) -> float:
@@ -125,8 +143,9 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
     override = threshold if threshold is not None else store.threshold_override(engine.version)
     if override is not None:
         policy = policy.with_threshold(override)
-    decision = decide(engine.embed_canvases(canvas[None])[0], matrix, policy)
+    owners = mandates_of(store).reference_signatories(number)
+    signatory, ids, decision = closest_signatory(engine.embed_canvases(canvas[None])[0], ids, matrix, owners, policy)
     verification_id = store.record_verification(
         number, data, name, engine.version, engine.manifest.sha256, list(zip(ids, decision.distances)),
         decision.distance, decision.score, decision.threshold, decision.verdict, actor)
-    return AccountVerification(verification_id, decision, ids)
+    return AccountVerification(verification_id, decision, ids, signatory)

@@ -389,7 +389,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             result, references, canvases, canvas, history = outcome
             self.last_verification = result
             self.reference_canvases.update(canvases)
-            self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas)
+            self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas,
+                                          signatory=result.signatory)
             self.tabs.setCurrentWidget(self.result_panel)
             if self.account is not None and self.account.number == number:
                 self.show_history(history)

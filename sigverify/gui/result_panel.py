@@ -88,13 +88,15 @@ class ResultPanel(QWidget):
         self.decision_note.setText("")
         self.set_decision_enabled(False)
 
-    def show_result(self, decision, references, canvases: dict, questioned_canvas) -> None:
-        """references: Reference rows in the order of decision.distances; canvases by reference id."""
+    def show_result(self, decision, references, canvases: dict, questioned_canvas, signatory: str = "") -> None:
+        """references: Reference rows in the order of decision.distances; canvases by reference id;
+        signatory: on a joint account, whose specimens the signature was matched to."""
         text, colour, tip = BADGES[decision.verdict]
         self.badge.setText(text)
         self.badge.setToolTip(tip)
         self._style_badge(colour)
-        self.score.setText(f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
+        self.score.setText((f"matched to {signatory}'s specimens  ·  " if signatory else "") +
+                           f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
                            f"threshold {decision.threshold:.3f}")
         self._canvases, self._questioned = canvases, questioned_canvas
         self.table.setRowCount(len(references))

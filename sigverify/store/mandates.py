@@ -89,6 +89,15 @@ class MandateStore:
             out.setdefault(row.signatory_id, []).append(vector_from_bytes(row.vector))
         return {k: np.stack(v) for k, v in out.items()}
 
+    def reference_signatories(self, number: str) -> dict[int, str]:
+        """Whose specimen each of the account's active references is (by reference id; signatory name)."""
+        account = self.store.account(number)
+        with self.store.read() as conn:
+            rows = conn.execute(select(references.c.id, signatories.c.name).select_from(
+                references.join(signatories, signatories.c.id == references.c.signatory_id)).where(and_(
+                    references.c.account_id == account.id, references.c.active.is_(True)))).all()
+        return {r.id: r.name for r in rows}
+
     def signatory_specimen(self, signatory_id: int) -> tuple[str | None, int | None]:
         """A signatory's name and one of its active specimens (for showing it beside a document)."""
         with self.store.read() as conn:

@@ -229,3 +229,27 @@ def test_an_escalated_verification_waits_in_the_supervisors_queue(qtbot, bank):
     queue.close()
     row = next(r for r in Store(bank["store"]).history("JOINT-7") if r["id"] == verification_id)
     assert [(d["decision"], d["by"]) for d in row["decisions"]] == [("escalate", "carol"), ("reject", "bob")]
+
+
+def test_on_a_joint_account_each_signature_is_judged_against_its_own_signatorys_specimens(qtbot, bank):
+    """Issue 14, item 7: Verify (F5) matches the questioned signature to the closest signatory and
+    decides against that signatory's specimens only, and the window names the signatory."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    owners = MandateStore(Store(bank["store"])).reference_signatories("JOINT-7")
+    for name, (x0, x1) in (("Smit", (60, 560)), ("Bakker", (800, 1300))):
+        assert window.load_questioned_file(bank["order"])
+        view = window.crop_view
+        start, end = view.to_widget(x0, 140), view.to_widget(x1, 400)
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+        qtbot.mouseMove(view, end)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+        window.last_verification = None
+        window.verify()
+        qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+        result = window.last_verification
+        assert result.signatory == name
+        assert {owners[i] for i in result.reference_ids} == {name} and len(result.reference_ids) == 2
+        assert f"matched to {name}'s specimens" in window.result_panel.score.text()
+        assert window.result_panel.table.rowCount() == 2

@@ -109,3 +109,21 @@ def test_benchmark_verdict_counts_match_verdict_for():
     expected = [verdict_for(float(v), 1.0, 0.1) for v in values]
     counts = verdict_counts(values, 1.0, 0.1)
     assert counts == {v: expected.count(v) for v in ("genuine", "refer", "forged")}
+
+
+def test_a_joint_account_is_decided_against_the_closest_signatorys_specimens():
+    from sigverify.services import closest_signatory
+
+    policy = DecisionPolicy(threshold=0.5, calibration=LogisticCalibration(midpoint=0.5, slope=10.0))
+    anna = np.array([[1.0, 0.0], [0.98, 0.2]])
+    piet = np.array([[0.0, 1.0], [0.2, 0.98]])
+    matrix, ids = np.vstack([anna, piet]), [11, 12, 21, 22]
+    owners = {11: "Anna", 12: "Anna", 21: "Piet", 22: "Piet"}
+    query = np.array([0.99, 0.1])  # Anna's hand
+    name, used, decision = closest_signatory(query, ids, matrix, owners, policy)
+    assert name == "Anna" and used == [11, 12] and decision.verdict == "genuine"
+    averaged = decide(query, matrix, policy)  # over both signatories' specimens: far from Piet's
+    assert averaged.distance > decision.distance and averaged.verdict != "genuine"
+    # one signatory, or specimens of no named signatory: every reference together
+    assert closest_signatory(query, ids, matrix, {11: "Anna", 12: "Anna"}, policy)[:2] == ("", ids)
+    assert closest_signatory(query, ids[:2], anna, {11: "Anna", 12: "Anna"}, policy)[:2] == ("", ids[:2])
