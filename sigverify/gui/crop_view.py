@@ -20,7 +20,8 @@ class CropView(QWidget):
         self.setMinimumSize(QSize(360, 200))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Drag to adjust the box around the signature; Shift+drag marks another signature "
-                        "on the same document")
+                        "on the same document. Keyboard: arrows move the box, Shift+arrows resize it")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pixmap: QPixmap | None = None
         self._image_size = (0, 0)
         self.box: tuple[int, int, int, int] | None = None
@@ -86,6 +87,26 @@ class CropView(QWidget):
             painter.drawRect(rect)
             if self.marked:
                 painter.drawText(rect.topLeft() + QPoint(4, 14), str(number))
+
+    #: arrow keys → (dx, dy) in steps of 2% of the image's size
+    ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        """Move the box with the arrows, resize it with Shift+arrows (no mouse needed)."""
+        step = self.ARROWS.get(event.key())
+        if step is None or self.box is None or not self._pixmap:
+            super().keyPressEvent(event)
+            return
+        width, height = self._image_size
+        dx, dy = step[0] * max(1, width // 50), step[1] * max(1, height // 50)
+        x, y, w, h = self.box
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            w, h = max(8, min(w + dx, width - x)), max(8, min(h + dy, height - y))
+        else:
+            x, y = min(max(0, x + dx), width - w), min(max(0, y + dy), height - h)
+        self.box, self.chosen = (x, y, w, h), True
+        self.update()
+        self.boxChanged.emit(self.box)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if self._pixmap and event.button() == Qt.MouseButton.LeftButton:

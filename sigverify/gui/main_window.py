@@ -120,6 +120,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.history = QTableWidget(0, 5)
         self.history.setHorizontalHeaderLabels(["#", "When", "By", "Verdict", "Decision"])
         self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.result_panel, "Result")
         self.tabs.addTab(self.history, "History")
@@ -323,7 +324,12 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                                 for d in row["decisions"]) or "—"
             for col, value in enumerate([row["id"], row["created_at"][:19].replace("T", " "), row["created_by"],
                                          row["verdict"], decided]):
-                self.history.setItem(i, col, QTableWidgetItem(str(value)))
+                cell = QTableWidgetItem(str(value))
+                cell.setToolTip(str(value))  # a long decision comment reads in full
+                self.history.setItem(i, col, cell)
+        self.history.resizeColumnsToContents()  # then the decision column takes the rest, wrapped
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.resizeRowsToContents()
 
     def new_account_dialog(self) -> None:
         if self.store is None:

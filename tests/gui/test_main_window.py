@@ -462,3 +462,19 @@ def test_first_start_says_what_to_do_next_in_each_panel(qtbot, tmp_path):
     win.open_account("NL-9")
     assert "No reference signatures yet" in panel.hint.text() and "Enrol references" in panel.hint.text()
     assert win.tabs.tabText(win.tabs.indexOf(win.history)) == "History (none yet)"
+
+
+def test_the_box_moves_and_resizes_from_the_keyboard(qtbot, window, world):
+    """Issue 14, item 12: boxes without a mouse: arrows move the box, Shift+arrows resize it."""
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["page"])
+    view = window.crop_view
+    x, y, w, h = view.box
+    view.setFocus()
+    width, height = view._image_size
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.box == (min(x + width // 50, width - w), min(y + height // 50, height - h), w, h)
+    qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert view.box[2] == w - width // 50 and view.chosen
+    assert not window.result_panel.accept_button.isEnabled()  # a moved box is a new crop: verify again
