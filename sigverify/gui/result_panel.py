@@ -17,6 +17,20 @@ BADGES = {
 }
 
 
+def explain(decision, references) -> str:
+    """Why the verdict is what it is, in words a clerk reads in a second: the closest specimens,
+    and where the account distance lies against the threshold."""
+    ranked = sorted(zip(decision.distances, (r.id for r in references)))
+    closest = ", ".join(f"#{rid} ({d:.3f})" for d, rid in ranked[:2])
+    gap = (decision.distance - decision.threshold) / decision.threshold if decision.threshold else 0.0
+    where = f"{abs(gap):.0%} {'below' if gap < 0 else 'above'} the threshold {decision.threshold:.3f}"
+    because = {"genuine": "below the threshold by more than the refer band: it matches the specimens",
+               "forged": "above the threshold by more than the refer band: it does not match the specimens",
+               "refer": "within the refer band around the threshold: too close to call, a supervisor decides"}
+    return (f"Closest specimens: {closest}. The account distance {decision.distance:.3f} lies {where} — "
+            f"{because[decision.verdict]}.")
+
+
 #: what the panel says before any verification: the next steps, in the order a clerk takes them
 NEXT_STEPS = ("Open an account on the left, open or drop the questioned signature (Ctrl+O), "
               "check the box around it, then Verify (F5)")
@@ -34,6 +48,8 @@ class ResultPanel(QWidget):
         self.score = QLabel(NEXT_STEPS)
         self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.score.setWordWrap(True)
+        self.why = QLabel("")
+        self.why.setWordWrap(True)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Reference", "File", "Distance"])
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -44,6 +60,8 @@ class ResultPanel(QWidget):
         self.overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.overlay.setMinimumHeight(110)
         self.overlay.setToolTip("Questioned signature in red over the selected reference in blue")
+        self.legend = QLabel("Overlay: the questioned signature in red over the selected specimen in blue")
+        self.legend.setStyleSheet("color: #616161")
         self.comment = QLineEdit(placeholderText="Comment (required to escalate)")
         self.accept_button = QPushButton("&Accept")
         self.reject_button = QPushButton("&Reject")
@@ -60,8 +78,10 @@ class ResultPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.badge)
         layout.addWidget(self.score)
+        layout.addWidget(self.why)
         layout.addWidget(self.table, 2)
         layout.addWidget(self.overlay, 1)
+        layout.addWidget(self.legend)
         layout.addWidget(self.comment)
         layout.addLayout(buttons)
         layout.addWidget(self.decision_note)
@@ -83,6 +103,7 @@ class ResultPanel(QWidget):
         self.badge.setText("No verification yet")
         self._style_badge("#9e9e9e")
         self.score.setText(NEXT_STEPS)
+        self.why.setText("")
         self.table.setRowCount(0)
         self.overlay.clear()
         self.decision_note.setText("")
@@ -93,8 +114,9 @@ class ResultPanel(QWidget):
         signatory: on a joint account, whose specimens the signature was matched to."""
         text, colour, tip = BADGES[decision.verdict]
         self.badge.setText(text)
-        self.badge.setToolTip(tip)
+        self.badge.setToolTip("")  # the reason is in words below, not in a tooltip over the signature
         self._style_badge(colour)
+        self.why.setText(f"{tip}. " + explain(decision, references))
         self.score.setText((f"matched to {signatory}'s specimens  ·  " if signatory else "") +
                            f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
                            f"threshold {decision.threshold:.3f}")

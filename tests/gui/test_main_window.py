@@ -169,6 +169,16 @@ def test_badge_for_each_verdict(qtbot, world, tmp_path, factor, verdict):
     _verify(qtbot, win)
     assert win.last_verification.decision.verdict == verdict
     assert win.result_panel.badge.text() == BADGES[verdict][0]
+    # why, in words (issue 14, item 10): the closest specimen and where the distance lies
+    decision = win.last_verification.decision
+    closest = min(zip(decision.distances, win.last_verification.reference_ids))
+    why = win.result_panel.why.text()
+    assert f"Closest specimens: #{closest[1]} ({closest[0]:.3f})" in why
+    side = "below" if decision.distance < decision.threshold else "above"
+    assert f"lies {abs(decision.distance - decision.threshold) / decision.threshold:.0%} {side} the threshold" in why
+    assert {"genuine": "it matches the specimens", "forged": "it does not match",
+            "refer": "a supervisor decides"}[verdict] in why
+    assert win.result_panel.badge.toolTip() == ""  # nothing pops up over the signature
     save_screenshot(win, f"02-result-{verdict}")
 
 
