@@ -23,6 +23,12 @@ class BackOffice:
     def acting_name(self) -> str:
         return self.identity.name if self.identity is not None else self.actor
 
+    @property
+    def acting(self):
+        """Who every action of the window is done and recorded as: the signed-in user (an Actor),
+        else the OS user's name (which the store maps, or refuses in four-eyes mode)."""
+        return self.identity if self.identity is not None else self.actor
+
     def current_actor(self):
         """The signed-in user, else the OS user as the store maps it (raises if they must sign in)."""
         if self.identity is not None:
@@ -129,13 +135,14 @@ class BackOffice:
         """Load the newly active model in the background, record it, refresh the embedding cache."""
         self.model_dir = Path(folder)
         self.model_status.setText("Loading model…")
+        acting = self.acting  # the supervisor who activates it, read here on the UI thread
 
         def load(progress, should_stop):
             engine = load_model(self.model_dir, self.settings.provider)
             if self.store is not None:
                 if not is_shipped(engine.folder_digest):  # a supervisor activating a model vouches for it
-                    self.store.approve_model(engine.version, engine.folder_digest, self.actor)
-                self.store.activate_model(engine.version, engine.manifest.sha256, self.actor)
+                    self.store.approve_model(engine.version, engine.folder_digest, acting)
+                self.store.activate_model(engine.version, engine.manifest.sha256, acting)
                 services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
             return engine
 
@@ -167,6 +174,6 @@ class BackOffice:
         new = None if abs(value - manifest.threshold) < 1e-9 else value
         if new != override:
             try:
-                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.actor)
+                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.acting)
             except SigVerifyError as exc:
                 self.show_error(str(exc))

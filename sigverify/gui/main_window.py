@@ -336,13 +336,17 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             return
         dialog = NewAccountDialog(self)
         if dialog.exec():
-            try:
-                account = self.store.add_account(dialog.number.text(), dialog.name.text(), self.actor)
-            except SigVerifyError as exc:
-                self.show_error(str(exc))
-                return
-            self.account_panel.search.setText(account.number)
-            self.open_account(account.number)
+            self.create_account(dialog.number.text(), dialog.name.text())
+
+    def create_account(self, number: str, holder: str) -> None:
+        """A new account, created as the signed-in user."""
+        try:
+            account = self.store.add_account(number, holder, self.acting)
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.account_panel.search.setText(account.number)
+        self.open_account(account.number)
 
     def enrol_dialog(self) -> None:
         if self.account is None:
@@ -357,7 +361,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.show_error("Open an account (and wait for the model) before enrolling")
             return None
         number = self.account.number
-        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.actor)
+        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting)
 
         def done(ids):
             self.clear_error()
@@ -380,7 +384,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                                    else questioned)
         number, name = self.account.number, self.questioned_name
         self.verify_button.setEnabled(False)
-        store, engine, actor, shown = self.store, self.engine, self.acting_name, set(self.reference_canvases)
+        store, engine, actor, shown = self.store, self.engine, self.acting, set(self.reference_canvases)
 
         def work():
             """Everything that touches the store or preprocesses, here off the UI thread."""
@@ -412,7 +416,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if self.last_verification is None or self.store is None:
             return
         try:
-            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.acting_name)
+            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.acting)
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return

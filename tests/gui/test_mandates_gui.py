@@ -253,3 +253,17 @@ def test_on_a_joint_account_each_signature_is_judged_against_its_own_signatorys_
         assert {owners[i] for i in result.reference_ids} == {name} and len(result.reference_ids) == 2
         assert f"matched to {name}'s specimens" in window.result_panel.score.text()
         assert window.result_panel.table.rowCount() == 2
+
+
+def test_the_window_acts_as_the_signed_in_user_not_the_os_user(qtbot, bank):
+    """Issue 14, item 2: the OS user 'workstation' is no user of this store; once alice signs in,
+    what the window does is done and recorded as alice."""
+    window = _window(qtbot, bank, "workstation")
+    window.create_account("NL-55", "Refused Before Sign-in")
+    assert "workstation is not a user of this store" in window.message.text()
+    _sign_in(window, "alice", "alice-pw")
+    window.create_account("NL-55", "New Customer")
+    assert window.account is not None and window.account.number == "NL-55"
+    store = Store(bank["store"])
+    created = [r for r in store.export_audit_csv().splitlines() if "account" in r and "NL-55" in r]
+    assert created and all(",alice," in r for r in created)
