@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -221,6 +222,8 @@ class RuleEditorDialog(QDialog):
         self.request_button.setToolTip("A second supervisor must approve it before it applies")
         self.request_button.clicked.connect(self.request_rule)
         self.pending = QListWidget()
+        self.pending.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # approve several at once
+        self.pending.setIconSize(QSize(180, 80))  # a specimen's image, seen before it is approved
         self.approve_button, self.reject_button = QPushButton("Approve selected"), QPushButton("Reject selected")
         self.approve_button.clicked.connect(lambda: self._decide(True))
         self.reject_button.clicked.connect(lambda: self._decide(False))
@@ -270,6 +273,10 @@ class RuleEditorDialog(QDialog):
             if change.account_number == self.number:
                 item = QListWidgetItem(f"#{change.id} {change.describe()} — asked by {change.requested_by}")
                 item.setData(Qt.ItemDataRole.UserRole, change.id)
+                if change.kind == "enroll":
+                    image = self.mandates.change_attachment(change.id)
+                    if image:
+                        item.setIcon(QIcon(to_pixmap(load_image(image).pixels, 180, 80)))
                 self.pending.addItem(item)
 
     def rule_from_table(self) -> dict:
@@ -305,8 +312,9 @@ class RuleEditorDialog(QDialog):
         self.new_name.clear()
         self.refresh()
 
-    def request_specimen(self, path: str | None = None) -> None:
-        """Read the file, find the ink, embed it, and request its enrolment for the selected signatory."""
+    def request_specimen(self, paths: list[str] | None = None) -> None:
+        """Read the files, find the ink, embed them, and request their enrolment for the selected
+        signatory (one change each, so the second supervisor sees and approves every image)."""
         from pathlib import Path
 
         from sigverify.services import prepare_specimens
@@ -317,38 +325,40 @@ class RuleEditorDialog(QDialog):
         if row < 0 or row >= len(people) or self.engine is None:
             self.message.setText("Select a signatory (and wait for the model to load) first")
             return
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Specimen signature", "",
-                                                  "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff)")
-            if not path:
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(self, "Specimen signatures", "",
+                                                    "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff)")
+            if not paths:
                 return
+        changes = []
         try:
-            data, _ = read_image_file(Path(path))
-            (item,) = prepare_specimens(self.mandates.store, self.engine, self.number, [(data, Path(path).name)])
-            payload = enrolment_payload(people[row].id, item.filename, item.box, item.embedding,
-                                        self.engine.manifest.sha256)
-            change = self.mandates.request(self.actor, "enroll", self.number, payload, attachment=data)
+            files = [(read_image_file(Path(path))[0], Path(path).name) for path in paths]
+            for (data, _name), item in zip(files, prepare_specimens(self.store, self.engine, self.number, files)):
+                payload = enrolment_payload(people[row].id, item.filename, item.box, item.embedding,
+                                            self.engine.manifest.sha256)
+                changes.append(self.mandates.request(self.actor, "enroll", self.number, payload, attachment=data))
         except (SigVerifyError, OSError) as exc:
-            self.message.setText(str(exc))
+            self.message.setText(str(exc) + (f" ({len(changes)} requested before it)" if changes else ""))
+            self.refresh()
             return
-        self.message.setText(f"Change #{change} requested: specimen for {people[row].name}; a second supervisor "
-                             "must approve it.")
+        self.message.setText(f"{len(changes)} specimen(s) requested for {people[row].name} (changes "
+                             f"{', '.join(f'#{c}' for c in changes)}); a second supervisor must approve them.")
         self.refresh()
 
     def _decide(self, approve: bool) -> None:
-        item = self.pending.currentItem()
-        if item is None:
-            return
-        try:
-            change = item.data(Qt.ItemDataRole.UserRole)
-            if approve:
-                self.mandates.approve(self.actor, change)
-            else:
-                self.mandates.reject(self.actor, change)
-        except SigVerifyError as exc:
-            self.message.setText(str(exc))
-            return
-        self.message.setText("Approved and applied." if approve else "Rejected.")
+        """Approve or reject every selected change; one refused change does not stop the others."""
+        chosen = [item.data(Qt.ItemDataRole.UserRole) for item in self.pending.selectedItems()]
+        if not chosen and self.pending.currentItem() is not None:
+            chosen = [self.pending.currentItem().data(Qt.ItemDataRole.UserRole)]
+        done, refused = [], []
+        for change in chosen:
+            try:
+                (self.mandates.approve if approve else self.mandates.reject)(self.actor, change)
+                done.append(change)
+            except SigVerifyError as exc:
+                refused.append(f"#{change}: {exc}")
+        verb = "approved and applied" if approve else "rejected"
+        self.message.setText("; ".join(([f"{len(done)} change(s) {verb}"] if done else []) + refused))
         self.refresh()
 
 

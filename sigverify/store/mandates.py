@@ -112,6 +112,12 @@ class MandateStore:
             rule = conn.execute(select(mandate_rules.c.rule).where(mandate_rules.c.account_id == account.id)).scalar()
         return parse_mandate(rule) if rule else ANY_ONE
 
+    def change_attachment(self, change_id: int) -> bytes | None:
+        """The file a change carries (a specimen's image): what the approving supervisor looks at."""
+        with self.store.read() as conn:
+            data = conn.execute(select(pending_changes.c.attachment).where(pending_changes.c.id == change_id)).scalar()
+        return bytes(data) if data is not None else None
+
     def pending(self) -> list[PendingChange]:
         with self.store.read() as conn:
             rows = conn.execute(select(pending_changes).where(pending_changes.c.status == "pending").order_by(

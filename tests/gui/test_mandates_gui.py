@@ -144,24 +144,30 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     editor.new_panel.setText("A")
     editor.request_signatory()
     editor.signatories.selectRow(0)
-    cv2.imwrite(str(bank["tmp"] / "smit_new.png"), SyntheticWriter(401).genuine(np.random.default_rng(9)))
-    editor.request_specimen(str(bank["tmp"] / "smit_new.png"))
-    assert "specimen for Smit" in editor.message.text() and editor.pending.count() == 3
+    new_specimens = []
+    for seed in (9, 10):  # several files at once (issue 14, item 3)
+        new_specimens.append(str(bank["tmp"] / f"smit_new{seed}.png"))
+        cv2.imwrite(new_specimens[-1], SyntheticWriter(401).genuine(np.random.default_rng(seed)))
+    editor.request_specimen(new_specimens)
+    assert "2 specimen(s) requested for Smit" in editor.message.text() and editor.pending.count() == 4
     save_screenshot(editor, "mandates-rule-editor")
     editor.close()
 
-    # alice signs in and approves all three from her window
+    # alice signs in, sees each specimen's image, and approves all four at once from her window
     window.sign_out()
     _sign_in(window, "alice", "alice-pw")
     editor = window.rule_editor()
-    while editor.pending.count():
-        editor.pending.setCurrentRow(0)
-        editor._decide(True)
-        assert editor.message.text() == "Approved and applied.", editor.message.text()
+    items = [editor.pending.item(i) for i in range(editor.pending.count())]
+    with_images = [i for i in items if not i.icon().isNull()]
+    assert len(with_images) == 2 and all("specimen" in i.text() or "enrol" in i.text().lower() for i in with_images)
+    editor.pending.selectAll()
+    editor._decide(True)
+    assert editor.message.text() == "4 change(s) approved and applied", editor.message.text()
+    assert editor.pending.count() == 0
     assert editor.signatories.rowCount() == 3
     assert "up to 2,000: any one" in editor.current.text()
     m = MandateStore(Store(bank["store"]))
-    assert len(m.specimen_embeddings("JOINT-7", window.engine.manifest.sha256)[1]) == 3
+    assert len(m.specimen_embeddings("JOINT-7", window.engine.manifest.sha256)[1]) == 4
     editor.close()
     assert Store(bank["store"]).verify_audit().ok
 
