@@ -59,18 +59,28 @@ class BackOffice:
             self.show_error(f"{exc}. Sign in (Ctrl+L) to {what}.")
             return None
 
-    def review_queue(self):
-        from sigverify.gui.mandate_dialogs import ReviewQueueDialog
-
-        actor = self._need("work the review queue")
+    def _supervisor_dialog(self, what: str, whose: str, dialog_class):
+        """Open a supervisors' dialog as the signed-in supervisor; anyone else gets a message."""
+        actor = self._need(what)
         if actor is None:
             return None
         if not actor.is_supervisor:
-            self.show_error(f"{actor.name} is a {actor.role}: the review queue is worked by supervisors")
+            self.show_error(f"{actor.name} is a {actor.role}: {whose}")
             return None
-        dialog = ReviewQueueDialog(self, self.store, actor)
+        dialog = dialog_class(self, self.store, actor)
         dialog.open()
         return dialog
+
+    def review_queue(self):
+        from sigverify.gui.mandate_dialogs import ReviewQueueDialog
+
+        return self._supervisor_dialog("work the review queue", "the review queue is worked by supervisors",
+                                       ReviewQueueDialog)
+
+    def users_dialog(self):
+        from sigverify.gui.users_dialog import UsersDialog
+
+        return self._supervisor_dialog("manage users", "users are managed by supervisors", UsersDialog)
 
     def rule_editor(self):
         from sigverify.gui.mandate_dialogs import RuleEditorDialog

@@ -196,6 +196,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                      "Documents waiting for a supervisor's decision")
         self._action(supervisor_menu, "&Signing rules…", self.rule_editor, None,
                      "The open account's signatories and signing rule; approve pending changes")
+        self._action(supervisor_menu, "&Users…", self.users_dialog, None,
+                     "Add users, set a clerk's password, change a role, approve a new supervisor")
         self.model_menu = bar.addMenu("&Model")
         self._action(self.model_menu, "&Train new model…", self.train_wizard, None,
                      "Retrain from a dataset folder, choose the threshold and activate the new model")

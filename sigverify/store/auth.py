@@ -124,6 +124,59 @@ class UserDirectory:
                                {"role": row.role, "requested_by": row.created_by}, role=by.role,
                                rows=[("users", row.id)])
 
+    def listing(self) -> list[dict]:
+        """Every user: name, role, status, whether a password is set, who added them."""
+        with self.store.read() as conn:
+            rows = conn.execute(select(users).order_by(users.c.name)).all()
+        return [{"name": r.name, "role": r.role, "status": r.status, "password": bool(r.password_hash),
+                 "created_by": r.created_by} for r in rows]
+
+    def reset_password(self, name: str, password: str, by: Actor) -> None:
+        """A new password for a clerk, or for oneself. Another supervisor's password is theirs alone:
+        whoever could set it could act as them and defeat the second approval."""
+        if by.name != name:
+            require_supervisor(by, "reset passwords")
+        if not password:
+            raise StoreError("an empty password is no password; choose one")
+        with self.store.write() as conn:
+            row = self._row(conn, name)
+            if row.role == "supervisor" and row.name != by.name:
+                raise PermissionDenied(f"{name} is a supervisor: only {name} can change that password")
+            conn.execute(users.update().where(users.c.id == row.id).values(password_hash=hash_password(password)))
+            audit_chain.append(conn, now(), by.name, "user.password", name, {"role": row.role}, role=by.role,
+                               rows=[("users", row.id)])
+
+    def change_role(self, name: str, role: str, by: Actor) -> str:
+        """Clerk ↔ supervisor, by a supervisor other than the user. A new supervisor waits for a second
+        supervisor's approval (as when added); the last active supervisor is never demoted."""
+        require_supervisor(by, "change roles")
+        if role not in ROLES:
+            raise StoreError(f"role must be one of {', '.join(ROLES)}")
+        if by.name == name:
+            raise PermissionDenied("nobody changes their own role")
+        with self.store.write() as conn:
+            row = self._row(conn, name)
+            if row.role == role:
+                raise StoreError(f"{name} is a {role} already")
+            active = int(conn.execute(select(func.count()).select_from(users).where(
+                (users.c.role == "supervisor") & (users.c.status == "active"))).scalar_one())
+            if role == "clerk" and row.status == "active" and active <= 1:
+                raise StoreError(f"{name} is the last active supervisor; add another before demoting them")
+            # as when added: the first two supervisors cannot have a second one approve them
+            status = "pending" if role == "supervisor" and active >= 2 else "active"
+            conn.execute(users.update().where(users.c.id == row.id).values(role=role, status=status,
+                                                                          created_by=by.name))
+            audit_chain.append(conn, now(), by.name, "user.role", name, {"role": role, "status": status},
+                               role=by.role, rows=[("users", row.id)])
+        return status
+
+    @staticmethod
+    def _row(conn, name: str):
+        row = conn.execute(select(users).where(users.c.name == name)).first()
+        if row is None:
+            raise StoreError(f"unknown user {name}")
+        return row
+
     def status(self, name: str) -> str | None:
         with self.store.read() as conn:
             return conn.execute(select(users.c.status).where(users.c.name == name)).scalar()

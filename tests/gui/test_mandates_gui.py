@@ -273,3 +273,46 @@ def test_the_window_acts_as_the_signed_in_user_not_the_os_user(qtbot, bank):
     store = Store(bank["store"])
     created = [r for r in store.export_audit_csv().splitlines() if "account" in r and "NL-55" in r]
     assert created and all(",alice," in r for r in created)
+
+
+def test_supervisors_manage_users_in_the_window_with_four_eyes(qtbot, bank):
+    """Issue 14, item 4: add a user, set a clerk's password, promote a clerk (a second supervisor
+    approves), sign out; a clerk cannot open it."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    assert window.users_dialog() is None and "users are managed by supervisors" in window.message.text()
+    window.sign_out()
+    _sign_in(window, "alice", "alice-pw")
+    users = window.users_dialog()
+
+    def select(name):
+        row = next(r for r in range(users.table.rowCount()) if users.table.item(r, 0).text() == name)
+        users.table.selectRow(row)
+
+    users.name.setText("erin")
+    users.password.setText("erin-pw")
+    users.add_user()
+    assert users.message.text() == "erin added as clerk" and users.table.rowCount() == 4
+    select("bob")
+    users.password.setText("stolen")
+    users.reset_password()
+    assert "only bob can change that password" in users.message.text()
+    select("carol")
+    users.password.setText("carol-new")
+    users.reset_password()
+    assert users.message.text() == "carol's password is set"
+    users.change_role()
+    assert "once a second supervisor approves" in users.message.text()
+    users.approve()
+    assert "cannot approve carol" in users.message.text()  # alice promoted her: a second supervisor must
+    users.close()
+    window.sign_out()
+    _sign_in(window, "bob", "bob-pw")
+    users = window.users_dialog()
+    select("carol")
+    users.approve()
+    assert users.message.text() == "carol may act as a supervisor now"
+    users.close()
+    window.sign_out()
+    assert _sign_in(window, "carol", "carol-new") is not None and window.identity == Actor("carol", "supervisor")
+    assert Store(bank["store"]).verify_audit().ok
