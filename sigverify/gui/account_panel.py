@@ -13,6 +13,7 @@ from sigverify.gui.pictures import to_pixmap
 class AccountPanel(QWidget):
     accountChosen = Signal(str)
     enrolRequested = Signal()
+    retireRequested = Signal(int)  # the reference id of the selected specimen
     newAccountRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -37,11 +38,16 @@ class AccountPanel(QWidget):
         self.enrol_button = QPushButton("Enrol references…")
         self.enrol_button.setToolTip("Add reference signatures to this account from image files")
         self.enrol_button.setEnabled(False)
+        self.retire_button = QPushButton("Retire selected")
+        self.retire_button.setToolTip("Take the selected specimen out of use (with users defined, a second "
+                                      "supervisor approves it)")
+        self.retire_button.setEnabled(False)
         self.new_button = QPushButton("New account…")
         self.new_button.setToolTip("Create an account (number and holder name)")
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.enrol_button)
+        buttons.addWidget(self.retire_button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Account"))
         layout.addWidget(self.search)
@@ -53,6 +59,9 @@ class AccountPanel(QWidget):
         self.accounts.itemClicked.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.accounts.itemActivated.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.enrol_button.clicked.connect(self.enrolRequested)
+        self.gallery.itemSelectionChanged.connect(
+            lambda: self.retire_button.setEnabled(bool(self.gallery.selectedItems())))
+        self.retire_button.clicked.connect(self._retire_selected)
         self.new_button.clicked.connect(self.newAccountRequested)
 
     def show_accounts(self, accounts) -> None:
@@ -70,6 +79,11 @@ class AccountPanel(QWidget):
             self._hint("Click an account to open it and see its reference signatures")
         else:
             self._hint("")
+
+    def _retire_selected(self) -> None:
+        items = self.gallery.selectedItems()
+        if items:
+            self.retireRequested.emit(int(items[0].data(Qt.ItemDataRole.UserRole)))
 
     def _hint(self, text: str) -> None:
         self.hint.setText(text)

@@ -13,6 +13,7 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.backend import load_model
 from sigverify.gui.dialogs import SettingsDialog
 from sigverify.gui.workers import Worker
+from sigverify.store.mandates import mandates_of
 from sigverify.inference.trust import is_shipped
 
 
@@ -81,6 +82,26 @@ class BackOffice:
         from sigverify.gui.users_dialog import UsersDialog
 
         return self._supervisor_dialog("manage users", "users are managed by supervisors", UsersDialog)
+
+    def retire_specimen(self, reference_id: int) -> None:
+        """Retire a specimen from the gallery: at once in single-user mode; with users defined, as a
+        request a second supervisor approves (Supervisor → Signing rules…)."""
+        if self.store is None or self.account is None:
+            return
+        number = self.account.number
+        try:
+            if self.store.four_eyes():
+                change = mandates_of(self.store).request(self.current_actor(), "retire", number,
+                                                         {"reference_id": reference_id})
+                self.statusBar().showMessage(f"Change #{change} requested: retire specimen #{reference_id}; "
+                                             "a second supervisor must approve it", 8000)
+                return
+            self.store.retire(reference_id, self.acting)
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Specimen #{reference_id} retired", 5000)
+        self.open_account(number)
 
     def rule_editor(self):
         from sigverify.gui.mandate_dialogs import RuleEditorDialog

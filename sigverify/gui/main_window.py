@@ -145,6 +145,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.account_panel.search.textChanged.connect(self.search_accounts)
         self.account_panel.accountChosen.connect(self.open_account)
         self.account_panel.enrolRequested.connect(self.enrol_dialog)
+        self.account_panel.retireRequested.connect(self.retire_specimen)
         self.account_panel.newAccountRequested.connect(self.new_account_dialog)
         self.crop_view.boxChanged.connect(lambda _box: self.crop_changed())
         self.watcher = QFileSystemWatcher(self)

@@ -488,3 +488,16 @@ def test_the_box_moves_and_resizes_from_the_keyboard(qtbot, window, world):
     qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
     assert view.box[2] == w - width // 50 and view.chosen
     assert not window.result_panel.accept_button.isEnabled()  # a moved box is a new crop: verify again
+
+
+def test_a_specimen_is_retired_from_the_gallery(qtbot, window, world):
+    """Issue 14, item 7: retire a specimen where the clerk sees it (single-user mode: at once)."""
+    _open_account(qtbot, window)
+    gallery = window.account_panel.gallery
+    assert gallery.count() == 3 and not window.account_panel.retire_button.isEnabled()
+    gallery.setCurrentRow(0)
+    retired = int(gallery.item(0).data(Qt.ItemDataRole.UserRole))
+    assert window.account_panel.retire_button.isEnabled()
+    qtbot.mouseClick(window.account_panel.retire_button, Qt.MouseButton.LeftButton)
+    assert gallery.count() == 2
+    assert retired not in {r.id for r in Store(world["store"]).references("NL-1001")}

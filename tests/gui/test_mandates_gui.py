@@ -316,3 +316,19 @@ def test_supervisors_manage_users_in_the_window_with_four_eyes(qtbot, bank):
     window.sign_out()
     assert _sign_in(window, "carol", "carol-new") is not None and window.identity == Actor("carol", "supervisor")
     assert Store(bank["store"]).verify_audit().ok
+
+
+def test_with_users_defined_retiring_from_the_gallery_is_a_request_for_a_second_supervisor(qtbot, bank):
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "alice", "alice-pw")
+    window.open_account("JOINT-7")
+    gallery = window.account_panel.gallery
+    before = gallery.count()
+    gallery.setCurrentRow(0)
+    reference = int(gallery.item(0).data(Qt.ItemDataRole.UserRole))
+    window.account_panel.retire_button.click()
+    assert "a second supervisor must approve it" in window.statusBar().currentMessage()
+    pending = MandateStore(Store(bank["store"])).pending()
+    assert [(c.kind, c.payload["reference_id"], c.requested_by) for c in pending] == [("retire", reference, "alice")]
+    window.open_account("JOINT-7")
+    assert gallery.count() == before  # still in use until bob approves
