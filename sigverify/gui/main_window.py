@@ -309,10 +309,19 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if self.engine is not None:
             params = self.engine.manifest.preprocessing
             self.reference_canvases = {r.id: preprocess(image, params) for r, image in zip(self.references, images)}
-        self.result_panel.clear()
-        self.last_verification = None
+        self.leave_verification()
         self.refresh_history()
         self._update_enabled()
+
+    def leave_verification(self) -> None:
+        """The verdict shown no longer applies (new file, crop or account). A verification left without
+        the clerk's decision is said so, and History keeps it marked as undecided."""
+        shown = self.last_verification
+        if shown is not None and self.result_panel.accept_button.isEnabled():
+            self.statusBar().showMessage(f"Verification #{shown.verification_id} was left without a decision: "
+                                         "History lists it as undecided", 10000)
+        self.result_panel.clear()
+        self.last_verification = None
 
     def refresh_history(self) -> None:
         if self.account is None or self.store is None:
@@ -324,7 +333,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
             decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
-                                for d in row["decisions"]) or "—"
+                                for d in row["decisions"]) or "— no decision yet"
             for col, value in enumerate([row["id"], row["created_at"][:19].replace("T", " "), row["created_by"],
                                          row["verdict"], decided]):
                 cell = QTableWidgetItem(str(value))

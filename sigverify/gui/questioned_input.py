@@ -53,8 +53,7 @@ class QuestionedInput:
     def set_questioned(self, image: np.ndarray, name: str) -> None:
         self.clear_error()
         self.questioned_image, self.questioned_name = image, name
-        self.result_panel.clear()
-        self.last_verification = None
+        self.leave_verification()
         self.propose_box()
 
     def forget_questioned(self) -> None:
@@ -62,15 +61,13 @@ class QuestionedInput:
         self.questioned_image, self.questioned_name = None, ""
         self.crop_view.set_image(None, None)
         self.preview.clear()
-        self.result_panel.clear()
-        self.last_verification = None
+        self.leave_verification()
         self._update_enabled()
 
     def crop_changed(self) -> None:
         """A new box is a new questioned signature: the verdict shown was for the old one."""
         if self.last_verification is not None:
-            self.result_panel.clear()
-            self.last_verification = None
+            self.leave_verification()
         self.update_preview()
 
     def propose_box(self) -> None:

@@ -501,3 +501,19 @@ def test_a_specimen_is_retired_from_the_gallery(qtbot, window, world):
     qtbot.mouseClick(window.account_panel.retire_button, Qt.MouseButton.LeftButton)
     assert gallery.count() == 2
     assert retired not in {r.id for r in Store(world["store"]).references("NL-1001")}
+
+
+def test_leaving_a_verification_without_a_decision_is_said_and_shown_in_history(qtbot, window, world):
+    """Issue 14, item 8: no verification is left undecided without a word."""
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["q"])
+    _verify(qtbot, window)
+    undecided = window.last_verification.verification_id
+    window.load_questioned_file(world["files"]["x"])  # the clerk moves on without Accept/Reject/Escalate
+    assert f"Verification #{undecided} was left without a decision" in window.statusBar().currentMessage()
+    row = next(r for r in range(window.history.rowCount()) if window.history.item(r, 0).text() == str(undecided))
+    assert window.history.item(row, 4).text() == "— no decision yet"
+    _verify(qtbot, window)
+    window.record_decision("reject", "")
+    window.load_questioned_file(world["files"]["q"])  # decided: nothing to say
+    assert "left without a decision" not in window.statusBar().currentMessage()
