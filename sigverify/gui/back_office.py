@@ -141,7 +141,7 @@ class BackOffice:
 
         def done(decision):
             self.last_document = decision
-            self.document_panel.show_decision(decision)
+            self.document_panel.show_decision(decision, image)
             self.tabs.setCurrentWidget(self.document_panel)
 
         return self.run_worker(worker, done, "Verifying the document…")

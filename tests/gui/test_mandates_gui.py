@@ -192,6 +192,11 @@ def test_one_box_the_clerk_draws_is_the_signature_verified_and_too_few_is_said_s
     assert decision.outcome == "rejected" and decision.explanation.startswith("too few signatures")
     assert "has 1" in decision.explanation and "REJECTED" in window.document_panel.outcome.text()
     assert "forged" not in decision.explanation
+    # the panel explains with the threshold for this amount and shows the signature it judged (item 10)
+    panel = window.document_panel
+    assert f"For this amount the threshold is {decision.threshold:.3f}" in panel.details.text()
+    assert panel.signatures.rowCount() == 1 and "Smit" in panel.signatures.item(0, 1).text()
+    assert not panel.signatures.cellWidget(0, 0).pixmap().isNull()
 
     # a newly loaded page goes back to the automatic boxes: both signatures are found
     window.last_document = None
