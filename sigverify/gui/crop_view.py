@@ -20,13 +20,15 @@ class CropView(QWidget):
         self.setMinimumSize(QSize(360, 200))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Drag to adjust the box around the signature; Shift+drag marks another signature "
-                        "on the same document. Keyboard: arrows move the box, Shift+arrows resize it")
+                        "on the same document. Keyboard: arrows move the box, Shift+arrows resize it; Ctrl+wheel or "
+                        "Ctrl +/−/0 zoom")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pixmap: QPixmap | None = None
         self._image_size = (0, 0)
         self.box: tuple[int, int, int, int] | None = None
         self.marked: list[tuple[int, int, int, int]] = []  # further signatures on a document
         self.chosen = False  # the boxes are the clerk's (drawn, or found on request), not the automatic one
+        self.zoom = 1.0  # Ctrl+wheel or Ctrl +/−: magnify around the box to check the strokes
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self)
         self._origin = QPoint()
         self.placeholder = "Open, paste or drop a scanned signature (Ctrl+O, Ctrl+V)"
@@ -37,6 +39,7 @@ class CropView(QWidget):
         self.box = box
         self.marked = []
         self.chosen = False
+        self.zoom = 1.0
         self.update()
 
     def set_boxes(self, boxes: list[tuple[int, int, int, int]]) -> None:
@@ -50,11 +53,32 @@ class CropView(QWidget):
 
     # geometry between widget and image pixels
     def _target(self) -> QRect:
+        """Where the image lies in the widget: fitted, then magnified by ``zoom`` around the box."""
         if not self._pixmap:
             return QRect()
-        scaled = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        return QRect((self.width() - scaled.width()) // 2, (self.height() - scaled.height()) // 2,
-                     scaled.width(), scaled.height())
+        scaled = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio) * self.zoom
+        if self.zoom == 1.0:
+            return QRect((self.width() - scaled.width()) // 2, (self.height() - scaled.height()) // 2,
+                         scaled.width(), scaled.height())
+        x, y, w, h = self.box or (0, 0, *self._image_size)
+        factor = scaled.width() / self._image_size[0]
+        left = int(self.width() / 2 - (x + w / 2) * factor)
+        top = int(self.height() / 2 - (y + h / 2) * factor)
+        return QRect(left, top, scaled.width(), scaled.height())
+
+    ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+    def zoom_by(self, steps: int) -> None:
+        """Magnify (steps > 0) or back out (steps < 0) around the box; 0 fits the whole image again."""
+        here = self.ZOOMS.index(self.zoom) if self.zoom in self.ZOOMS else 0
+        self.zoom = 1.0 if steps == 0 else self.ZOOMS[min(max(here + steps, 0), len(self.ZOOMS) - 1)]
+        self.update()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self._pixmap:
+            self.zoom_by(1 if event.angleDelta().y() > 0 else -1)
+            return
+        super().wheelEvent(event)
 
     def _scale(self) -> float:
         target = self._target()
@@ -93,6 +117,10 @@ class CropView(QWidget):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         """Move the box with the arrows, resize it with Shift+arrows (no mouse needed)."""
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and event.key() in (
+                Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus, Qt.Key.Key_0):
+            self.zoom_by({Qt.Key.Key_Plus: 1, Qt.Key.Key_Equal: 1, Qt.Key.Key_Minus: -1}.get(event.key(), 0))
+            return
         step = self.ARROWS.get(event.key())
         if step is None or self.box is None or not self._pixmap:
             super().keyPressEvent(event)

@@ -517,3 +517,23 @@ def test_leaving_a_verification_without_a_decision_is_said_and_shown_in_history(
     window.record_decision("reject", "")
     window.load_questioned_file(world["files"]["q"])  # decided: nothing to say
     assert "left without a decision" not in window.statusBar().currentMessage()
+
+
+def test_zoom_magnifies_around_the_box_and_keeps_the_geometry_exact(qtbot, window, world):
+    """Issue 14, item 12: Ctrl +/−/0 (and Ctrl+wheel) zoom on the questioned image."""
+    _open_account(qtbot, window)
+    window.load_questioned_file(world["files"]["page"])
+    view = window.crop_view
+    x, y, w, h = view.box
+    fitted = view._scale()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom == 2.0 and view._scale() == pytest.approx(2 * fitted, rel=0.02)
+    centre = view.to_widget(x + w / 2, y + h / 2)
+    assert abs(centre.x() - view.width() / 2) <= 2 and abs(centre.y() - view.height() / 2) <= 2
+    assert view.to_image(view.to_widget(x + 10, y + 10)) == pytest.approx((x + 10, y + 10), abs=1)
+    qtbot.keyClick(view, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom == 1.5
+    qtbot.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom == 1.0 and view._scale() == pytest.approx(fitted)
