@@ -9,15 +9,7 @@ import pytest
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.page import crop, find_signature_box
 from sigverify.synthetic import SyntheticWriter, place_on_page
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / (aw * ah + bw * bh - inter)
+from sigverify.synthetic_cheque import iou
 
 
 def _cheque(rng, writer_seed):
@@ -38,7 +30,7 @@ def test_signature_is_found_among_print_and_lines(seed):
     rng = np.random.default_rng(seed)
     page, truth = _cheque(rng, 40 + seed)
     found = find_signature_box(page)
-    assert _iou(found, truth) > 0.6, (found, truth)
+    assert iou(found, truth) > 0.6, (found, truth)
 
 
 def test_blank_page_has_no_signature(rng):
@@ -68,4 +60,4 @@ def test_two_signatures_side_by_side_are_both_found(seed):
     boxes = find_signature_boxes(page)
     assert len(boxes) == 2
     for truth in truths:
-        assert max(_iou(box, truth) for box in boxes) > 0.6
+        assert max(iou(box, truth) for box in boxes) > 0.6
