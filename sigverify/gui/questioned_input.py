@@ -14,7 +14,7 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.dialogs import CameraDialog
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.imaging.decode import load_image, page_count
-from sigverify.imaging.page import crop, find_signature_box
+from sigverify.imaging.page import crop, find_signature_box, printed_share
 from sigverify.imaging.preprocess import preprocess
 
 
@@ -109,6 +109,9 @@ class QuestionedInput:
             self.verify_button.setEnabled(False)
             return
         self.clear_error()
+        if printed_share(self.questioned_image, self.crop_view.box) > 0.5:
+            self.show_error("The box looks like printed text, not a handwritten signature: move it onto the "
+                            "signature before verifying")
         self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
                                          max(self.preview.height(), 96)))
         self._update_enabled()

@@ -84,16 +84,8 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     return printed
 
 
-def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, int, int, int]:
-    """Propose (x, y, w, h) of the signature on a page; raises NoSignatureError on a blank page."""
-    return find_signature_boxes(image, max_count=1, margin=margin)[0]
-
-
-def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.15,
-                         margin: float = 0.04) -> list[tuple[int, int, int, int]]:
-    """Boxes of the most signature-like ink clusters, strongest first (documents with several
-    signatures); clusters weaker than ``min_share`` of the strongest are left out."""
-    gray = cv2.medianBlur(to_grayscale(image), 3)
+def _page_ink(gray: np.ndarray) -> np.ndarray:
+    """The page's ink without its field lines; raises NoSignatureError on a page with none."""
     # local threshold: uneven lighting of phone photos and scanner gradients
     block = max(15, (min(gray.shape) // 20) | 1)
     local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15) > 0
@@ -104,7 +96,36 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
     mask = local & (gray < max(otsu, paper - 40))
     if float(gray[~mask].mean() if (~mask).any() else 0) - float(gray[mask].mean() if mask.any() else 255) < 30:
         raise NoSignatureError("no ink found on the page")
-    mask = remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
+    return remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
+
+
+def printed_share(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """How much of the ink inside ``box`` looks printed (judged on the whole page, where print's
+    rows and size show): a box on a bank's name or an amount should not be verified as a signature."""
+    gray = cv2.medianBlur(to_grayscale(image), 3)
+    try:
+        mask = _page_ink(gray)
+    except NoSignatureError:
+        return 0.0
+    count, labels, stats = connected_components(mask.astype(np.uint8))
+    printed = printed_components(stats, labels, gray.shape[0])
+    x, y, w, h = box
+    inside = labels[max(0, y):y + h, max(0, x):x + w]
+    ink = inside[inside > 0]
+    return float(printed[ink].mean()) if ink.size else 0.0
+
+
+def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, int, int, int]:
+    """Propose (x, y, w, h) of the signature on a page; raises NoSignatureError on a blank page."""
+    return find_signature_boxes(image, max_count=1, margin=margin)[0]
+
+
+def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.15,
+                         margin: float = 0.04) -> list[tuple[int, int, int, int]]:
+    """Boxes of the most signature-like ink clusters, strongest first (documents with several
+    signatures); clusters weaker than ``min_share`` of the strongest are left out."""
+    gray = cv2.medianBlur(to_grayscale(image), 3)
+    mask = _page_ink(gray)
     count, labels, stats = connected_components(mask.astype(np.uint8))
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 8

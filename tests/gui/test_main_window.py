@@ -537,3 +537,24 @@ def test_zoom_magnifies_around_the_box_and_keeps_the_geometry_exact(qtbot, windo
     assert view.zoom == 1.5
     qtbot.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert view.zoom == 1.0 and view._scale() == pytest.approx(fitted)
+
+
+def test_a_box_on_print_is_flagged_before_verifying(qtbot, window, world, tmp_path):
+    """Issue 14, item 5: a crop that holds print (the bank's name) says so; the signature does not."""
+    from sigverify.synthetic import SyntheticWriter
+    from sigverify.synthetic_cheque import make_cheque
+
+    rng = np.random.default_rng(3)
+    signature = SyntheticWriter(5).genuine(rng)
+    signature = cv2.resize(signature, (signature.shape[1] * 2, signature.shape[0] * 2))  # a signature's usual size
+    page, truth = make_cheque(signature, rng, layout=0)
+    path = tmp_path / "cheque.png"
+    cv2.imwrite(str(path), page)
+    _open_account(qtbot, window)
+    assert window.load_questioned_file(path)
+    window.crop_view.box = truth
+    window.crop_changed()
+    assert not window.message.isVisible()
+    window.crop_view.box = (40, 40, 900, 70)  # the printed bank name
+    window.crop_changed()
+    assert window.message.isVisible() and "looks like printed text" in window.message.text()
