@@ -89,12 +89,17 @@ class AccountPanel(QWidget):
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
 
-    def show_references(self, account, references: list[tuple[object, object]]) -> None:
-        """references: (Reference, image ndarray) pairs."""
+    def show_references(self, account, references: list[tuple[object, object]],
+                        owners: dict[int, str] | None = None) -> None:
+        """references: (Reference, image ndarray) pairs; owners: the signatory of each reference id on
+        an account with signatories — the gallery then groups each signatory's specimens together."""
+        owners = owners or {}
         self.title.setText(f"{account.number} — {account.holder_name}: {len(references)} reference(s)")
         self.gallery.clear()
-        for reference, image in references:
-            item = QListWidgetItem(QIcon(to_pixmap(image, 150, 75)), f"#{reference.id}")
+        for reference, image in sorted(references, key=lambda pair: (owners.get(pair[0].id, ""), pair[0].id)):
+            owner = owners.get(reference.id)
+            item = QListWidgetItem(QIcon(to_pixmap(image, 150, 75)), f"{owner} · #{reference.id}" if owner
+                                   else f"#{reference.id}")
             item.setToolTip(f"{reference.filename}, enrolled by {reference.enrolled_by} on {reference.enrolled_at[:10]}")
             item.setData(Qt.ItemDataRole.UserRole, reference.id)
             self.gallery.addItem(item)

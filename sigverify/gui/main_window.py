@@ -32,6 +32,7 @@ from sigverify.gui.workers import Failure, Worker, launch
 from sigverify.imaging.decode import load_image
 from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
+from sigverify.store.mandates import mandates_of
 
 
 def plain_label(text: str) -> str:
@@ -302,10 +303,11 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.references = self.store.references(number)
             images = [load_image(self.store.reference_image(r.id)).pixels for r in self.references]
             crops = [crop(image, r.box) for image, r in zip(images, self.references)]
+            owners = mandates_of(self.store).reference_signatories(number)
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
-        self.account_panel.show_references(self.account, list(zip(self.references, crops)))
+        self.account_panel.show_references(self.account, list(zip(self.references, crops)), owners)
         if self.engine is not None:
             params = self.engine.manifest.preprocessing
             self.reference_canvases = {r.id: preprocess(image, params) for r, image in zip(self.references, images)}

@@ -337,3 +337,13 @@ def test_with_users_defined_retiring_from_the_gallery_is_a_request_for_a_second_
     assert [(c.kind, c.payload["reference_id"], c.requested_by) for c in pending] == [("retire", reference, "alice")]
     window.open_account("JOINT-7")
     assert gallery.count() == before  # still in use until bob approves
+
+
+def test_the_gallery_groups_each_signatorys_specimens(qtbot, bank):
+    """Issue 14, item 7: on a joint account the gallery shows whose specimen each one is, grouped."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    labels = [window.account_panel.gallery.item(i).text() for i in range(window.account_panel.gallery.count())]
+    owners = [label.split(" · ")[0] for label in labels]
+    assert owners == ["Bakker", "Bakker", "Smit", "Smit"]
