@@ -51,7 +51,7 @@ def test_embeddings(engine: EmbeddingEngine, name: str, limit: int | None) -> tu
     scan = scan_dataset(folder)
     writers = sorted(w for w in scan.usable_writers() if entry.is_test_writer(w))[:limit]
     data = prepare(scan, writers, engine.manifest.preprocessing)
-    embeddings = np.concatenate([engine.embed_canvases(data.canvases[i:i + 64]) for i in range(0, len(data), 64)])
+    embeddings = engine.embed_many(data.canvases)
     return embeddings, data
 
 

@@ -35,7 +35,7 @@ class Parser(argparse.ArgumentParser):
 class UsageError(Exception):
     pass
 
-def load_engine_for(model: str | None, provider: str):
+def load_engine_for(model: str | None, provider: str = "auto"):
     from sigverify.inference.registry import load_engine
 
     return load_engine(model, provider)
@@ -60,11 +60,6 @@ def signed_in_actor(args, store):
             password = getpass.getpass(f"password for {args.user}: ")
         return store.users.sign_in(args.user, password)
     return store.users.os_user(current_user())
-
-def engine_for(model: str | None):
-    from sigverify.inference.registry import load_engine
-
-    return load_engine(model)
 
 def json_file(path: str) -> object:
     """A JSON file given on the command line, with one clear line for every way it can be wrong."""
@@ -112,7 +107,9 @@ def requested(change: int) -> int:
     print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
     return 0
 
-def mandates_of(store):
-    from sigverify.store.mandates import MandateStore
 
-    return MandateStore(store)
+def mandates_of(store):
+    """store/mandates.py's mandates_of, imported when a mandate command runs (not at every start)."""
+    from sigverify.store.mandates import mandates_of as of_store
+
+    return of_store(store)

@@ -7,7 +7,7 @@ import math
 import os
 from pathlib import Path
 
-from sigverify.commands.common import engine_for, json_file, mandates_of, open_store, requested, signed_in_actor
+from sigverify.commands.common import json_file, load_engine_for, mandates_of, open_store, requested, signed_in_actor
 
 
 def _boxes(values: list[str] | None) -> list[tuple[int, int, int, int]] | None:
@@ -90,7 +90,7 @@ def cmd_specimen(args) -> int:
     store = open_store(args)
     mandates = mandates_of(store)
     actor = signed_in_actor(args, store)
-    engine = engine_for(args.model)
+    engine = load_engine_for(args.model)
     data, name = read_image_file(Path(args.image))
     store.account(args.account)
     (item,) = prepare_specimens(store, engine, args.account, [(data, Path(args.image).name)])
@@ -131,7 +131,7 @@ def cmd_document(args) -> int:
 
     store = open_store(args)
     actor = signed_in_actor(args, store)
-    engine = engine_for(args.model)
+    engine = load_engine_for(args.model)
     boxes = _boxes(args.box)
     from sigverify.imaging.decode import read_image_file
 

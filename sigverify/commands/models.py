@@ -89,8 +89,6 @@ def cmd_export(args) -> int:
     return 0
 
 def cmd_evaluate(args) -> int:
-    import numpy as np
-
     from sigverify.training.datasets import prepare, scan_dataset
     from sigverify.training.evaluate import accuracy_table, format_table
 
@@ -102,7 +100,7 @@ def cmd_evaluate(args) -> int:
     data = prepare(scan, writers, engine.manifest.preprocessing, problems)
     if len(data) == 0:
         raise DatasetError(f"{args.dataset}: no usable images for the chosen writers")
-    embeddings = np.concatenate([engine.embed_canvases(data.canvases[i : i + 64]) for i in range(0, len(data), 64)])
+    embeddings = engine.embed_many(data.canvases)
     thresholds = {int(k): v for k, v in engine.manifest.metrics.get("thresholds_by_references", {}).items()}
     thresholds.setdefault(engine.manifest.extra.get("references_for_threshold", 5), engine.manifest.threshold)
     table = accuracy_table(embeddings, data.writer, data.forged, thresholds)

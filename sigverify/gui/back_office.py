@@ -21,10 +21,6 @@ class BackOffice:
     """The main window's users, mandates, models and settings part."""
 
     @property
-    def acting_name(self) -> str:
-        return self.identity.name if self.identity is not None else self.actor
-
-    @property
     def acting(self):
         """Who every action of the window is done and recorded as: the signed-in user (an Actor),
         else the OS user's name (which the store maps, or refuses in four-eyes mode)."""

@@ -341,8 +341,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                 cell = QTableWidgetItem(str(value))
                 cell.setToolTip(str(value))  # a long decision comment reads in full
                 self.history.setItem(i, col, cell)
-        self.history.resizeColumnsToContents()  # then the decision column takes the rest, wrapped
-        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.resizeColumnsToContents()  # the decision column (stretched) takes the rest, wrapped
         self.history.resizeRowsToContents()
 
     def new_account_dialog(self) -> None:

@@ -14,7 +14,7 @@ from sigverify.errors import SigVerifyError
 from sigverify.gui.dialogs import CameraDialog
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.imaging.decode import load_image, page_count
-from sigverify.imaging.page import crop, find_signature_box, printed_share
+from sigverify.imaging.page import PageInk, crop, find_signature_box, find_signature_boxes, page_ink
 from sigverify.imaging.preprocess import preprocess
 
 
@@ -70,11 +70,20 @@ class QuestionedInput:
             self.leave_verification()
         self.update_preview()
 
+    def page_ink(self) -> PageInk:
+        """The questioned page's ink analysis, made once per image (the proposal, "find all" and the
+        print warning on every box change all read it); raises NoSignatureError on a blank page."""
+        cached = getattr(self, "_page_ink", None)
+        if cached is None or cached[0] is not self.questioned_image:
+            cached = (self.questioned_image, page_ink(self.questioned_image))
+            self._page_ink = cached
+        return cached[1]
+
     def propose_box(self) -> None:
         if self.questioned_image is None:
             return
         try:
-            box = find_signature_box(self.questioned_image)
+            box = find_signature_box(self.questioned_image, ink=self.page_ink())
         except SigVerifyError as exc:
             self.crop_view.set_image(self.questioned_image, None)
             self.show_error(str(exc))
@@ -87,10 +96,8 @@ class QuestionedInput:
     def propose_all_boxes(self) -> None:
         if self.questioned_image is None:
             return
-        from sigverify.imaging.page import find_signature_boxes
-
         try:
-            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image))
+            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image, ink=self.page_ink()))
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
@@ -109,7 +116,11 @@ class QuestionedInput:
             self.verify_button.setEnabled(False)
             return
         self.clear_error()
-        if printed_share(self.questioned_image, self.crop_view.box) > 0.5:
+        try:
+            printed = self.page_ink().printed_share(self.crop_view.box)
+        except SigVerifyError:  # the page as a whole shows no ink the finder counts: nothing to warn of
+            printed = 0.0
+        if printed > 0.5:
             self.show_error("The box looks like printed text, not a handwritten signature: move it onto the "
                             "signature before verifying")
         self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),

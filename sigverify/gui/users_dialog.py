@@ -62,6 +62,9 @@ class UsersDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         return self.table.item(rows[0].row(), 0).text() if rows else None
 
+    def selected_role(self) -> str:
+        return self.table.item(self.table.selectionModel().selectedRows()[0].row(), 1).text()
+
     def _do(self, action, done: str = "") -> bool:
         """Run one store action as the signed-in supervisor; the store's refusal is shown, not raised."""
         try:
@@ -95,8 +98,7 @@ class UsersDialog(QDialog):
         if name is None:
             self.message.setText("Select a user first")
             return
-        current = next(u["role"] for u in self.store.users.listing() if u["name"] == name)
-        role = "clerk" if current == "supervisor" else "supervisor"
+        role = "clerk" if self.selected_role() == "supervisor" else "supervisor"
         if self._do(lambda: self.store.users.change_role(name, role, by=self.actor)):
             waiting = self.store.users.status(name) == "pending"
             self.message.setText(f"{name} will be a supervisor once a second supervisor approves" if waiting

@@ -8,6 +8,8 @@ adjust it. Measured on generated cheques by bench/cheques.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -99,49 +101,59 @@ def _page_ink(gray: np.ndarray) -> np.ndarray:
     return remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
 
 
-def printed_share(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
-    """How much of the ink inside ``box`` looks printed (judged on the whole page, where print's
-    rows and size show): a box on a bank's name or an amount should not be verified as a signature."""
+@dataclass(frozen=True)
+class PageInk:
+    """A page's ink as connected components, and which of them look printed: worked out once per
+    page, then any box (the finder's candidates, the clerk's crop) is a lookup."""
+
+    labels: np.ndarray
+    stats: np.ndarray
+    printed: np.ndarray  # per component (0 = paper)
+
+    def printed_share(self, box: tuple[int, int, int, int]) -> float:
+        """How much of the ink inside ``box`` looks printed: a box on a bank's name or an amount
+        should not be verified as a signature."""
+        x, y, w, h = box
+        inside = self.labels[max(0, y):y + h, max(0, x):x + w]
+        ink = inside[inside > 0]
+        return float(self.printed[ink].mean()) if ink.size else 0.0
+
+
+def page_ink(image: np.ndarray) -> PageInk:
+    """The page's ink (field lines removed) and its printed parts; raises NoSignatureError on a
+    page with no ink."""
     gray = cv2.medianBlur(to_grayscale(image), 3)
-    try:
-        mask = _page_ink(gray)
-    except NoSignatureError:
-        return 0.0
-    count, labels, stats = connected_components(mask.astype(np.uint8))
-    printed = printed_components(stats, labels, gray.shape[0])
-    x, y, w, h = box
-    inside = labels[max(0, y):y + h, max(0, x):x + w]
-    ink = inside[inside > 0]
-    return float(printed[ink].mean()) if ink.size else 0.0
+    count, labels, stats = connected_components(_page_ink(gray).astype(np.uint8))
+    return PageInk(labels, stats, printed_components(stats, labels, gray.shape[0]))
 
 
-def find_signature_box(image: np.ndarray, margin: float = 0.04) -> tuple[int, int, int, int]:
+def find_signature_box(image: np.ndarray, margin: float = 0.04, ink: PageInk | None = None) -> tuple[int, int, int, int]:
     """Propose (x, y, w, h) of the signature on a page; raises NoSignatureError on a blank page."""
-    return find_signature_boxes(image, max_count=1, margin=margin)[0]
+    return find_signature_boxes(image, max_count=1, margin=margin, ink=ink)[0]
 
 
 def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float = 0.15,
-                         margin: float = 0.04) -> list[tuple[int, int, int, int]]:
+                         margin: float = 0.04, ink: PageInk | None = None) -> list[tuple[int, int, int, int]]:
     """Boxes of the most signature-like ink clusters, strongest first (documents with several
-    signatures); clusters weaker than ``min_share`` of the strongest are left out."""
-    gray = cv2.medianBlur(to_grayscale(image), 3)
-    mask = _page_ink(gray)
-    count, labels, stats = connected_components(mask.astype(np.uint8))
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 8
-    keep &= ~printed_components(stats, labels, gray.shape[0])  # bank name, payee, amounts, MICR, field boxes
-    mask = keep[labels]
+    signatures); clusters weaker than ``min_share`` of the strongest are left out. ``ink``: the
+    page's analysis when the caller already has it (page_ink)."""
+    ink = ink or page_ink(image)
+    keep = np.zeros(len(ink.stats), bool)
+    keep[1:] = ink.stats[1:, cv2.CC_STAT_AREA] >= 8
+    keep &= ~ink.printed  # bank name, payee, amounts, MICR, field boxes
+    mask = keep[ink.labels]
+    page_shape = ink.labels.shape
     if mask.sum() < 50:
         raise NoSignatureError("no signature found on the page")
     # join the strokes of one signature into one blob, but not separate lines of print
-    size = max(5, int(min(gray.shape) * 0.03))
+    size = max(5, int(min(page_shape) * 0.03))
     # a rectangle is separable, so this dilation costs little even on a 300-dpi page
     blobs = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (size * 2, size)))
     count, labels, stats = connected_components(blobs)
     ink_per_blob = np.bincount(labels[mask], minlength=count)
     # handwriting: much ink, tall strokes (print lines are flat), not a thin strip
     heights = stats[:, cv2.CC_STAT_HEIGHT]
-    scores = {label: float(ink_per_blob[label]) * min(1.0, heights[label] / max(1.0, 0.08 * gray.shape[0]))
+    scores = {label: float(ink_per_blob[label]) * min(1.0, heights[label] / max(1.0, 0.08 * page_shape[0]))
               for label in range(1, count)}
     boxes, used = [], set()
     for label in sorted(scores, key=scores.get, reverse=True):
@@ -158,7 +170,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         x0, x1, y0, y1 = bx0 + xs.min(), bx0 + xs.max() + 1, by0 + ys.min(), by0 + ys.max() + 1
         pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
         x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
-        x1, y1 = min(gray.shape[1], x1 + pad_x), min(gray.shape[0], y1 + pad_y)
+        x1, y1 = min(page_shape[1], x1 + pad_x), min(page_shape[0], y1 + pad_y)
         boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
     return boxes
 

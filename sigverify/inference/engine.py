@@ -97,6 +97,11 @@ class EmbeddingEngine:
         (output,) = self.session.run([self.manifest.output_name], {self.manifest.input_name: batch[:, None]})
         return output
 
+    def embed_many(self, canvases: np.ndarray, batch: int = 64) -> np.ndarray:
+        """Embed any number of canvases in batches (a whole dataset need not fit one session run)."""
+        parts = [self.embed_canvases(canvases[i : i + batch]) for i in range(0, len(canvases), batch)]
+        return np.concatenate(parts) if parts else self.embed_canvases(canvases)
+
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """The model's view of an image: the manifest's preprocessing, nothing else."""
         return preprocess(image, self.manifest.preprocessing)

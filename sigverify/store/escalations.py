@@ -14,17 +14,18 @@ class EscalationQueue:
     def __init__(self, store) -> None:
         self.store = store
 
-    def pending(self) -> list[dict]:
-        """Escalated verifications no one has accepted or rejected since, oldest first."""
+    def pending(self, verification_id: int | None = None) -> list[dict]:
+        """Escalated verifications no one has accepted or rejected since, oldest first (or just the
+        one asked about, if it is waiting)."""
+        final = select(decisions.c.verification_id).where(decisions.c.decision.in_(("accept", "reject")))
+        waiting = select(decisions.c.verification_id, decisions.c.comment, decisions.c.decided_by).where(
+            decisions.c.decision == "escalate", decisions.c.verification_id.not_in(final))
+        if verification_id is not None:
+            waiting = waiting.where(decisions.c.verification_id == verification_id)
         with self.store.read() as conn:
-            rows = conn.execute(select(decisions.c.verification_id, decisions.c.decision, decisions.c.comment,
-                                       decisions.c.decided_by).order_by(decisions.c.id)).all()
-            escalated: dict[int, dict] = {}
-            for row in rows:
-                if row.decision == "escalate":
-                    escalated[row.verification_id] = {"escalated_by": row.decided_by, "comment": row.comment}
-                else:
-                    escalated.pop(row.verification_id, None)
+            # the latest escalation of each verification speaks (ordered by id, later ones overwrite)
+            escalated = {r.verification_id: {"escalated_by": r.decided_by, "comment": r.comment}
+                         for r in conn.execute(waiting.order_by(decisions.c.id))}
             if not escalated:
                 return []
             found = conn.execute(select(verifications.c.id, accounts.c.number.label("account"),
@@ -50,7 +51,7 @@ class EscalationQueue:
             raise StoreError("a supervisor accepts or rejects an escalated verification")
         if decision == "reject" and not comment.strip():
             raise StoreError("a rejection needs a comment (what the supervisor checked)")
-        if verification_id not in {e["id"] for e in self.pending()}:
+        if not self.pending(verification_id):
             raise StoreError(f"verification {verification_id} is not waiting for a supervisor")
         return self.store.record_decision(verification_id, decision, comment, actor)
 

@@ -41,7 +41,7 @@ def model_on_same_writers(model_dir, checkpoint) -> dict:
     split = split_dataset(config, [])
     own = dataclasses.replace(config, preprocessing=engine.manifest.preprocessing.to_dict())
     data = split.prepare(split.validation, own, [])
-    embeddings = np.concatenate([engine.embed_canvases(data.canvases[i:i + 64]) for i in range(0, len(data), 64)])
+    embeddings = engine.embed_many(data.canvases)
     policy = engine.manifest.policy
     distances = verification_distances(embeddings, data.writer, data.forged, k_refs=config.eval_references,
                                        seed=config.seed, repeats=5, rule=policy.rule, population=policy.population)
