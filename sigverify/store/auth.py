@@ -148,7 +148,9 @@ class UserDirectory:
 
     def change_role(self, name: str, role: str, by: Actor) -> str:
         """Clerk ↔ supervisor, by a supervisor other than the user. A new supervisor waits for a second
-        supervisor's approval (as when added); the last active supervisor is never demoted."""
+        supervisor's approval (as when added). A demotion never leaves fewer than two active
+        supervisors once there are two: else one supervisor could demote the other and, as the only
+        one left, make an accomplice supervisor at once (the first two need no approval)."""
         require_supervisor(by, "change roles")
         if role not in ROLES:
             raise StoreError(f"role must be one of {', '.join(ROLES)}")
@@ -160,8 +162,9 @@ class UserDirectory:
                 raise StoreError(f"{name} is a {role} already")
             active = int(conn.execute(select(func.count()).select_from(users).where(
                 (users.c.role == "supervisor") & (users.c.status == "active"))).scalar_one())
-            if role == "clerk" and row.status == "active" and active <= 1:
-                raise StoreError(f"{name} is the last active supervisor; add another before demoting them")
+            if role == "clerk" and row.role == "supervisor" and row.status == "active" and active - 1 < min(2, active):
+                raise StoreError(f"demoting {name} would leave {active - 1} active supervisor(s): every approval needs "
+                                 "two; add and approve another supervisor first")
             # as when added: the first two supervisors cannot have a second one approve them
             status = "pending" if role == "supervisor" and active >= 2 else "active"
             conn.execute(users.update().where(users.c.id == row.id).values(role=role, status=status,

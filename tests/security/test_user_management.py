@@ -50,15 +50,38 @@ def test_a_promotion_waits_for_a_second_supervisor_and_nobody_changes_their_own_
     assert kinds == ["alice:supervisor", "bob:supervisor", "carol:clerk"]
 
 
-def test_the_last_active_supervisor_is_never_demoted(tmp_path):
+def test_the_last_active_supervisors_are_never_demoted(tmp_path):
     store = Store(str(tmp_path / "s.db"))
     alice = store.users.add("alice", "supervisor", "a-pw", by=Actor("root", "supervisor"))
     store.users.add("dave", "clerk", "d-pw", by=alice)
     assert store.users.change_role("dave", "supervisor", by=alice) == "active"  # the second one: bootstrap
     dave = store.users.sign_in("dave", "d-pw")
-    store.users.change_role("alice", "clerk", by=dave)
+    # (this test once let dave demote alice here; that is the bypass tested below, now refused)
+    with pytest.raises(StoreError, match="would leave 1 active supervisor"):
+        store.users.change_role("alice", "clerk", by=dave)
     with pytest.raises(PermissionDenied):
         store.users.change_role("dave", "clerk", by=dave)
-    with pytest.raises(StoreError, match="last active supervisor"):
+    with pytest.raises(StoreError, match="would leave 1 active supervisor"):
         store.users.change_role("dave", "clerk", by=Actor("root", "supervisor"))
-    assert [u["role"] for u in store.users.listing()] == ["clerk", "supervisor"]
+    assert [u["role"] for u in store.users.listing()] == ["supervisor", "supervisor"]
+
+
+def test_one_supervisor_cannot_replace_the_other_with_an_accomplice(staff):
+    """The attack: alice demotes bob, and as the only supervisor left makes a clerk a supervisor at
+    once (the first two supervisors need no approval). The demotion is refused; with a third
+    supervisor it is allowed, and a promotion then still waits for someone other than alice."""
+    store, alice, bob = staff
+    with pytest.raises(StoreError, match="would leave 1 active supervisor"):
+        store.users.change_role("bob", "clerk", by=alice)
+    store.users.add("mallory", "clerk", "m-pw", by=alice)
+    assert store.users.change_role("mallory", "supervisor", by=alice) == "pending"
+    with pytest.raises(PermissionDenied):
+        store.users.sign_in("mallory", "m-pw")  # not a supervisor on alice's word alone
+    store.users.add("erin", "supervisor", "e-pw", by=alice)  # pending: not yet a second active supervisor
+    with pytest.raises(StoreError, match="would leave"):
+        store.users.change_role("bob", "clerk", by=alice)
+    store.users.approve("erin", by=bob)
+    assert store.users.change_role("bob", "clerk", by=alice) == "active"  # alice and erin remain
+    store.users.add("trent", "clerk", "t-pw", by=alice)
+    assert store.users.change_role("trent", "supervisor", by=alice) == "pending"  # erin must approve
+    assert store.verify_audit().ok
