@@ -63,6 +63,8 @@ def decision_label(policy) -> str:
         label += " (whitened)"
     if population is not None and population.forgery_direction is not None and policy.rule != "mean":
         label += " + forgery cue"
+    if population is not None and population.identity_size is not None and policy.rule in ("spread", "cohort"):
+        label += f" + forgery space (embedding weight {population.identity_weight:g})"
     return label
 
 

@@ -29,7 +29,10 @@ def isolated_home(tmp_path, monkeypatch):
 def test_shipped_model_loads_and_matches_its_manifest():
     engine = EmbeddingEngine(MODEL)
     manifest = engine.manifest
-    assert manifest.input_shape == (None, 1, 128, 256) and manifest.embedding_size == 128
+    assert manifest.input_shape == (None, 1, 128, 256)
+    # a 128-number embedding, then the forgery space's coordinates (validation kept it)
+    assert manifest.identity_size == 128 and manifest.embedding_size == 128 + 256
+    assert manifest.population.identity_size == 128 and manifest.identity_weight > 0
     assert manifest.extra["parity_max_abs_diff"] <= 1e-4
     assert manifest.decision_rule == "spread" and manifest.population is not None
     assert manifest.population.forgery_direction is not None  # validation chose the forgery cue
@@ -38,6 +41,9 @@ def test_shipped_model_loads_and_matches_its_manifest():
     assert "sigcomp2011/051" in test and "bhsig260_hindi/101" in test and "gpds_synthetic/121" in test
     assert validation.isdisjoint(test) and train.isdisjoint(validation) and train.isdisjoint(test)
     assert {w.split("/")[0] for w in validation} == {"sigcomp2011", "bhsig260_hindi", "gpds_synthetic"}
+    identification = manifest.extra["identification"]  # chosen on validation writers at 1% false matches
+    assert identification["validation"]["false_match_rate"] <= 0.01
+    assert manifest.identification_threshold == identification["threshold"]
 
 
 def test_the_shipped_folder_is_the_pinned_one():

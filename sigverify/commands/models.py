@@ -103,7 +103,9 @@ def cmd_evaluate(args) -> int:
     embeddings = engine.embed_many(data.canvases)
     thresholds = {int(k): v for k, v in engine.manifest.metrics.get("thresholds_by_references", {}).items()}
     thresholds.setdefault(engine.manifest.extra.get("references_for_threshold", 5), engine.manifest.threshold)
-    table = accuracy_table(embeddings, data.writer, data.forged, thresholds)
+    policy = engine.manifest.policy
+    table = accuracy_table(embeddings, data.writer, data.forged, thresholds, rule=policy.rule,
+                           population=policy.population)
     if args.json:
         print(json.dumps(table, indent=2))
     else:

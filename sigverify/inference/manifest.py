@@ -56,6 +56,11 @@ class Manifest:
     background_file: str = ""
     background_sha256: str = ""
     genuine_distance: float = 0.0
+    #: the output's layout: its first ``identity_size`` numbers are the unit-norm embedding, the rest
+    #: forgery-space coordinates (training/forgery_space.py); 0 = the whole output is the embedding
+    identity_size: int = 0
+    space_genuine_distance: float = 0.0  # the forgery space's typical genuine-to-genuine distance
+    identity_weight: float = 0.0  # the embedding's score's weight beside the forgery space's
     extra: dict = field(default_factory=dict)
     population: Population | None = field(default=None, repr=False, compare=False)
 
@@ -63,6 +68,14 @@ class Manifest:
     def policy(self) -> DecisionPolicy:
         return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation,
                               self.decision_rule if self.population is not None else "mean", self.population)
+
+    @property
+    def identification_threshold(self) -> float:
+        """The open-set threshold of identification 1:N (verification/identification.py), chosen on
+        validation writers at export for a stated false-match rate; a model exported before
+        identification existed has none, and its verification threshold stands in."""
+        value = (self.extra.get("identification") or {}).get("threshold")
+        return self.threshold if value is None else float(value)
 
     @property
     def metrics(self) -> dict:
@@ -77,7 +90,8 @@ class Manifest:
                 "sha256": self.sha256,
                 "onnx_file": self.onnx_file,
                 "input": {"name": self.input_name, "shape": list(self.input_shape), "dtype": "float32"},
-                "output": {"name": self.output_name, "embedding_size": self.embedding_size},
+                "output": {"name": self.output_name, "embedding_size": self.embedding_size,
+                           **({"identity_size": self.identity_size} if self.identity_size else {})},
                 "preprocessing": self.preprocessing.to_dict(),
                 "threshold": self.threshold,
                 "threshold_range": list(self.threshold_range),
@@ -90,6 +104,9 @@ class Manifest:
         if self.background_file:
             data["background"] = {"file": self.background_file, "sha256": self.background_sha256,
                                   "genuine_distance": self.genuine_distance}
+            if self.identity_size:
+                data["background"].update(space_genuine_distance=self.space_genuine_distance,
+                                          identity_weight=self.identity_weight)
         return data
 
     def save(self, folder: Path) -> Path:
@@ -124,6 +141,9 @@ class Manifest:
                 background_file=str(background.get("file", "")),
                 background_sha256=str(background.get("sha256", "")).lower(),
                 genuine_distance=float(background.get("genuine_distance", 0.0)),
+                identity_size=int(data["output"].get("identity_size", 0)),
+                space_genuine_distance=float(background.get("space_genuine_distance", 0.0)),
+                identity_weight=float(background.get("identity_weight", 0.0)),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except ModelError:
@@ -162,6 +182,17 @@ class Manifest:
         if self.background_file and (Path(self.background_file).name != self.background_file
                                      or not self.background_file.endswith(".npz")):
             raise ModelError(f"{source}: the population file must be a .npz file inside the model folder")
+        if self.identity_size and not (0 < self.identity_size < self.embedding_size and self.background_file
+                                       and self.decision_rule in ("spread", "cohort")
+                                       and math.isfinite(self.space_genuine_distance) and self.space_genuine_distance > 0
+                                       and math.isfinite(self.identity_weight) and self.identity_weight >= 0):
+            raise ModelError(f"{source}: an output with a forgery space (identity size {self.identity_size} of "
+                             f"{self.embedding_size}) needs the spread or cohort rule, a population, a positive "
+                             "genuine distance in that space and a non-negative identity weight")
+        identification = self.extra.get("identification")
+        if identification is not None and not (isinstance(identification, dict) and isinstance(
+                identification.get("threshold"), (int, float)) and math.isfinite(identification["threshold"])):
+            raise ModelError(f"{source}: the identification threshold must be a finite number")
         lo, hi = self.threshold_range
         if not lo <= self.threshold <= hi:
             raise ModelError(f"{source}: threshold {self.threshold} lies outside its range {lo}..{hi}")
@@ -220,11 +251,11 @@ def load_population(folder: Path, manifest: Manifest, data: bytes | None = None)
             direction = stored["forgery_direction"] if "forgery_direction" in stored.files else None
     except (ValueError, KeyError, OSError) as exc:
         raise ModelError(f"{path.name} is not a valid population file ({exc})") from exc
-    size = manifest.embedding_size
-    if background.ndim != 2 or background.shape[1] != size or background.shape[0] < 10 \
+    size = manifest.identity_size or manifest.embedding_size  # whitening and cue act on the embedding part
+    if background.ndim != 2 or background.shape[1] != manifest.embedding_size or background.shape[0] < 10 \
             or not np.isfinite(background).all():
         raise ModelError(f"{path.name}: a background population of shape {background.shape} does not fit "
-                         f"embeddings of size {size}")
+                         f"outputs of size {manifest.embedding_size}")
     if whitening is not None and (whitening.shape != (size, size) or not np.isfinite(whitening).all()):
         raise ModelError(f"{path.name}: a whitening of shape {whitening.shape} does not fit embeddings of size {size}")
     if direction is not None and (direction.shape != (size,) or not np.isfinite(direction).all()):
@@ -232,4 +263,7 @@ def load_population(folder: Path, manifest: Manifest, data: bytes | None = None)
                          f"of size {size}")
     return Population(background.astype(np.float64), manifest.genuine_distance,
                       whitening=None if whitening is None else whitening.astype(np.float64),
-                      forgery_direction=None if direction is None else direction.astype(np.float64))
+                      forgery_direction=None if direction is None else direction.astype(np.float64),
+                      identity_size=manifest.identity_size or None,
+                      space_genuine_distance=manifest.space_genuine_distance,
+                      identity_weight=manifest.identity_weight)

@@ -6,12 +6,13 @@ the units the model decides in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from sigverify.training.datasets import DatasetScan, WriterSamples, prepare
+from sigverify.training.forgery_space import WithForgerySpace, fit_forgery_space, pooled_features
 from sigverify.training.trainer import TrainConfig, embed
 from sigverify.verification.account_model import RULES, Population, within_writer_whitening
 from sigverify.verification.metrics import eer
@@ -24,6 +25,7 @@ class FittedDecision:
     population: Population
     background: np.ndarray
     table: dict  # validation EER of every candidate rule (the ablation recorded in the manifest)
+    chosen: str = ""  # the table's key of the chosen rule and decision space
 
     def distances(self, embeddings: np.ndarray, data, config: TrainConfig, k: int, repeats: int = 5) -> ProtocolDistances:
         return verification_distances(embeddings, data.writer, data.forged, k_refs=k, seed=config.seed,
@@ -60,7 +62,7 @@ def fit_decision(model: torch.nn.Module, split, config: TrainConfig, val_emb: np
                 populations[f"{space} + forgery cue {weight:g}"] = \
                     population.with_forgery_direction(weight * forgery_direction)
     rule, space, table = choose_rule(val_emb, val_set, config, populations)
-    return FittedDecision(rule, populations[space], background, table)
+    return FittedDecision(rule, populations[space], background, table, rule + space)
 
 
 def background_population(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
@@ -109,3 +111,72 @@ def choose_rule(val_emb: np.ndarray, val_set, config: TrainConfig,
             candidates.append((round(table[rule + space]["eer_skilled"], 4), RULES.index(rule), order, rule, space))
     _, _, _, rule, space = min(candidates)
     return rule, space, table
+
+
+#: weights of the embedding's score beside the forgery space's tried on validation
+IDENTITY_WEIGHTS = (0.5, 1.0, 2.0)
+
+
+@dataclass
+class WithSpace:
+    """What export ships when validation keeps the forgery space: the network that outputs
+    [embedding | space coordinates], the decision fitted on those outputs, and the validation outputs."""
+
+    network: torch.nn.Module
+    fitted: FittedDecision
+    val_outputs: np.ndarray
+
+
+def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, config: TrainConfig,
+                      val_emb: np.ndarray, val_set, problems: list[str], writers_per_chunk: int = 24) -> WithSpace | None:
+    """Fit the forgery space on the training writers and keep it only if the validation writers'
+    skilled-forgery EER improves with it (the weights tried and their EER join the rule table)."""
+    if fitted.rule not in ("spread", "cohort") or not hasattr(model, "pooled"):
+        return None
+    features, writer, forged = training_features(model, split, config, problems, writers_per_chunk)
+    if not len(features):
+        return None
+    space = fit_forgery_space(features, writer, forged)
+    if space is None:
+        return None
+    network = WithForgerySpace(model, space).eval()
+    val_outputs = embed(network, val_set.canvases, "cpu")
+    background, _ = background_population(network, split, config, problems)
+    size = network.identity_size
+    base = fitted.population
+    spread = genuine_spread(val_outputs[:, size:], val_set.writer, val_set.forged)
+    baseline = fitted.table[fitted.chosen]["eer_skilled"]
+    best, table = None, dict(fitted.table)
+    for weight in IDENTITY_WEIGHTS:
+        population = replace(base, background=background.astype(np.float64), identity_size=size,
+                             space_genuine_distance=spread, identity_weight=weight)
+        d = verification_distances(val_outputs, val_set.writer, val_set.forged, k_refs=config.eval_references,
+                                   seed=config.seed, repeats=3, rule=fitted.rule, population=population)
+        hard = d.skilled if d.skilled.size else d.random
+        name = f"{fitted.chosen} + forgery space (embedding weight {weight:g})"
+        table[name] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
+        if table[name]["eer_skilled"] < baseline and (best is None or table[name]["eer_skilled"] < best[0]):
+            best = (table[name]["eer_skilled"], population)
+    fitted.table.update(table)  # recorded either way: the ablation shows what was tried
+    if best is None:
+        return None
+    return WithSpace(network, FittedDecision(fitted.rule, best[1], background, fitted.table,
+                                             f"{fitted.chosen} + forgery space (embedding weight {best[1].identity_weight:g})"),
+                     val_outputs)
+
+
+
+def training_features(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
+                      writers_per_chunk: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled features, writer index (into split.train) and forged flag of every training image,
+    prepared a chunk of writers at a time so memory stays bounded on a large dataset."""
+    features, writer, forged = [], [], []
+    for start in range(0, len(split.train), writers_per_chunk):
+        chunk = split.prepare(split.train[start : start + writers_per_chunk], config, problems)
+        if len(chunk):
+            features.append(pooled_features(model, chunk.canvases))
+            writer.append(chunk.writer + start)  # a chunk numbers its writers from 0: make them global
+            forged.append(chunk.forged)
+    if not features:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(features), np.concatenate(writer), np.concatenate(forged)

@@ -61,6 +61,8 @@ def accuracy_table(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarra
                                            aggregation=aggregation, rule=rule, population=population)
         table["verification"][f"K={k}"] = report(distances, threshold_by_k.get(k))
     writers = len(np.unique(writer[~np.asarray(forged, bool)]))
+    if population is not None:  # identification compares embeddings, not forgery-space coordinates
+        embeddings = population.identity(embeddings)
     for n in ns:
         if n > writers:
             table["identification"][f"N={n}"] = {"accuracy": None,

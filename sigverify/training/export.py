@@ -27,9 +27,11 @@ import sigverify
 from sigverify.errors import ModelError
 from sigverify.inference.manifest import MANIFEST_NAME, ONNX_NAME, Manifest
 from sigverify.training.evaluate import accuracy_table
-from sigverify.training.decision_fit import fit_decision, forgery_head
+from sigverify.training.decision_fit import add_forgery_space, fit_decision, forgery_head
 from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, split_dataset
 from sigverify.verification.calibration import fit_logistic
+from sigverify.verification.decision import DecisionPolicy
+from sigverify.verification.identification import FALSE_MATCH_RATE, open_set_report
 from sigverify.verification.metrics import eer, roc_curve, threshold_for_far
 from sigverify.verification.protocol import report
 
@@ -64,13 +66,14 @@ def to_onnx_bytes(model: torch.nn.Module, height: int, width: int) -> bytes:
 
 
 def check_parity(model: torch.nn.Module, onnx_bytes: bytes, canvases: np.ndarray) -> float:
-    """Max |torch − onnxruntime| over the canvases; raises ExportError above the tolerance."""
+    """Max |torch − onnxruntime| / max(1, |torch|) over the canvases; raises ExportError above the tolerance."""
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     batch = np.ascontiguousarray(canvases[:, None].astype(np.float32))
     (ours,) = session.run(["embedding"], {"image": batch})
     with torch.no_grad():
         reference = model.cpu().eval()(torch.from_numpy(batch)).numpy()
-    difference = float(np.abs(ours - reference).max())
+    # relative to the output's size: forgery-space coordinates are not bounded like a unit embedding
+    difference = float((np.abs(ours - reference) / np.maximum(1.0, np.abs(reference))).max())
     if not difference <= PARITY_TOLERANCE:
         raise ExportError(f"ONNX and torch disagree by {difference:.2e} (> {PARITY_TOLERANCE:.0e}); export refused")
     return difference
@@ -101,6 +104,11 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         raise ExportError("no validation writers: the threshold cannot be chosen without them")
     val_emb = embed(model, val_set.canvases, "cpu")
     fitted = fit_decision(model, split, config, val_emb, val_set, problems, forgery_head(state))
+    network = model  # what is exported: the branch, or the branch with the forgery space beside it
+    with_space = add_forgery_space(fitted, model, split, config, val_emb, val_set, problems) \
+        if config.forgery_space else None
+    if with_space is not None:
+        network, fitted, val_emb = with_space.network, with_space.fitted, with_space.val_outputs
     rule, population, background, rule_table = fitted.rule, fitted.population, fitted.background, fitted.table
     val = fitted.distances(val_emb, val_set, config, config.eval_references)
     negatives = np.concatenate([val.skilled, val.random]) if val.skilled.size else val.random
@@ -116,19 +124,25 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         val_k = fitted.distances(val_emb, val_set, config, k)
         if val_k.genuine.size:
             thresholds_by_k[k] = eer(val_k.genuine, val_k.skilled if val_k.skilled.size else val_k.random)[1]
+    try:
+        identification = open_set_report(val_emb, val_set.writer, val_set.forged,
+                                         DecisionPolicy(threshold, calibration, refer_band, rule=rule,
+                                                        population=population), references=config.eval_references)
+    except ValueError:  # too few validation writers to simulate a gallery: identification borrows the threshold
+        identification = None
     metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
                      "validation_eer_threshold": eer_threshold, "decision_rules": rule_table,
                      "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
     if evaluate_test and test_writers:
         test_set = split.prepare(test_writers, config, problems)
-        test_emb = embed(model, test_set.canvases, "cpu")
+        test_emb = embed(network, test_set.canvases, "cpu")
         metrics["test"] = accuracy_table(test_emb, test_set.writer, test_set.forged, thresholds_by_k,
                                          seed=config.seed, rule=rule, population=population)
         metrics["test_writers"] = test_writers
 
-    onnx_bytes = to_onnx_bytes(model, params.canvas_height, params.canvas_width)
+    onnx_bytes = to_onnx_bytes(network, params.canvas_height, params.canvas_width)
     population_bytes = _population_bytes(background, population.whitening, population.forgery_direction)
-    parity = check_parity(model, onnx_bytes, val_set.canvases[:32])
+    parity = check_parity(network, onnx_bytes, val_set.canvases[:32])
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     today = dt.datetime.now(dt.timezone.utc)
     manifest = Manifest(
@@ -140,7 +154,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         input_name="image",
         input_shape=(None, 1, params.canvas_height, params.canvas_width),
         output_name="embedding",
-        embedding_size=config.embedding_size,
+        embedding_size=getattr(network, "embedding_size", config.embedding_size),
         preprocessing=params,
         threshold=float(threshold),
         threshold_range=(float(min(threshold, eer_threshold) * 0.5), float(min(2.0, max(threshold, eer_threshold) * 1.5))),
@@ -150,8 +164,15 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         background_file=POPULATION_NAME,
         background_sha256=hashlib.sha256(population_bytes).hexdigest(),
         genuine_distance=population.genuine_distance,
+        identity_size=population.identity_size or 0,
+        space_genuine_distance=population.space_genuine_distance,
+        identity_weight=population.identity_weight,
         extra={
             "created": today.isoformat(timespec="seconds"),
+            # open set, on validation writers: half enrolled, half never (verification/identification.py)
+            **({"identification": {"threshold": identification.threshold,
+                                   "false_match_rate_target": FALSE_MATCH_RATE,
+                                   "validation": identification.to_dict()}} if identification else {}),
             "code_version": sigverify.__version__,
             "metrics": metrics,
             "validation_curve": _curve_summary(val.genuine, hard_negatives),

@@ -75,12 +75,20 @@ class RegionalSignatureNet(nn.Module):
         self.head = nn.Linear(cin * (2 + rows + columns), embedding_size)
         self.embedding_size = embedding_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled features the head reads (global average + max, strips): richer than the
+        embedding, and what the forgery space (training/forgery_space.py) is fitted on."""
         x = self.features(x)
         pooled = [x.mean(dim=(2, 3)), x.amax(dim=(2, 3))]
         pooled.append(F.adaptive_avg_pool2d(x, (self.rows, 1)).flatten(1))
         pooled.append(F.adaptive_avg_pool2d(x, (1, self.columns)).flatten(1))
-        return F.normalize(self.head(self.dropout(torch.cat(pooled, dim=1))), dim=1)
+        return torch.cat(pooled, dim=1)
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.head(self.dropout(pooled)), dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed_pooled(self.pooled(x))
 
 
 class SeedNet(nn.Module):

@@ -58,6 +58,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     augment_strength: float = 1.0
     pen_augmentation: bool = True  # vary stroke width and ink darkness (False: keep the pen's traces as written)
+    #: at export, fit the forgery space on the training writers and keep it if validation improves
+    #: (training/forgery_space.py); no effect on training itself
+    forgery_space: bool = True
     validation_share: float = 0.2
     validation_writers: list[str] = field(default_factory=list)  # explicit, else drawn by the seed
     test_writers: list[str] = field(default_factory=list)

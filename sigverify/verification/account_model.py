@@ -23,13 +23,18 @@ genuine-versus-forgery head learnt (SigNet-F), c · w·(q − mean of the refere
 relative to the account's own specimens, so a writer whose genuine hand happens to look
 "forged-like" to the head is not penalised; its weight c was chosen on validation writers.
 
+With a model that has a *forgery space* (training/forgery_space.py: the network's pooled
+features projected where skilled forgeries stand out from their writer's genuine signatures), its
+output is [embedding | space coordinates]; the spread (or cohort) rule is then also applied in the
+space, and the two scores are averaged with the weight validation chose: (w · embedding + space) / (1 + w).
+
 Numpy only; fitting takes well under a millisecond for 12 references and 2,000 background
 embeddings, so it is refitted whenever specimens change and cached per model version.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,13 +54,22 @@ class Population:
     whitening: np.ndarray | None = None
     #: (D,) the forgery head's direction times its weight in the decision (raw embedding space), or None
     forgery_direction: np.ndarray | None = None
+    #: with a forgery space (training/forgery_space.py) the model's output is [embedding | space
+    #: coordinates]; None = the whole output is the embedding
+    identity_size: int | None = None
+    space_genuine_distance: float = 0.0  # the space's typical genuine-to-genuine distance (one-specimen prior)
+    identity_weight: float = 0.0  # d = (w · embedding score + space score) / (1 + w)
 
     def with_forgery_direction(self, direction: np.ndarray | None) -> "Population":
-        return Population(self.background, self.genuine_distance, self.prior_weight, self.whitening,
-                          None if direction is None else np.asarray(direction, np.float64))
+        return replace(self, forgery_direction=None if direction is None else np.asarray(direction, np.float64))
+
+    def identity(self, vectors: np.ndarray) -> np.ndarray:
+        """The embedding part of model outputs (N, D) (all of it when the model has no forgery space)."""
+        vectors = np.atleast_2d(np.asarray(vectors, np.float64))
+        return vectors if self.identity_size is None else vectors[:, : self.identity_size]
 
     def transform(self, embeddings: np.ndarray) -> np.ndarray:
-        embeddings = np.atleast_2d(np.asarray(embeddings, np.float64))
+        embeddings = self.identity(embeddings)
         return embeddings if self.whitening is None else embeddings @ self.whitening
 
 
@@ -98,9 +112,14 @@ class AccountModel:
     whitening: np.ndarray | None = None
     forgery_direction: np.ndarray | None = None  # see Population
     forgery_origin: float = 0.0  # the references' mean position along it
+    identity_size: int | None = None  # see Population
+    space: "SpreadFit | None" = None  # the forgery space's own spread fit, when the model has one
+    identity_weight: float = 0.0
 
     def _space(self, queries: np.ndarray) -> np.ndarray:
         queries = np.atleast_2d(np.asarray(queries, np.float64))
+        if self.identity_size is not None:
+            queries = queries[:, : self.identity_size]
         return queries if self.whitening is None else queries @ self.whitening
 
     def raw(self, queries: np.ndarray) -> np.ndarray:
@@ -109,8 +128,9 @@ class AccountModel:
 
     def distance(self, queries: np.ndarray) -> np.ndarray:
         """The normalised distance of each query (N, D); larger = less like this account."""
-        raw = np.atleast_2d(np.asarray(queries, np.float64))
-        queries = self._space(raw)  # once: the references already live in this space
+        full = np.atleast_2d(np.asarray(queries, np.float64))
+        raw = full if self.identity_size is None else full[:, : self.identity_size]
+        queries = self._space(full)  # once: the references already live in this space
         if self.rule == "logistic":
             margin = queries @ self.weights + self.bias  # > 0 for the account
             return 1.0 / (1.0 + np.exp(np.clip(margin, -50, 50)))
@@ -121,24 +141,27 @@ class AccountModel:
             d = d / max(self.strangers, 1e-6)
         if self.forgery_direction is not None:
             d = d + (raw @ self.forgery_direction - self.forgery_origin)
+        if self.space is not None:
+            d = (self.identity_weight * d + self.space.score(full[:, self.identity_size:])) / (1.0 + self.identity_weight)
         return d
 
 
-def fit_account(references: np.ndarray, population: Population | None, rule: str = "spread") -> AccountModel:
-    """Fit the account model from its reference embeddings (1 to any number) and the population."""
-    if rule not in RULES:
-        raise ValueError(f"unknown decision rule {rule!r}; expected one of {RULES}")
-    refs = raw_refs = np.atleast_2d(np.asarray(references, np.float64))
-    if refs.shape[0] == 0:
-        raise ValueError("at least one reference embedding is needed")
-    if rule == "mean" or population is None:
-        return AccountModel("mean", refs, 0.0, 1.0)
-    background = np.asarray(population.background, np.float64)
-    if background.ndim != 2 or background.shape[1] != refs.shape[1]:
-        raise ValueError("the background population does not match the embedding size")
-    refs, background = population.transform(refs), population.transform(background)
-    whitening = population.whitening
-    strangers = float(_pairwise(background, refs).mean())
+@dataclass(frozen=True)
+class SpreadFit:
+    """The spread rule in one space: 1 + (d − g) / (b − g) (see the module's docstring)."""
+
+    references: np.ndarray
+    own: float
+    strangers: float
+
+    def score(self, queries: np.ndarray) -> np.ndarray:
+        d = _pairwise(np.atleast_2d(queries), self.references).mean(axis=1)
+        return 1.0 + (d - self.own) / max(self.strangers - self.own, 1e-6)
+
+
+def _own_spread(refs: np.ndarray, prior: float, prior_weight: float) -> float:
+    """The account's genuine spread: leave-one-out mean distance among its specimens, shrunk
+    towards the population's value when there are few of them."""
     k = refs.shape[0]
     pairs = k * (k - 1) / 2
     observed = 0.0
@@ -146,15 +169,41 @@ def fit_account(references: np.ndarray, population: Population | None, rule: str
         within = _pairwise(refs, refs)
         # leave one out: a specimen's mean distance to the other specimens
         observed = float((within.sum(1) / (k - 1)).mean())
-    w = population.prior_weight
-    own = (pairs * observed + w * population.genuine_distance) / (pairs + w)
+    return (pairs * observed + prior_weight * prior) / (pairs + prior_weight)
+
+
+def fit_account(references: np.ndarray, population: Population | None, rule: str = "spread") -> AccountModel:
+    """Fit the account model from its reference embeddings (1 to any number) and the population."""
+    if rule not in RULES:
+        raise ValueError(f"unknown decision rule {rule!r}; expected one of {RULES}")
+    full = np.atleast_2d(np.asarray(references, np.float64))
+    if full.shape[0] == 0:
+        raise ValueError("at least one reference embedding is needed")
+    size = population.identity_size if population is not None else None
+    refs = raw_refs = full if size is None else full[:, :size]
+    if rule == "mean" or population is None:
+        return AccountModel("mean", refs, 0.0, 1.0, identity_size=size)
+    full_background = np.asarray(population.background, np.float64)
+    if full_background.ndim != 2 or full_background.shape[1] != full.shape[1]:
+        raise ValueError("the background population does not match the embedding size")
+    refs, background = population.transform(refs), population.transform(full_background)
+    whitening = population.whitening
+    strangers = float(_pairwise(background, refs).mean())
+    own = _own_spread(refs, population.genuine_distance, population.prior_weight)
     if rule != "logistic":
         direction = population.forgery_direction
         origin = float(raw_refs.mean(axis=0) @ direction) if direction is not None else 0.0
+        space = None
+        if size is not None and rule in ("spread", "cohort"):
+            coordinates = full[:, size:]
+            space = SpreadFit(coordinates, _own_spread(coordinates, population.space_genuine_distance,
+                                                        population.prior_weight),
+                              float(_pairwise(full_background[:, size:], coordinates).mean()))
         return AccountModel(rule, refs, own, strangers, whitening=whitening, forgery_direction=direction,
-                            forgery_origin=origin)
+                            forgery_origin=origin, identity_size=size, space=space,
+                            identity_weight=population.identity_weight)
     weights, bias = _fit_logistic(refs, background)
-    return AccountModel(rule, refs, own, strangers, weights, bias, whitening)
+    return AccountModel(rule, refs, own, strangers, weights, bias, whitening, identity_size=size)
 
 
 def _fit_logistic(positive: np.ndarray, negative: np.ndarray, ridge: float = 1.0,

@@ -87,8 +87,17 @@ def account_distance(query: np.ndarray, references: np.ndarray, policy: Decision
     """The one distance the threshold applies to: the aggregate of the distances to the references,
     or, under an account rule, that distance normalised by the account's specimens and the population."""
     if policy.rule == "mean" or policy.population is None:
-        return aggregate(distances_to_references(query, references), policy.aggregation)
+        return aggregate(_identity_distances(query, references, policy), policy.aggregation)
     return float(_fitted(references, policy).distance(query)[0])
+
+
+def _identity_distances(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> np.ndarray:
+    """Distances between embeddings (the part of the model's output that says who wrote it; a
+    forgery space beside it is scored by the account model, not shown as a distance)."""
+    if policy.population is not None and policy.population.identity_size is not None:
+        query = policy.population.identity(query)
+        references = policy.population.identity(references)
+    return distances_to_references(query, references)
 
 
 _FITTED: dict = {}
@@ -110,7 +119,7 @@ def _fitted(references: np.ndarray, policy: DecisionPolicy):
 
 def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) -> Decision:
     """Verify one questioned embedding against an account's reference embeddings."""
-    distances = distances_to_references(query, references)
+    distances = _identity_distances(query, references, policy)
     distance = account_distance(query, references, policy)
     score = float(policy.calibration.score(distance))
     threshold_score = float(policy.calibration.score(policy.threshold))

@@ -75,10 +75,11 @@ def verification_distances(
                     strangers.append(int(rng.choice(candidates)))
             skilled = np.nonzero((writer == w) & forged)[0]
             if rule == "mean" or population is None:
-                ref_emb = embeddings[refs]
+                identity = embeddings if population is None else population.identity(embeddings)
+                ref_emb = identity[refs]
 
                 def dist(indices: np.ndarray) -> list[float]:
-                    return [aggregate(np.linalg.norm(ref_emb - embeddings[i], axis=1), aggregation) for i in indices]
+                    return [aggregate(np.linalg.norm(ref_emb - identity[i], axis=1), aggregation) for i in indices]
             else:
                 account = fit_account(embeddings[refs], population, rule)
 

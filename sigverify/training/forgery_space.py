@@ -1,0 +1,118 @@
+"""The forgery space: a linear view of the network's pooled features in which skilled forgeries
+stand out from their writer's genuine signatures.
+
+The embedding is trained to tell *writers* apart; its head throws away much of what the pooled
+features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made. Fitted on
+the training writers after training — no gradient, no new data — the space keeps the directions
+along which a writer's skilled forgeries (and, weighted less, other writers) move away from the
+writer's genuine mean, measured against how that writer's genuine signatures vary:
+
+    maximise  wᵀ (S_forged + between · S_writers) w   subject to   wᵀ (S_genuine + ridge) w = 1
+
+(a generalised eigenproblem; S_genuine is the pooled within-writer scatter of genuine signatures,
+S_forged that of skilled forgeries around their writer's genuine mean, S_writers the spread of
+writer means). In that space a genuine signature's distance to its writer's specimens is about the
+same for every writer, and a forgery's is larger. The exported model outputs the embedding and
+these coordinates side by side; the account model (verification/account_model.py) scores both.
+Measured on validation writers before it was adopted (bench/results/accuracy.md, ablation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+#: settings chosen on the validation writers of the shipped model (log of the sweep in models/README.md)
+DIMENSIONS = 256
+RIDGE = 0.1
+BETWEEN_WEIGHT = 1.0
+MIN_WRITERS = 10  # writers with genuine signatures and skilled forgeries needed to fit it at all
+
+
+@dataclass(frozen=True)
+class ForgerySpace:
+    mean: np.ndarray  # (P,) of log(1 + pooled)
+    scale: np.ndarray  # (P,)
+    projection: np.ndarray  # (P, m)
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.projection.shape[1])
+
+    def coordinates(self, pooled: np.ndarray) -> np.ndarray:
+        """Numpy twin of the exported graph (tests compare the two)."""
+        return ((np.log1p(np.maximum(pooled, 0.0)) - self.mean) / self.scale) @ self.projection
+
+
+def fit_forgery_space(pooled: np.ndarray, writer: np.ndarray, forged: np.ndarray, dimensions: int = DIMENSIONS,
+                      ridge: float = RIDGE, between: float = BETWEEN_WEIGHT) -> ForgerySpace | None:
+    """Fit on training writers' pooled features; None when the data cannot support it (too few
+    writers with both genuine signatures and skilled forgeries)."""
+    x = np.log1p(np.maximum(np.asarray(pooled, np.float64), 0.0))
+    mean, spread = x.mean(axis=0), x.std(axis=0)
+    # a feature that (nearly) never varies carries nothing: a floor keeps float noise in it from
+    # being magnified (the shipped model's smallest spread is 0.4 of the median, far above the floor)
+    scale = np.maximum(spread, 0.01 * np.median(spread)) + 1e-6
+    x = (x - mean) / scale
+    size = x.shape[1]
+    genuine_scatter, forged_scatter = np.zeros((size, size)), np.zeros((size, size))
+    genuine_dof, forged_count, writer_means = 0, 0, []
+    for w in np.unique(writer):
+        genuine, forgeries = x[(writer == w) & ~forged], x[(writer == w) & forged]
+        if len(genuine) < 2:
+            continue
+        centre = genuine.mean(axis=0)
+        writer_means.append(centre)
+        centred = genuine - centre
+        genuine_scatter += centred.T @ centred
+        genuine_dof += len(genuine) - 1
+        if len(forgeries):
+            centred = forgeries - centre
+            forged_scatter += centred.T @ centred
+            forged_count += len(forgeries)
+    with_forgeries = sum(1 for w in np.unique(writer) if ((writer == w) & forged).any() and ((writer == w) & ~forged).sum() >= 2)
+    if with_forgeries < MIN_WRITERS or genuine_dof == 0:
+        return None
+    genuine_scatter /= genuine_dof
+    forged_scatter /= forged_count
+    writers_scatter = np.cov(np.asarray(writer_means).T)
+    values, vectors = np.linalg.eigh(genuine_scatter + ridge * np.trace(genuine_scatter) / size * np.eye(size))
+    whiten = (vectors * values ** -0.5) @ vectors.T
+    spread, directions = np.linalg.eigh(whiten @ (forged_scatter + between * writers_scatter) @ whiten)
+    keep = np.argsort(spread)[::-1][:min(dimensions, size)]
+    return ForgerySpace(mean.astype(np.float32), scale.astype(np.float32), (whiten @ directions[:, keep]).astype(np.float32))
+
+
+def pooled_features(model: nn.Module, canvases: np.ndarray, batch: int = 128) -> np.ndarray:
+    """The branch's pooled features (N, P) of preprocessed canvases, in eval mode on the CPU."""
+    from sigverify.training.trainer import as_input
+
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(canvases), batch):
+            out.append(model.pooled(as_input(canvases[start : start + batch][:, None], "cpu")).numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+
+class WithForgerySpace(nn.Module):
+    """The exported network: [embedding | forgery-space coordinates] in one output."""
+
+    def __init__(self, branch: nn.Module, space: ForgerySpace) -> None:
+        super().__init__()
+        self.branch = branch
+        self.register_buffer("mean", torch.from_numpy(np.asarray(space.mean, np.float32)))
+        self.register_buffer("scale", torch.from_numpy(np.asarray(space.scale, np.float32)))
+        self.register_buffer("projection", torch.from_numpy(np.asarray(space.projection, np.float32)))
+        self.embedding_size = branch.embedding_size + space.dimensions
+        self.identity_size = branch.embedding_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.branch.pooled(x)
+        coordinates = ((torch.log1p(torch.relu(pooled)) - self.mean) / self.scale) @ self.projection
+        return torch.cat([self.branch.embed_pooled(pooled), coordinates], dim=1)
