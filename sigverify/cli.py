@@ -20,8 +20,10 @@ from sigverify.commands.accounts import cmd_accounts, cmd_enroll, cmd_retire
 from sigverify.commands.audit import cmd_audit, cmd_backup
 from sigverify.commands.common import (EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, EXIT_DATASET, EXIT_FORGED,
                                        EXIT_GENUINE, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_REFER, EXIT_USAGE, Parser,
-                                       UsageError, finite_float)
+                                       UsageError, finite_float, positive_int)
 from sigverify.commands.mandates import add_commands
+from sigverify.commands.batch import cmd_batch
+from sigverify.commands.identify import cmd_identify
 from sigverify.commands.models import cmd_evaluate, cmd_export, cmd_models, cmd_train
 from sigverify.commands.verify import cmd_decide, cmd_verify
 from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError, StoreError
@@ -32,6 +34,15 @@ def cmd_gui(args) -> int:
 
     return run(model_dir=args.model, store=args.store, screenshot=args.screenshot, quit_after_ms=args.quit_after,
                report_startup=args.report_startup)
+
+
+def _store_model_user(parser: argparse.ArgumentParser, store_help: str) -> None:
+    """The options of a command that records in a store with a model, as someone."""
+    parser.add_argument("--store", help=store_help)
+    parser.add_argument("--model", help="model folder (model.onnx + manifest.json); default: the installed model")
+    parser.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
+                        help="execution provider (auto: CUDA if usable, else CPU)")
+    parser.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")
     verify.set_defaults(func=cmd_verify)
+
+    identify = sub.add_parser("identify", help="whose signature is this? rank the enrolled people, or say no match")
+    identify.add_argument("questioned", metavar="QUESTIONED")
+    identify.add_argument("--account", help="only this account's signatories")
+    identify.add_argument("--top", type=positive_int, default=5, help="candidates to list (default 5)")
+    identify.add_argument("--json", action="store_true", help="print the result as JSON")
+    _store_model_user(identify, store_help)
+    identify.set_defaults(func=cmd_identify)
+
+    batch = sub.add_parser("batch", help="verify a clearing run: a CSV of cheques (image, account, amount[, box])")
+    batch.add_argument("manifest", metavar="MANIFEST.csv")
+    batch.add_argument("--out", required=True, metavar="RESULTS.csv", help="results, one row per cheque")
+    batch.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    _store_model_user(batch, store_help)
+    batch.set_defaults(func=cmd_batch)
 
     accounts = sub.add_parser("accounts", help="list accounts (optionally matching NUMBER), or add one")
     accounts.add_argument("action", nargs="?", choices=("list", "add"), default="list")

@@ -15,6 +15,16 @@ EXIT_USAGE, EXIT_INTERRUPTED = 64, 130
 VERDICT_EXIT = {"genuine": EXIT_GENUINE, "forged": EXIT_FORGED, "refer": EXIT_REFER}
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
 def finite_float(text: str) -> float:
     import math
 

@@ -190,6 +190,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                      "Propose a box for every signature; Shift+drag marks one more")
         self._action(verify_menu, "Verify &document with amount…", self.document_dialog, "Ctrl+D",
                      "Check every marked signature (or every one found) against the mandate for an amount")
+        self._action(verify_menu, "&Who signed this?…", self.identify_dialog, "Ctrl+I",
+                     "Rank every enrolled person by how close the questioned signature is, or say no match")
         user_menu = bar.addMenu("&User")
         self._action(user_menu, "&Sign in…", self.sign_in_dialog, "Ctrl+L", "Sign in as a clerk or supervisor")
         self._action(user_menu, "Sign &out", self.sign_out)

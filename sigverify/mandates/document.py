@@ -50,7 +50,8 @@ def amount_bands(store) -> tuple:
 
 
 def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, image: bytes, amount,
-                    boxes: list | None = None, filename: str = "document.png") -> DocumentDecision:
+                    boxes: list | None = None, filename: str = "document.png",
+                    batch_row: tuple[str, int, dict] | None = None) -> DocumentDecision:
     require_trusted_model(store, engine)
     mandates = mandates_of(store)
     value = parse_amount(amount)
@@ -83,7 +84,9 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
     document_id = mandates.record_document(
         actor, number, value, image, filename, engine.version, outcome, explanation,
         [{"box": ",".join(map(str, m.box)), "signatory_id": m.signatory_id, "distance": m.distance,
-          "threshold": m.threshold, "verdict": m.verdict} for m in matches])
+          "threshold": m.threshold, "verdict": m.verdict} for m in matches],
+        batch_row=None if batch_row is None else (batch_row[0], batch_row[1],
+                                                  dict(batch_row[2], outcome=outcome, explanation=explanation)))
     return DocumentDecision(document_id, outcome, explanation, matches, threshold, max_far)
 
 

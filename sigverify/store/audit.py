@@ -45,7 +45,8 @@ GUARDED = {
     "users": ("id",), "accounts": ("id",), "signatories": ("id",), "reference_signatures": ("id",),
     "embeddings": ("reference_id", "model_sha256"), "verifications": ("id",), "decisions": ("id",),
     "settings": ("key",), "mandate_rules": ("account_id",), "mandate_files": ("id",), "pending_changes": ("id",),
-    "documents": ("id",), "document_signatures": ("id",),
+    "documents": ("id",), "document_signatures": ("id",), "identifications": ("id",),
+    "batch_rows": ("batch", "row"),
 }
 
 
@@ -209,11 +210,11 @@ def export_csv(conn: Connection) -> str:
     columns = ["id", "at", "actor", "role", "action", "subject", "details", "prev_hash", "hash"]
     writer.writerow(columns)
     for row in conn.execute(select(audit).order_by(audit.c.id)):
-        writer.writerow([_safe_cell(getattr(row, c)) for c in columns])
+        writer.writerow([safe_cell(getattr(row, c)) for c in columns])
     return out.getvalue()
 
 
-def _safe_cell(value):
+def safe_cell(value):
     """A cell a spreadsheet will not run: text starting with = + - @ (or a tab / carriage return) is
     prefixed with an apostrophe, the usual neutralisation of CSV formula injection."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sigverify.errors import StoreError
 from sigverify.store.schema import meta, metadata
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 READ_ONLY = "sigverify_read_only"
 
 
@@ -84,6 +84,7 @@ MIGRATIONS: dict[int, list[str]] = {
         ("users", "status", "VARCHAR(16) NOT NULL DEFAULT 'active'"),
         ("users", "created_by", "VARCHAR(128)"),
     ],
+    4: [],  # identification and clearing batches: identifications, batch_rows
 }
 
 

@@ -20,7 +20,7 @@ from sigverify.store.db import plain_text
 from sigverify.store.auth import Actor, PermissionDenied, require_supervisor
 from sigverify.store.db import now
 from sigverify.store.repository import EnrolItem, Store, vector_from_bytes
-from sigverify.store.schema import (document_signatures, documents, embeddings, mandate_files, mandate_rules,
+from sigverify.store.schema import (batch_rows, document_signatures, documents, embeddings, mandate_files, mandate_rules,
                                     pending_changes, references, signatories)
 
 CHANGE_KINDS = ("signatory", "enroll", "retire", "rule")
@@ -277,7 +277,10 @@ class MandateStore:
 
     # ------------------------------------------------------------------ documents and the review queue
     def record_document(self, actor: Actor, number: str, amount: float, image: bytes, filename: str,
-                        model_version: str, outcome: str, explanation: str, signatures: list[dict]) -> int:
+                        model_version: str, outcome: str, explanation: str, signatures: list[dict],
+                        batch_row: tuple[str, int, dict] | None = None) -> int:
+        """Record a decided document; with ``batch_row`` (batch, row, result), also the clearing
+        run's row, in the same transaction: a row is verified once, however often the run resumes."""
         account = self.store.account(number)
         status = "open" if outcome == "review" else "closed"
         with self.store.write() as conn:
@@ -290,6 +293,12 @@ class MandateStore:
             for sig in signatures:
                 written.append(("document_signatures", conn.execute(document_signatures.insert().values(
                     document_id=document_id, **sig)).inserted_primary_key[0]))
+            if batch_row is not None:
+                batch, row, result = batch_row
+                conn.execute(batch_rows.insert().values(batch=batch, row=row, document_id=document_id,
+                                                        result=json.dumps(dict(result, document_id=document_id)),
+                                                        created_by=actor.name, created_at=at))
+                written.append(("batch_rows", (batch, row)))
             audit_chain.append(conn, at, actor.name, "document.verify", number, {
                 "document_id": document_id, "amount": amount, "outcome": outcome, "explanation": explanation,
                 "image_sha256": hashlib.sha256(image).hexdigest(), "signatures": signatures,

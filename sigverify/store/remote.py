@@ -79,6 +79,11 @@ class RemoteStore:
         """store/escalations.py's EscalationQueue, in the store process (see escalations_of)."""
         return _Method(self, ("escalations",))
 
+    @property
+    def identifications(self) -> "_Method":
+        """store/identifications.py's IdentificationLog, in the store process (see identifications_of)."""
+        return _Method(self, ("identifications",))
+
     def read(self):
         raise TypeError("the window reads the store through Store methods; a connection cannot cross processes")
 
@@ -124,12 +129,14 @@ def _portable(exc: BaseException) -> BaseException:
 def serve(url: str | None, pipe) -> None:
     """The store process: open the store, then answer requests until told to stop or orphaned."""
     from sigverify.store.escalations import EscalationQueue
+    from sigverify.store.identifications import IdentificationLog
     from sigverify.store.mandates import MandateStore
     from sigverify.store.repository import Store
 
     try:
         store = Store(url)
-        roots = {"mandates": MandateStore(store), "escalations": EscalationQueue(store)}
+        roots = {"mandates": MandateStore(store), "escalations": EscalationQueue(store),
+                 "identifications": IdentificationLog(store)}
     except Exception as exc:  # noqa: BLE001 - the window shows why the store did not open
         pipe.send(("error", _portable(exc)))
         return

@@ -189,3 +189,32 @@ document_signatures = Table(
     Column("threshold", Float, nullable=False),
     Column("verdict", String(16), nullable=False),
 )
+
+# ---------------------------------------------------------------- schema version 4: identification, batches
+
+identifications = Table(
+    "identifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("questioned_image", LargeBinary, nullable=False),
+    Column("questioned_sha256", String(64), nullable=False),
+    Column("filename", String(512), nullable=False),
+    Column("scope", String(64), nullable=False, default=""),  # an account number, or "" for everyone
+    Column("model_version", String(128), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("candidates", Text, nullable=False),  # JSON, best first: account, signatory, distance, score, specimens
+    Column("matched_account", String(64), nullable=False, default=""),  # "" = no match found
+    Column("matched_signatory", String(256), nullable=False, default=""),
+    Column("threshold", Float, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+batch_rows = Table(
+    "batch_rows", metadata,
+    Column("batch", String(64), primary_key=True),  # the clearing run: SHA-256 of its manifest's bytes
+    Column("row", Integer, primary_key=True),  # the manifest's data row, from 1
+    Column("document_id", Integer, ForeignKey("documents.id")),  # None: the row could not be verified
+    Column("result", Text, nullable=False),  # JSON: what the results file says of this row
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)

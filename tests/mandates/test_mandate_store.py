@@ -14,6 +14,7 @@ from sigverify.mandates.document import decide_document
 from sigverify.mandates.rules import RuleError
 from sigverify.store.auth import Actor, PermissionDenied, check_password, hash_password
 from sigverify.store.mandates import MandateStore, enrolment_payload
+from sigverify.store.db import SCHEMA_VERSION
 from sigverify.store.repository import Store
 from sigverify.synthetic import SyntheticWriter
 from tests.helpers import approve_model, make_tiny_model
@@ -212,14 +213,34 @@ def test_a_version_1_store_migrates_to_the_current_schema(tmp_path):
     path = tmp_path / "old.db"
     Store(str(path)).add_account("A1", "Old", "x")
     with sqlite3.connect(path) as conn:
-        for table in ("mandate_rules", "mandate_files", "pending_changes", "document_signatures", "documents"):
+        for table in ("batch_rows", "identifications", "mandate_rules", "mandate_files", "pending_changes",
+                      "document_signatures", "documents"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     store = Store(str(path))
     assert store.account("A1").holder_name == "Old"
     assert MandateStore(store).queue() == []
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_a_version_3_store_gains_identification_and_clearing_tables(tmp_path):
+    import sqlite3
+
+    from sigverify.store.identifications import IdentificationLog
+
+    path = tmp_path / "v3.db"
+    Store(str(path)).add_account("A1", "Old", "x")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE batch_rows")
+        conn.execute("DROP TABLE identifications")
+        conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    store = Store(str(path))
+    assert IdentificationLog(store).recent() == [] and store.verify_audit().ok
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"batch_rows", "identifications"} <= tables
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
 
 
 def test_a_version_2_store_gains_supervisor_approval_and_keeps_its_users_active(tmp_path):

@@ -1,0 +1,92 @@
+"""Whose signature is this? Identification 1:N over the store's enrolled people, for the CLI and
+the window alike: embed the questioned signature, shortlist the people whose specimens lie
+nearest (the specimen index, kept in step with the store), score each of them exactly as
+verification scores an account, name the closest within the open-set threshold or say
+"no match found", and record it in the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigverify.imaging.decode import load_image, read_image_file
+from sigverify.inference.engine import EmbeddingEngine
+from sigverify.inference.trust import require_trusted_model
+from sigverify.paths import user_data_dir
+from sigverify.services import refresh_embeddings
+from sigverify.store.db import StoreError
+from sigverify.store.identifications import identifications_of
+from sigverify.store.vector_index import SpecimenIndex, load_index, save_index
+from sigverify.verification.identification import Identification, identify
+
+#: specimens the index hands to exact scoring (their people, every specimen of each, are scored)
+SHORTLIST = 100
+
+_INDEXES: dict[tuple[str, str], SpecimenIndex] = {}  # per store and model, kept for the life of the process
+
+
+@dataclass(frozen=True)
+class IdentificationResult:
+    identification_id: int
+    identification: Identification
+    scope: str  # the account searched, or "" for everyone
+    searched: str  # how: "exact" or the index kind
+
+
+def specimen_index(store, engine: EmbeddingEngine) -> SpecimenIndex:
+    """This model's index of the store's active specimens, brought in step with the store now."""
+    sha = engine.manifest.sha256
+    log = identifications_of(store)
+    key = (log.store_identity(), sha)  # reference ids mean something only within one store
+    folder = user_data_dir() / "index" / key[0][:16]
+    index = _INDEXES.get(key)
+    if index is None:
+        index = _INDEXES[key] = load_index(folder, sha, engine.manifest.identity_size or None)
+    specimens = log.specimens(sha)
+    if specimens.missing:
+        refresh_embeddings(store, engine, reference_ids=specimens.missing)
+        specimens = log.specimens(sha)
+    added, removed = index.sync(specimens.ids, lambda ids: log.vectors(ids, sha))
+    if (added or removed) and index.index is not None and index.index.kind == "hnsw":
+        save_index(index, folder)
+    return index
+
+
+def identify_signature(store, engine: EmbeddingEngine, questioned: Path | bytes, actor: str, account: str = "",
+                       top: int = 5, filename: str = "") -> IdentificationResult:
+    """Rank the enrolled people (of one account, or everyone) for a questioned signature, and record it."""
+    require_trusted_model(store, engine)
+    data = questioned if isinstance(questioned, bytes) else read_image_file(questioned)[0]
+    name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
+    query = engine.embed_canvases(engine.prepare(load_image(data, name=name).pixels)[None])[0]
+    log = identifications_of(store)
+    sha = engine.manifest.sha256
+    specimens = log.specimens(sha, account or None)
+    if specimens.missing:
+        refresh_embeddings(store, engine, reference_ids=specimens.missing)
+        specimens = log.specimens(sha, account or None)
+    if not specimens.ids:
+        raise StoreError(f"account {account} has no active specimens to compare with" if account else
+                         "no specimens are enrolled yet: there is nobody to compare with")
+    if account:  # one account's signatories: few, all scored
+        ids, searched = specimens.ids, "exact"
+    else:
+        index = specimen_index(store, engine)
+        people = {specimens.owners[i] for i in index.nearest(query, SHORTLIST) if i in specimens.owners}
+        ids = [i for i in specimens.ids if specimens.owners[i] in people]
+        searched = index.index.kind if index.index is not None else "exact"
+    vectors = log.vectors(ids, sha)
+    threshold = engine.manifest.identification_threshold
+    result = identify(query, ids, vectors, specimens.owners, engine.manifest.policy, threshold, top)
+    candidates = [{"account": c.account, "signatory": c.signatory, "distance": round(c.distance, 6),
+                   "score": round(c.score, 6), "specimens": list(c.reference_ids[:3])} for c in result.candidates]
+    match = result.match
+    identification_id = log.record(data, name, account, engine.version, sha, candidates,
+                                   (match.account, match.signatory) if match else None, threshold, actor)
+    return IdentificationResult(identification_id, result, account, searched)
+
+
+def forget_indexes() -> None:
+    """Drop the in-process indexes (a test, or a store switched under a running process)."""
+    _INDEXES.clear()
+
