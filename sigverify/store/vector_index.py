@@ -2,10 +2,11 @@
 
 Two kinds behind one interface:
 - ``exact``: every specimen compared (numpy, one matrix product). The reference the other is
-  measured against, and the fallback when usearch is missing or the gallery is small.
-- ``hnsw``: usearch's HNSW graph (bench/identify.py measured faiss-cpu, usearch and exact search;
-  usearch is chosen: recall@1 and latency on a par with faiss HNSW, a 2 MB wheel against 19 MB,
-  and it saves/loads one file; sqlite-vec searches exhaustively, pgvector needs PostgreSQL).
+  measured against, and the fallback when faiss is missing or the gallery is small.
+- ``hnsw``: faiss's HNSW graph (bench/identify.py measured faiss-cpu, usearch and exact search:
+  both graphs reach the recall and latency wanted, but usearch 2.26 loaded before onnxruntime
+  1.31 makes the model's session creation crash (segfault in libstdc++), so faiss it is;
+  sqlite-vec searches exhaustively, pgvector would serve only the PostgreSQL store).
 
 Only the embedding part of a model's output is indexed (unit vectors, squared L2); the shortlist
 it returns is scored exactly by the account model (verification/identification.py).
@@ -20,14 +21,14 @@ from typing import Callable
 
 import numpy as np
 
-#: galleries at least this large get the HNSW index when usearch is installed
+#: galleries at least this large get the HNSW index when faiss is installed
 HNSW_FROM = 20_000
 
 
-def usearch_available() -> bool:
+def faiss_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("usearch") is not None
+    return importlib.util.find_spec("faiss") is not None
 
 
 class ExactIndex:
@@ -67,44 +68,91 @@ class ExactIndex:
 
 
 class HnswIndex:
+    """faiss's HNSW graph. A graph cannot forget a node, so a retired specimen is masked out of every
+    search (faiss's id selector) and the graph is rebuilt once a tenth of it is masked."""
+
     kind = "hnsw"
 
     def __init__(self, dimensions: int, connectivity: int = 16, expansion_add: int = 128,
                  expansion_search: int = 96) -> None:
-        from usearch.index import Index
+        import faiss
 
         self.dimensions = dimensions
-        self._index = Index(ndim=dimensions, metric="l2sq", dtype="f32", connectivity=connectivity,
-                            expansion_add=expansion_add, expansion_search=expansion_search)
+        self.settings = (connectivity, expansion_add, expansion_search)
+        self._graph = faiss.IndexHNSWFlat(dimensions, connectivity)
+        self._graph.hnsw.efConstruction = expansion_add
+        self._labels = np.zeros(0, np.int64)  # graph node → reference id
+        self._alive = np.zeros(0, bool)
+        self._node: dict[int, int] = {}  # reference id → its live node
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._node)
 
     def ids(self) -> set[int]:
-        return set(int(i) for i in self._index.keys)
+        return set(self._node)
 
     def add(self, ids, vectors) -> None:
         ids = np.asarray(ids, np.int64)
         self.remove(ids)
-        if ids.size:
-            self._index.add(ids.astype(np.uint64), np.ascontiguousarray(vectors, np.float32).reshape(len(ids), -1))
+        if not ids.size:
+            return
+        first = self._labels.size
+        self._graph.add(np.ascontiguousarray(vectors, np.float32).reshape(len(ids), -1))
+        self._labels = np.concatenate([self._labels, ids])
+        self._alive = np.concatenate([self._alive, np.ones(ids.size, bool)])
+        self._node.update({int(i): first + n for n, i in enumerate(ids)})
 
     def remove(self, ids) -> None:
-        present = [int(i) for i in ids if int(i) in self._index]
-        if present:
-            self._index.remove(np.asarray(present, np.uint64))
+        for i in ids:
+            node = self._node.pop(int(i), None)
+            if node is not None:
+                self._alive[node] = False
+        if self._alive.size and (~self._alive).sum() > 0.1 * self._alive.size:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        vectors = np.stack([self._graph.reconstruct(int(n)) for n in np.nonzero(self._alive)[0]]) \
+            if self._alive.any() else np.zeros((0, self.dimensions), np.float32)
+        labels = self._labels[self._alive]
+        self.__init__(self.dimensions, *self.settings)
+        self.add(labels, vectors)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
         if not len(self):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        found = self._index.search(np.ascontiguousarray(query, np.float32).ravel(), min(k, len(self)))
-        return np.asarray(found.keys, np.int64), np.asarray(found.distances, np.float32)
+        query = np.ascontiguousarray(query, np.float32).reshape(1, -1)
+        params = faiss.SearchParametersHNSW(efSearch=max(self.settings[2], k))
+        if not self._alive.all():
+            self._bitmap = np.packbits(self._alive, bitorder="little")  # kept alive while faiss reads it
+            params.sel = faiss.IDSelectorBitmap(self._alive.size, faiss.swig_ptr(self._bitmap))
+        distances, nodes = self._graph.search(query, min(k, len(self)), params=params)
+        found = nodes[0] >= 0
+        return self._labels[nodes[0][found]], distances[0][found]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._graph, str(path))
+        np.savez(str(path) + ".labels.npz", labels=self._labels, alive=self._alive)
+
+    @classmethod
+    def load(cls, path: Path, dimensions: int) -> "HnswIndex":
+        import faiss
+
+        index = cls(dimensions)
+        index._graph = faiss.read_index(str(path))
+        with np.load(str(path) + ".labels.npz", allow_pickle=False) as stored:
+            index._labels, index._alive = stored["labels"], stored["alive"]
+        index._node = {int(index._labels[n]): int(n) for n in np.nonzero(index._alive)[0]}
+        return index
 
 
 def make_index(dimensions: int, expected: int = 0, kind: str = "auto"):
-    """The index for a gallery of about ``expected`` specimens: HNSW for large ones (when usearch is
+    """The index for a gallery of about ``expected`` specimens: HNSW for large ones (when faiss is
     installed), exact otherwise; ``kind`` forces one."""
-    if kind == "hnsw" or (kind == "auto" and expected >= HNSW_FROM and usearch_available()):
+    if kind == "hnsw" or (kind == "auto" and expected >= HNSW_FROM and faiss_available()):
         return HnswIndex(dimensions)
     return ExactIndex(dimensions)
 
@@ -157,7 +205,8 @@ def save_index(specimens: SpecimenIndex, folder: Path) -> None:
     sidecar, data = _files(folder, specimens.model_sha256)
     partial = data.with_suffix(".partial")
     if isinstance(specimens.index, HnswIndex):
-        specimens.index._index.save(str(partial))
+        specimens.index.save(partial)
+        os.replace(str(partial) + ".labels.npz", str(data) + ".labels.npz")
     else:
         with open(partial, "wb") as handle:
             np.savez(handle, ids=specimens.index._ids, vectors=specimens.index._vectors)
@@ -177,8 +226,7 @@ def load_index(folder: Path, model_sha256: str, identity_size: int | None, kind:
         if meta["model_sha256"] != model_sha256 or meta["identity_size"] != identity_size:
             return specimens
         if meta["kind"] == "hnsw":
-            index = HnswIndex(int(meta["dimensions"]))
-            index._index.load(str(data))
+            index = HnswIndex.load(data, int(meta["dimensions"]))
         else:
             index = ExactIndex(int(meta["dimensions"]))
             with np.load(data, allow_pickle=False) as stored:
@@ -186,6 +234,6 @@ def load_index(folder: Path, model_sha256: str, identity_size: int | None, kind:
         if len(index) != int(meta["count"]):
             return specimens
         specimens.index = index
-    except (OSError, ValueError, KeyError, RuntimeError, ImportError):
+    except (OSError, ValueError, KeyError, RuntimeError, ImportError, TypeError):
         pass
     return specimens
