@@ -552,6 +552,8 @@ def test_a_box_on_print_is_flagged_before_verifying(qtbot, window, world, tmp_pa
     cv2.imwrite(str(path), page)
     _open_account(qtbot, window)
     assert window.load_questioned_file(path)
+    window.propose_box()  # what the cheque finder proposes, as the clerk sees it
+    save_screenshot(window, "cheque-box-proposed")
     window.crop_view.box = truth
     window.crop_changed()
     assert not window.message.isVisible()

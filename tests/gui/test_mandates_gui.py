@@ -157,6 +157,7 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     window.sign_out()
     _sign_in(window, "alice", "alice-pw")
     editor = window.rule_editor()
+    save_screenshot(editor, "mandates-specimen-approval")
     items = [editor.pending.item(i) for i in range(editor.pending.count())]
     with_images = [i for i in items if not i.icon().isNull()]
     assert len(with_images) == 2 and all("specimen" in i.text() or "enrol" in i.text().lower() for i in with_images)
@@ -264,6 +265,7 @@ def test_on_a_joint_account_each_signature_is_judged_against_its_own_signatorys_
         assert {owners[i] for i in result.reference_ids} == {name} and len(result.reference_ids) == 2
         assert f"matched to {name}'s specimens" in window.result_panel.score.text()
         assert window.result_panel.table.rowCount() == 2
+        save_screenshot(window, f"joint-account-{name.lower()}")  # the signatory named, the verdict explained
 
 
 def test_the_window_acts_as_the_signed_in_user_not_the_os_user(qtbot, bank):
