@@ -8,7 +8,8 @@ and how well the model names the right writer — or nobody — on every dataset
 Scaling (synthetic embeddings, 128 numbers, unit length, the shape real ones have): people with
 5 specimens each around their own centre, spread like real genuine signatures (mean distance
 between two of one person's specimens about 0.55, as the shipped model's validation writers);
-queries are new signatures of enrolled people. For each index: build time, p50/p95 search time
+500 queries are new signatures of enrolled people. For each index (both graphs: 16 links per
+node, 128 candidates while building, 200 while searching): build time, p50/p95 search time
 of the 100 nearest specimens (the identification shortlist) one query at a time, and recall@1
 (the nearest specimen is the one exact search finds). Exact search is numpy over all specimens.
 
@@ -40,6 +41,7 @@ import provenance  # noqa: E402  (bench/ is on the path)
 from sigverify.store.vector_index import ExactIndex, HnswIndex  # noqa: E402
 
 SHORTLIST = 100
+QUERIES = 500
 DOC_MARKERS = provenance.markers("identify-table", "bench/identify.py --write-docs")
 
 
@@ -51,8 +53,8 @@ def synthetic_gallery(size: int, seed: int = 0, dimensions: int = 128, per_perso
     spread = 0.55 / np.sqrt(2 * dimensions)  # per coordinate: two specimens ~0.55 apart
     vectors = np.repeat(centres, per_person, axis=0) + rng.normal(0, spread, (people * per_person, dimensions)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    who = rng.integers(0, people, 200)
-    queries = centres[who] + rng.normal(0, spread, (200, dimensions)).astype(np.float32)
+    who = rng.integers(0, people, QUERIES)
+    queries = centres[who] + rng.normal(0, spread, (QUERIES, dimensions)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     return vectors, queries
 
@@ -61,7 +63,7 @@ def usearch_index(vectors: np.ndarray):
     from usearch.index import Index
 
     index = Index(ndim=vectors.shape[1], metric="l2sq", dtype="f32", connectivity=16, expansion_add=128,
-                  expansion_search=96)
+                  expansion_search=200)  # the settings of the product's faiss index
     index.add(np.arange(len(vectors), dtype=np.uint64), vectors)
     return index
 

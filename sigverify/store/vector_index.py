@@ -74,7 +74,7 @@ class HnswIndex:
     kind = "hnsw"
 
     def __init__(self, dimensions: int, connectivity: int = 16, expansion_add: int = 128,
-                 expansion_search: int = 96) -> None:
+                 expansion_search: int = 200) -> None:
         import faiss
 
         self.dimensions = dimensions
