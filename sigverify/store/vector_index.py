@@ -6,7 +6,8 @@ Two kinds behind one interface:
 - ``hnsw``: faiss's HNSW graph (bench/identify.py measured faiss-cpu, usearch and exact search:
   both graphs reach the recall and latency wanted, but usearch 2.26 loaded before onnxruntime
   1.31 makes the model's session creation crash (segfault in libstdc++), so faiss it is;
-  sqlite-vec searches exhaustively, pgvector would serve only the PostgreSQL store).
+  sqlite-vec cannot load into this Python's sqlite3 (no extension loading) and searches
+  exhaustively; pgvector would serve only the PostgreSQL store).
 
 Only the embedding part of a model's output is indexed (unit vectors, squared L2); the shortlist
 it returns is scored exactly by the account model (verification/identification.py).
