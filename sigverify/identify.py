@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sigverify.imaging.decode import load_image, read_image_file
+from sigverify.imaging.decode import load_image
 from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
 from sigverify.paths import user_data_dir
-from sigverify.services import refresh_embeddings
+from sigverify.services import read_questioned, refresh_embeddings
 from sigverify.store.db import StoreError
-from sigverify.store.identifications import identifications_of
+from sigverify.store.identifications import Specimens, identifications_of
 from sigverify.store.vector_index import SpecimenIndex, load_index, save_index
 from sigverify.verification.identification import Identification, identify
 
@@ -33,8 +33,9 @@ class IdentificationResult:
     searched: str  # how: "exact" or the index kind
 
 
-def specimen_index(store, engine: EmbeddingEngine) -> SpecimenIndex:
-    """This model's index of the store's active specimens, brought in step with the store now."""
+def specimen_index(store, engine: EmbeddingEngine, specimens: Specimens | None = None) -> SpecimenIndex:
+    """This model's index of the store's active specimens, brought in step with the store now
+    (``specimens``: every active specimen as the caller just read it, embeddings complete)."""
     sha = engine.manifest.sha256
     log = identifications_of(store)
     key = (log.store_identity(), sha)  # reference ids mean something only within one store
@@ -42,36 +43,39 @@ def specimen_index(store, engine: EmbeddingEngine) -> SpecimenIndex:
     index = _INDEXES.get(key)
     if index is None:
         index = _INDEXES[key] = load_index(folder, sha, engine.manifest.identity_size or None)
-    specimens = log.specimens(sha)
-    if specimens.missing:
-        refresh_embeddings(store, engine, reference_ids=specimens.missing)
-        specimens = log.specimens(sha)
+    specimens = _embedded_specimens(store, engine) if specimens is None else specimens
     added, removed = index.sync(specimens.ids, lambda ids: log.vectors(ids, sha))
     if (added or removed) and index.index is not None and index.index.kind == "hnsw":
         save_index(index, folder)
     return index
 
 
+def _embedded_specimens(store, engine: EmbeddingEngine, account: str = "") -> Specimens:
+    """The active specimens in scope, after embedding any the model has not met yet."""
+    log = identifications_of(store)
+    specimens = log.specimens(engine.manifest.sha256, account or None)
+    if specimens.missing:
+        refresh_embeddings(store, engine, reference_ids=specimens.missing)
+        specimens = log.specimens(engine.manifest.sha256, account or None)
+    return specimens
+
+
 def identify_signature(store, engine: EmbeddingEngine, questioned: Path | bytes, actor: str, account: str = "",
                        top: int = 5, filename: str = "") -> IdentificationResult:
     """Rank the enrolled people (of one account, or everyone) for a questioned signature, and record it."""
     require_trusted_model(store, engine)
-    data = questioned if isinstance(questioned, bytes) else read_image_file(questioned)[0]
-    name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
+    data, name = read_questioned(questioned, filename)
     query = engine.embed_canvases(engine.prepare(load_image(data, name=name).pixels)[None])[0]
     log = identifications_of(store)
     sha = engine.manifest.sha256
-    specimens = log.specimens(sha, account or None)
-    if specimens.missing:
-        refresh_embeddings(store, engine, reference_ids=specimens.missing)
-        specimens = log.specimens(sha, account or None)
+    specimens = _embedded_specimens(store, engine, account)
     if not specimens.ids:
         raise StoreError(f"account {account} has no active specimens to compare with" if account else
                          "no specimens are enrolled yet: there is nobody to compare with")
     if account:  # one account's signatories: few, all scored
         ids, searched = specimens.ids, "exact"
     else:
-        index = specimen_index(store, engine)
+        index = specimen_index(store, engine, specimens)
         people = {specimens.owners[i] for i in index.nearest(query, SHORTLIST) if i in specimens.owners}
         ids = [i for i in specimens.ids if specimens.owners[i] in people]
         searched = index.index.kind if index.index is not None else "exact"

@@ -27,6 +27,13 @@ def _read(path: Path) -> bytes:
     return read_image_file(path)[0]
 
 
+def read_questioned(questioned: Path | bytes, filename: str = "") -> tuple[bytes, str]:
+    """The questioned image's bytes (read and size-checked from a file, or as given) and its name."""
+    if isinstance(questioned, bytes):
+        return questioned, filename or "questioned"
+    return _read(questioned), filename or Path(questioned).name
+
+
 def prepare_specimens(store: Store, engine: EmbeddingEngine, number: str,
                       files: list[tuple[bytes, str]]) -> list[EnrolItem]:
     """Decode, check, find the ink and embed specimens; refuse any that cannot serve as one.
@@ -130,8 +137,7 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
     require_trusted_model(store, engine)
     if threshold is not None:
         threshold = checked_threshold(store, engine, threshold, actor)
-    data = questioned if isinstance(questioned, bytes) else _read(questioned)
-    name = filename or (Path(questioned).name if not isinstance(questioned, bytes) else "questioned")
+    data, name = read_questioned(questioned, filename)
     canvas = engine.prepare(load_image(data, name=name).pixels)
     ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
     if missing:  # this account only: the rest of the store is refreshed in the background

@@ -85,6 +85,7 @@ class HnswIndex:
         self._labels = np.zeros(0, np.int64)  # graph node → reference id
         self._alive = np.zeros(0, bool)
         self._node: dict[int, int] = {}  # reference id → its live node
+        self._bitmap = np.zeros(0, np.uint8)  # the live nodes, packed, while a masked search reads it
 
     def __len__(self) -> int:
         return len(self._node)
@@ -126,7 +127,7 @@ class HnswIndex:
         query = np.ascontiguousarray(query, np.float32).reshape(1, -1)
         params = faiss.SearchParametersHNSW(efSearch=max(self.settings[2], k))
         if not self._alive.all():
-            self._bitmap = np.packbits(self._alive, bitorder="little")  # kept alive while faiss reads it
+            self._bitmap = np.packbits(self._alive, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(self._alive.size, faiss.swig_ptr(self._bitmap))
         distances, nodes = self._graph.search(query, min(k, len(self)), params=params)
         found = nodes[0] >= 0

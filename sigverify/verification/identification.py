@@ -3,7 +3,7 @@
 Each enrolled person (an account's signatory, or an account whose specimens name none) is one
 candidate. A candidate is scored exactly as verification scores an account (the account model of
 verification/account_model.py fitted to that person's specimens), so "closest" means the same
-thing at the counter and in an investigation. An index (inference/vector_index.py) may first
+thing at the counter and in an investigation. An index (store/vector_index.py) may first
 shortlist the people whose specimens lie nearest by embedding; scoring is always exact.
 
 Open set: the best candidate is named only if its distance is within the identification
@@ -46,26 +46,19 @@ class Identification:
 
 
 def identify(query: np.ndarray, ids: list[int], vectors: np.ndarray, owners: dict[int, tuple[str, str]],
-             policy: DecisionPolicy, threshold: float, top: int = 5,
-             shortlist: list[int] | None = None) -> Identification:
+             policy: DecisionPolicy, threshold: float, top: int = 5) -> Identification:
     """Rank the enrolled people for one questioned output vector.
 
-    ids/vectors: every active specimen (model outputs); owners: reference id → (account, signatory).
-    shortlist: reference ids an index found nearest; the people they belong to are scored (all
-    their specimens), the others not. None: everyone is scored (exact)."""
+    ids/vectors: the specimens of everyone to be scored (model outputs; after an index's
+    shortlist, every specimen of each shortlisted person); owners: reference id → (account, signatory)."""
     query = np.asarray(query, np.float64)
     rows_of: dict[tuple[str, str], list[int]] = {}
     for row, reference_id in enumerate(ids):
         rows_of.setdefault(owners[reference_id], []).append(row)
-    people = list(rows_of) if shortlist is None else \
-        list(dict.fromkeys(owners[r] for r in shortlist if r in owners))
     identity = policy.population.identity(vectors) if policy.population is not None else np.asarray(vectors)
     query_identity = policy.population.identity(query)[0] if policy.population is not None else query
     scored = []
-    for person in people:
-        rows = rows_of.get(person)
-        if not rows:
-            continue
+    for person, rows in rows_of.items():
         distance = account_distance(query, vectors[rows], policy)
         nearest = np.argsort(np.linalg.norm(identity[rows] - query_identity, axis=1))
         scored.append(Candidate(person[0], person[1], tuple(int(ids[rows[i]]) for i in nearest), float(distance),

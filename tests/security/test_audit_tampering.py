@@ -49,6 +49,7 @@ def bank(tmp_path, monkeypatch, capsys):
         code, out = run("verify", "--account", "ACC", files[questioned], "--json")
         assert code in (0, 1, 2) and '"verdict"' in out, out  # the exit status tells the verdict
     assert run("decide", "1", "accept")[0] == 0
+    assert run("identify", files["s"])[0] in (0, 1)  # named or no match: recorded either way
     assert run("user", "add", "sup1", "--role", "supervisor", "--with-password", new_password="pw-1")[0] == 0
     assert run("signatory", "add", "ACC", "Ann", user="sup1", password="pw-1")[0] == 0
 
@@ -117,6 +118,14 @@ def test_rewriting_a_record_and_recomputing_the_chain_after_it_is_seen(bank):
      "('model:" + "f" * 56 + "', '{}', 'x', 'now')", ["settings:model:", "in no audit record"]),
     ("UPDATE users SET password_hash = NULL", ["users:", "altered"]),
     ("UPDATE accounts SET always_refer = 0, holder_name = 'Someone else'", ["accounts:1", "altered"]),
+    # an investigator's answer rewritten to point at someone else, or one never asked
+    ("UPDATE identifications SET matched_account = 'ACC', matched_signatory = 'Ann'", ["identifications:1", "altered"]),
+    ("INSERT INTO identifications (questioned_image, questioned_sha256, filename, scope, model_version, "
+     "model_sha256, candidates, matched_account, matched_signatory, threshold, created_by, created_at) "
+     "VALUES (x'00', 'x', 'x', '', 'v', 's', '[]', 'ACC', '', 1.0, 'x', 'now')", ["identifications:2", "in no audit record"]),
+    # a cheque of a clearing run marked done so that a resumed run skips it unverified
+    ("INSERT INTO batch_rows (batch, row, document_id, result, created_by, created_at) VALUES "
+     "('" + "b" * 64 + "', 7, NULL, '{\"outcome\": \"accepted\"}', 'x', 'now')", ["batch_rows:", "in no audit record"]),
 ])
 def test_direct_edits_of_data_rows_are_named(bank, statement, words):
     _sql(bank, statement)

@@ -82,6 +82,16 @@ def test_editing_the_registered_models_manifest_threshold_is_refused(bank):
     assert code == 4 and "neither the shipped model" in out
 
 
+def test_widening_the_identification_threshold_in_a_manifest_is_refused(bank):
+    """An edited manifest that would name anyone as the signer ("a match") is not used."""
+    manifest_path = bank["model"] / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["identification"] = {"threshold": 1.99}
+    manifest_path.write_text(json.dumps(manifest))
+    code, out = bank["run"]("identify", bank["files"]["stranger"], user="clerk1", password="clerk1-pw")
+    assert code == 4 and "neither the shipped model" in out
+
+
 def test_a_model_that_outputs_a_constant_is_refused_at_registration(bank):
     """Zeros out (a hash updated in its own manifest) used to say GENUINE, score 1.000, to everyone."""
     import onnx
