@@ -4,6 +4,7 @@ real signature of a test writer on the line, and how often the page finder boxes
 
     python bench/cheques.py               # 200 cheques, writes bench/results/cheques.md
     python bench/cheques.py --count 40    # fewer
+    python bench/cheques.py --seed 1      # another draw
 
 Signatures: genuine signatures of the test writers of SigComp2011 (051–069), BHSig260-Hindi
 (101–160) and GPDS-synthetic (121–150) from ../shared/data, and generated writers, in turn.
@@ -49,7 +50,7 @@ def run(count: int, seed: int = 0) -> dict:
     for i in range(count):
         kind = kinds[i % len(kinds)]
         if kind == "generated":
-            signature = SyntheticWriter(1000 + i).genuine(rng)
+            signature = SyntheticWriter(1000 + 1000 * seed + i).genuine(rng)
         else:
             signature = cv2.imread(str(pools[kind][int(rng.integers(len(pools[kind])))]), cv2.IMREAD_GRAYSCALE)
         page, truth = make_cheque(signature, rng, layout=i % 4)
@@ -78,9 +79,11 @@ def render(result: dict, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0, help="another draw of signatures and layouts")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "cheques.md"))
     args = parser.parse_args(argv)
-    text = render(run(args.count), "python bench/cheques.py" + (f" --count {args.count}" if args.count != 200 else ""))
+    command = "python bench/cheques.py" + (f" --count {args.count}" if args.count != 200 else "")
+    text = render(run(args.count, args.seed), command + (f" --seed {args.seed}" if args.seed else ""))
     print(text)
     Path(args.out).write_text(text, encoding="utf-8")
     return 0

@@ -82,7 +82,7 @@ def make_cheque(signature: np.ndarray, rng: np.random.Generator, layout: int | N
     region = page[y : y + sh, x : x + sw]
     np.minimum(region, sig.astype(np.float32), out=region)
     page += rng.normal(0.0, 3.0, page.shape)
-    ink = sig < 200
+    ink = sig < max(200.0, 255.0 - 0.5 * (255.0 - float(sig.min())))  # a pale pen's strokes too
     ys, xs = np.nonzero(ink)
     truth = (x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
     return np.clip(page, 0, 255).astype(np.uint8), truth

@@ -1,10 +1,11 @@
 """Finding the signature on a full scanned page (cheque, slip, form) to propose a crop box.
 
-Printed lines are removed (long horizontal and vertical runs), printed characters (small, in
-rows on one baseline) and field boxes are taken out, the ink left is blurred into blobs, and the
-largest cluster of handwriting-like ink is proposed. The clerk always sees the proposal and can
-adjust it. Measured on generated cheques by bench/cheques.py.
-"""
+Ink is what is clearly darker than its own paper (pale pens and uneven light included); printed
+lines are removed (long horizontal and vertical runs, keeping the strokes written across them),
+printed characters (rows of type: a common baseline, a few exact sizes, with their dots and
+dashes) and what is left of field boxes are taken out, the ink left is blurred into blobs, and
+the largest cluster of handwriting-like ink is proposed. The clerk always sees the proposal and
+can adjust it. Measured on generated cheques by bench/cheques.py."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from sigverify.errors import NoSignatureError
 from sigverify.imaging.preprocess import connected_components, to_grayscale
 
 
-def remove_form_lines(mask: np.ndarray, fraction: float = 0.25) -> np.ndarray:
-    """Drop long horizontal and vertical straight runs (boxes, baselines) from an ink mask."""
+def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
+    """Drop long horizontal and vertical straight runs (boxes, baselines) from an ink mask.
+
+    Where a stroke crosses a line (ink within ``reach`` pixels on both sides of it) the crossing
+    stays: a signature written across its line would otherwise be cut in two, and the cut would
+    give its pieces the common flat bottom that printed characters have."""
     h, w = mask.shape
     out = mask.copy()
     for length, shape in ((int(w * fraction), (max(int(w * fraction), 2), 1)),
@@ -27,17 +32,24 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25) -> np.ndarray:
             continue
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, shape)
         lines = cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, kernel)
-        lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
-        out &= ~lines.astype(bool)
+        lines = cv2.dilate(lines, np.ones((3, 3), np.uint8)).astype(bool)
+        rest = (out & ~lines).astype(np.uint8)
+        horizontal = shape[0] > 1  # then look above and below it, else left and right
+        probe = np.ones((reach, 1) if horizontal else (1, reach), np.uint8)
+        before = cv2.dilate(rest, probe, anchor=(0, reach - 1) if horizontal else (reach - 1, 0))
+        after = cv2.dilate(rest, probe, anchor=(0, 0))
+        out &= ~(lines & ~(before.astype(bool) & after.astype(bool)))
     return out
 
 
 def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
                        page_height: int | None = None) -> np.ndarray:
     """Which connected components (rows of ``stats``, 0 = background) look printed: small
-    characters standing in a row (three or more, of similar height, on one baseline — print's
-    regularity a hand does not keep, at a size print has on a document: under 6.5% of the page's
-    height), and box outlines (all their ink on the border of their bounding box)."""
+    characters standing in a row (three or more on one baseline, at a size print has on a
+    document: under 6.5% of the page's height) that come in a few exact sizes — most have a twin
+    of the same height at the same height, which a hand's letters do not — and are shaped like
+    characters or stand ruler-straight; the dots and dashes that continue such a row; straight
+    bars (a field box's sides) and box outlines (all their ink on the border of their box)."""
     count = len(stats)
     printed = np.zeros(count, bool)
     x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
@@ -68,14 +80,33 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     for i in candidates:
         rows.setdefault(root(i), []).append(i)
     small = 0.065 * page_height if page_height else np.inf
+    not_paper = np.arange(count) > 0
     for members in rows.values():
         if len(members) < 3:
             continue
-        heights, bottoms = h[members], bottom[members]
+        heights, bottoms, widths = h[members], bottom[members], w[members]
         typical = float(np.median(heights))
         on_baseline = np.abs(bottoms - np.median(bottoms)) <= 0.15 * typical
-        if typical <= small and on_baseline.mean() >= 0.7 and heights.std() <= 0.35 * typical:
+        # characters are about as wide as tall; a cursive word (a signature's, Devanagari's joined
+        # letters under their headline) is several times wider than tall
+        character_like = np.median(widths / heights) <= 1.6 and widths.max() <= 4.0 * typical
+        # ... unless the characters touch (bold, MICR): then the row stands on a ruler-straight
+        # baseline, to a pixel or two, which no hand keeps over four pieces
+        exact = len(members) >= 4 and (np.abs(bottoms - np.median(bottoms)) <= max(1.5, 0.06 * typical)).mean() >= 0.7
+        # type comes in a few exact sizes: most characters have a twin of the same height standing
+        # at the same height (every x-height letter, every digit); a hand's letters vary continuously
+        tops = y[members]
+        tolerance = np.maximum(1.5, 0.05 * heights)
+        twins = ((np.abs(heights[:, None] - heights[None]) <= tolerance[:, None])
+                 & (np.abs(tops[:, None] - tops[None]) <= tolerance[:, None])).sum(1) > 1
+        if (typical <= small and on_baseline.mean() >= 0.6 and heights.std() <= 0.5 * typical
+                and twins.mean() >= 0.5 and twins.sum() >= 3 and (character_like or exact)):
             printed[members] = True
+            _attach_marks(printed, members, x, y, w, h, typical, candidates=np.nonzero(not_paper & (h < 0.5 * typical))[0])
+    # what is left of a field box once its lines are gone: a straight, thin, solid bar
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    bars = usable & (h >= 25) & (w <= np.maximum(6, 0.12 * h)) & (area >= 0.6 * w * h)
+    printed |= bars
     if mask_labels is not None:
         for i in np.nonzero(usable & (w > 60) & (h > 30))[0]:  # a box drawn around a field
             x0, y0, x1, y1 = int(x[i]), int(y[i]), int(x[i] + w[i]), int(y[i] + h[i])
@@ -86,17 +117,34 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     return printed
 
 
+def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: float, candidates) -> None:
+    """Dots, hyphens and dashes too small to stand in a row are print when they continue a
+    printed row (an i's dot, the ---- after an amount in words)."""
+    left, right = x[members].min(), (x[members] + w[members]).max()
+    top, bottom = y[members].min() - 0.6 * typical, (y[members] + h[members]).max() + 0.3 * typical
+    for i in sorted(candidates, key=lambda i: x[i]):
+        centre = y[i] + h[i] / 2
+        if not top <= centre <= bottom or x[i] > right + 1.5 * typical or x[i] + w[i] < left - 1.5 * typical:
+            continue
+        printed[i] = True
+        right = max(right, x[i] + w[i])
+
+
 def _page_ink(gray: np.ndarray) -> np.ndarray:
     """The page's ink without its field lines; raises NoSignatureError on a page with none."""
-    # local threshold: uneven lighting of phone photos and scanner gradients
-    block = max(15, (min(gray.shape) // 20) | 1)
-    local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15) > 0
-    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # a pale pen (grey ballpoint, pencil) can be lighter than Otsu's cut between paper and black print:
-    # ink is what is clearly darker than its neighbourhood, and darker than the paper's typical level
-    paper = float(np.percentile(gray, 75))
-    mask = local & (gray < max(otsu, paper - 40))
-    if float(gray[~mask].mean() if (~mask).any() else 0) - float(gray[mask].mean() if mask.any() else 255) < 30:
+    # the paper's own level around every pixel (a max filter wider than any stroke, then smoothed):
+    # uneven lighting of phone photos and scanner gradients, and a pale pen (grey ballpoint,
+    # pencil) that is far lighter than black print but still clearly darker than its paper
+    size = max(15, min(gray.shape) // 40) | 1
+    paper = cv2.blur(cv2.dilate(gray, np.ones((size, size), np.uint8)), (2 * size + 1, 2 * size + 1))
+    darker = paper.astype(np.int16) - gray.astype(np.int16)
+    # the paper's grain: how much flat paper differs from its smoothed self (robust to the ink)
+    grain = float(np.median(np.abs(gray.astype(np.int16) - cv2.blur(gray, (5, 5)).astype(np.int16)))) * 1.48
+    # half the darkness of the nearest stroke's core: a black print's grey anti-aliased rim is
+    # not ink (it would merge the characters), while a pale stroke is ink all the same
+    core = cv2.dilate(darker, np.ones((5, 5), np.uint8))
+    mask = (darker > max(14.0, 6.0 * grain)) & (darker > core // 2)
+    if not mask.any() or float(np.percentile(darker[mask], 90)) < 30:
         raise NoSignatureError("no ink found on the page")
     return remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
 
@@ -188,7 +236,8 @@ def _grow_cluster(stats: np.ndarray, best: int) -> list[int]:
             bx, by, bw, bh = (int(v) for v in stats[label][:4])
             gap_x = max(bx - (x + w), x - (bx + bw), 0)
             overlap_y = min(y + h, by + bh) - max(y, by)
-            if gap_x <= 2.0 * h and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:  # words of one name
+            # words of one name: a word's gap apart (the smaller part's height), on one line
+            if gap_x <= 1.2 * min(h, bh) and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:
                 x0, y0 = min(x, bx), min(y, by)
                 x, y, w, h = x0, y0, max(x + w, bx + bw) - x0, max(y + h, by + bh) - y0
                 chosen.append(label)
