@@ -145,7 +145,6 @@ class BackOffice:
     def identify_dialog(self):
         """Who signed this? The questioned signature (the box, if one is drawn) against everyone enrolled."""
         from sigverify.gui.identify_dialog import IdentifyDialog
-        from sigverify.imaging.page import crop
 
         actor = self._need("identify signatures")
         if actor is None:
@@ -153,7 +152,7 @@ class BackOffice:
         if self.engine is None or self.questioned_image is None:
             self.show_error("Open a questioned signature first")
             return None
-        image = crop(self.questioned_image, self.crop_view.box) if self.crop_view.box else self.questioned_image
+        image = self.questioned_crop() if self.crop_view.box else self.questioned_image
         dialog = IdentifyDialog(self, self.store, self.engine, actor, image, self.questioned_name)
         dialog.open()
         dialog.search()

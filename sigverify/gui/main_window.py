@@ -391,7 +391,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.show_error("Open an account and a questioned signature first")
             return None
         try:
-            questioned = crop(self.questioned_image, self.crop_view.box)
+            questioned = self.questioned_crop()
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return None

@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from sigverify.errors import SigVerifyError
+from sigverify.errors import NoSignatureError, SigVerifyError
 from sigverify.gui.dialogs import CameraDialog
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.imaging.decode import load_image, page_count
@@ -79,6 +79,16 @@ class QuestionedInput:
             self._page_ink = cached
         return cached[1]
 
+    def questioned_crop(self):
+        """What is verified: the box's pixels, with the print a document puts inside it (a
+        "Signature" label the strokes reach down to) painted over; raises SigVerifyError on an
+        empty box."""
+        box = self.crop_view.box
+        try:
+            return self.page_ink().without_print(self.questioned_image, box)
+        except NoSignatureError:  # no ink the page analysis counts: the plain crop, and its own error
+            return crop(self.questioned_image, box)
+
     def propose_box(self) -> None:
         if self.questioned_image is None:
             return
@@ -109,20 +119,23 @@ class QuestionedInput:
             self._update_enabled()
             return
         try:
-            canvas = preprocess(crop(self.questioned_image, self.crop_view.box), self.engine.manifest.preprocessing)
+            printed = self.page_ink().printed_share(self.crop_view.box)
+        except SigVerifyError:  # the page as a whole shows no ink the finder counts: nothing to warn of
+            printed = 0.0
+        if printed > 0.5:  # print is painted over before verifying: nothing would be left to verify
+            self.preview.clear()
+            self.show_error("The box looks like printed text, not a handwritten signature: move it onto the "
+                            "signature before verifying")
+            self.verify_button.setEnabled(False)
+            return
+        try:
+            canvas = preprocess(self.questioned_crop(), self.engine.manifest.preprocessing)
         except SigVerifyError as exc:
             self.preview.clear()
             self.show_error(str(exc))
             self.verify_button.setEnabled(False)
             return
         self.clear_error()
-        try:
-            printed = self.page_ink().printed_share(self.crop_view.box)
-        except SigVerifyError:  # the page as a whole shows no ink the finder counts: nothing to warn of
-            printed = 0.0
-        if printed > 0.5:
-            self.show_error("The box looks like printed text, not a handwritten signature: move it onto the "
-                            "signature before verifying")
         self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
                                          max(self.preview.height(), 96)))
         self._update_enabled()

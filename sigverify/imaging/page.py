@@ -105,7 +105,8 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
             _attach_marks(printed, members, x, y, w, h, typical, candidates=np.nonzero(not_paper & (h < 0.5 * typical))[0])
     # what is left of a field box once its lines are gone: a straight, thin, solid bar
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    bars = usable & (h >= 25) & (w <= np.maximum(6, 0.12 * h)) & (area >= 0.6 * w * h)
+    tall = max(25.0, 0.06 * page_height) if page_height else 25.0  # a field box's height, not a stroke's piece
+    bars = usable & (h >= tall) & (w <= np.maximum(6, 0.12 * h)) & (area >= 0.6 * w * h)
     printed |= bars
     if mask_labels is not None:
         for i in np.nonzero(usable & (w > 60) & (h > 30))[0]:  # a box drawn around a field
@@ -165,6 +166,34 @@ class PageInk:
         inside = self.labels[max(0, y):y + h, max(0, x):x + w]
         ink = inside[inside > 0]
         return float(self.printed[ink].mean()) if ink.size else 0.0
+
+
+    def without_print(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The box's pixels with the print inside it (a "Signature" label the strokes reach down
+        to, a bank's name) painted over with the paper around it: the model is to see the
+        handwriting only, as it did in training. Only on a document, a page with print outside
+        the box: a lone signature's own marks are never erased (Arabic dots on a baseline can
+        look like a row of type)."""
+        piece = crop(image, box).copy()
+        x, y = max(0, int(box[0])), max(0, int(box[1]))
+        left, top, width, height = (self.stats[:, i] for i in range(4))
+        outside = (left + width <= x) | (left >= x + piece.shape[1]) | (top + height <= y) | (top >= y + piece.shape[0])
+        if int((self.printed & outside).sum()) < 3:
+            return piece
+        labels = self.labels[y : y + piece.shape[0], x : x + piece.shape[1]]
+        handwriting = ~self.printed[labels] & (labels > 0)
+        type_marks = self.printed[labels] & (labels > 0)
+        # a mark touching the handwriting stays: a stroke's piece cut off by a field line can look
+        # like a printed dot, and a notch in the stroke would do more harm than a dot of print
+        near = cv2.dilate(handwriting.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        type_marks &= ~np.isin(labels, np.unique(labels[type_marks & near]))
+        printed = cv2.dilate(type_marks.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # with its grey rim
+        printed &= ~near
+        if not printed.any():
+            return piece
+        paper = np.median(piece[labels == 0], axis=0) if (labels == 0).any() else 255
+        piece[printed] = paper
+        return piece
 
 
 def page_ink(image: np.ndarray) -> PageInk:

@@ -15,7 +15,7 @@ import numpy as np
 
 from sigverify.errors import StoreError
 from sigverify.imaging.decode import load_image
-from sigverify.imaging.page import crop, find_signature_boxes
+from sigverify.imaging.page import find_signature_boxes, page_ink
 from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
 from sigverify.mandates.rules import evaluate, parse_amount
@@ -57,7 +57,8 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
     value = parse_amount(amount)
     account = store.account(number)
     pixels = load_image(image).pixels
-    boxes = [tuple(int(v) for v in b) for b in boxes] if boxes else find_signature_boxes(pixels)
+    ink = page_ink(pixels)
+    boxes = [tuple(int(v) for v in b) for b in boxes] if boxes else find_signature_boxes(pixels, ink=ink)
     curve = engine.manifest.extra.get("validation_curve")
     if curve:
         threshold, max_far = threshold_for(value, amount_bands(store), curve)
@@ -73,7 +74,7 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
         missing = [s.name for s in people.values() if s.id not in specimens]
         raise StoreError(f"account {number} cannot be verified automatically for {value:,.2f}: "
                          f"{reachable.reason}" + (f"; no valid specimen for {', '.join(missing)}" if missing else ""))
-    embeddings = engine.embed_canvases(np.stack([engine.prepare(crop(pixels, b)) for b in boxes]))
+    embeddings = engine.embed_canvases(np.stack([engine.prepare(ink.without_print(pixels, b)) for b in boxes]))
     matches = []
     for box, embedding in zip(boxes, embeddings):
         distances = {sid: account_distance(embedding, refs, engine.manifest.policy) for sid, refs in specimens.items()}

@@ -554,6 +554,12 @@ def test_a_box_on_print_is_flagged_before_verifying(qtbot, window, world, tmp_pa
     assert window.load_questioned_file(path)
     window.propose_box()  # what the cheque finder proposes, as the clerk sees it
     save_screenshot(window, "cheque-box-proposed")
+    # the printed "Signature" label the strokes reach down to is inside the box; what is verified
+    # (and shown as the model's input) has it painted over
+    x, y, w, h = window.crop_view.box
+    labels = window.page_ink().labels[y:y + h, x:x + w]
+    printed = window.page_ink().printed[labels] & (labels > 0)
+    assert printed.any() and window.questioned_crop()[printed].min() > 200
     window.crop_view.box = truth
     window.crop_changed()
     assert not window.message.isVisible()

@@ -113,3 +113,39 @@ def test_the_sides_left_of_a_field_box_are_print():
     assert len(sides) > 1 and ink.printed[sides[sides > 0]].all()
     in_signature = np.unique(ink.labels[560:560 + signature.shape[0], 1100:1100 + signature.shape[1]])
     assert not ink.printed[in_signature[in_signature > 0]].any()
+
+
+def test_print_inside_the_box_of_a_document_is_painted_over_and_the_strokes_are_kept():
+    """The "Signature" label that a signature's strokes reach down to lies inside its box; the
+    model is to see the handwriting only."""
+    from sigverify.imaging.page import page_ink
+
+    rng = np.random.default_rng(5)
+    page, truth = make_cheque(SyntheticWriter(77).genuine(rng), rng, layout=0)
+    ink = page_ink(page)
+    x, y, w, h = truth
+    label_rows = np.nonzero(ink.printed[ink.labels[y + h:y + h + 60, x - 300:x + w]].any(axis=1))[0]
+    assert label_rows.size, "the printed label is below the signature"
+    box = (x - 300, y - 10, w + 310, h + 60)  # a clerk's generous box: signature and label
+    cleaned = ink.without_print(page, box)
+    plain = page[box[1]:box[1] + box[3], box[0]:box[0] + box[2]]
+    labels = ink.labels[box[1]:box[1] + box[3], box[0]:box[0] + box[2]]
+    printed = ink.printed[labels] & (labels > 0)
+    handwriting = ~ink.printed[labels] & (labels > 0) & (plain < 150)
+    assert printed.sum() > 100 and cleaned[printed].min() > 200, "the label's ink is still there"
+    assert handwriting.sum() > 100 and (cleaned[handwriting] == plain[handwriting]).mean() > 0.97
+
+
+def test_a_lone_signature_is_never_painted_over():
+    """No print outside the box: not a document; a lone signature's own marks stay, even those a
+    row-of-type rule would call print."""
+    import cv2
+
+    from sigverify.imaging.page import page_ink
+
+    image = np.full((800, 900), 250, np.uint8)
+    cv2.putText(image, "Pay to the order of", (260, 400), cv2.FONT_HERSHEY_DUPLEX, 0.9, 40, 2, cv2.LINE_AA)  # type-like marks
+    ink = page_ink(image)
+    assert ink.printed.any()
+    assert (ink.without_print(image, (0, 0, 900, 800)) == image).all()
+    assert (ink.without_print(image, (250, 350, 380, 80)) == image[350:430, 250:630]).all()
