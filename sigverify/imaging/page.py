@@ -53,7 +53,7 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     count = len(stats)
     printed = np.zeros(count, bool)
     x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
-    bottom = y + h
+    bottom = y + h  # rows: pieces overlapping vertically, a character's gap apart
     usable = np.arange(count) > 0
     usable &= h >= 4
     parent = list(range(count))
@@ -82,27 +82,10 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     small = 0.065 * page_height if page_height else np.inf
     not_paper = np.arange(count) > 0
     for members in rows.values():
-        if len(members) < 3:
-            continue
-        heights, bottoms, widths = h[members], bottom[members], w[members]
-        typical = float(np.median(heights))
-        on_baseline = np.abs(bottoms - np.median(bottoms)) <= 0.15 * typical
-        # characters are about as wide as tall; a cursive word (a signature's, Devanagari's joined
-        # letters under their headline) is several times wider than tall
-        character_like = np.median(widths / heights) <= 1.6 and widths.max() <= 4.0 * typical
-        # ... unless the characters touch (bold, MICR): then the row stands on a ruler-straight
-        # baseline, to a pixel or two, which no hand keeps over four pieces
-        exact = len(members) >= 4 and (np.abs(bottoms - np.median(bottoms)) <= max(1.5, 0.06 * typical)).mean() >= 0.7
-        # type comes in a few exact sizes: most characters have a twin of the same height standing
-        # at the same height (every x-height letter, every digit); a hand's letters vary continuously
-        tops = y[members]
-        tolerance = np.maximum(1.5, 0.05 * heights)
-        twins = ((np.abs(heights[:, None] - heights[None]) <= tolerance[:, None])
-                 & (np.abs(tops[:, None] - tops[None]) <= tolerance[:, None])).sum(1) > 1
-        if (typical <= small and on_baseline.mean() >= 0.6 and heights.std() <= 0.5 * typical
-                and twins.mean() >= 0.5 and twins.sum() >= 3 and (character_like or exact)):
+        if len(members) >= 3 and _row_is_type(x[members], y[members], w[members], h[members], small):
             printed[members] = True
-            _attach_marks(printed, members, x, y, w, h, typical, candidates=np.nonzero(not_paper & (h < 0.5 * typical))[0])
+            typical = float(np.median(h[members]))
+            _attach_marks(printed, members, x, y, w, h, typical, np.nonzero(not_paper & (h < 0.5 * typical))[0])
     # what is left of a field box once its lines are gone: a straight, thin, solid bar
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     tall = max(25.0, 0.06 * page_height) if page_height else 25.0  # a field box's height, not a stroke's piece
@@ -116,6 +99,25 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
             if total and inner.sum() <= 0.05 * total:
                 printed[i] = True
     return printed
+
+
+def _row_is_type(x, y, w, h, largest: float) -> bool:
+    """Whether pieces standing in one row (bounding boxes) are type rather than handwriting."""
+    bottoms = y + h
+    typical = float(np.median(h))
+    on_baseline = np.abs(bottoms - np.median(bottoms)) <= 0.15 * typical
+    # characters are about as wide as tall; a cursive word (a signature's, Devanagari's joined
+    # letters under their headline) is several times wider than tall ...
+    character_like = np.median(w / h) <= 1.6 and w.max() <= 4.0 * typical
+    # ... unless the characters touch (bold, MICR): then the row stands on a ruler-straight
+    # baseline, to a pixel or two, which no hand keeps over four pieces
+    exact = len(h) >= 4 and (np.abs(bottoms - np.median(bottoms)) <= max(1.5, 0.06 * typical)).mean() >= 0.7
+    # type comes in a few exact sizes: most characters have a twin of the same height standing at
+    # the same height (every x-height letter, every digit); a hand's letters vary continuously
+    tolerance = np.maximum(1.5, 0.05 * h)[:, None]
+    twins = ((np.abs(h[:, None] - h[None]) <= tolerance) & (np.abs(y[:, None] - y[None]) <= tolerance)).sum(1) > 1
+    return bool(typical <= largest and on_baseline.mean() >= 0.6 and h.std() <= 0.5 * typical
+                and twins.mean() >= 0.5 and twins.sum() >= 3 and (character_like or exact))
 
 
 def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: float, candidates) -> None:
