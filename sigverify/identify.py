@@ -82,8 +82,7 @@ def identify_signature(store, engine: EmbeddingEngine, questioned: Path | bytes,
     vectors = log.vectors(ids, sha)
     threshold = engine.manifest.identification_threshold
     result = identify(query, ids, vectors, specimens.owners, engine.manifest.policy, threshold, top)
-    candidates = [{"account": c.account, "signatory": c.signatory, "distance": round(c.distance, 6),
-                   "score": round(c.score, 6), "specimens": list(c.reference_ids[:3])} for c in result.candidates]
+    candidates = [c.record() for c in result.candidates]
     match = result.match
     identification_id = log.record(data, name, account, engine.version, sha, candidates,
                                    (match.account, match.signatory) if match else None, threshold, actor)

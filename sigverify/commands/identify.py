@@ -23,9 +23,7 @@ def cmd_identify(args) -> int:
                "scope": args.account or "all accounts",
                "match": {"account": match.account, "signatory": match.signatory} if match else None,
                "threshold": round(found.threshold, 6), "people_scored": found.people, "search": result.searched,
-               "candidates": [{"account": c.account, "signatory": c.signatory, "distance": round(c.distance, 6),
-                               "score": round(c.score, 6), "closest_specimens": list(c.reference_ids[:3])}
-                              for c in found.candidates],
+               "candidates": [c.record() for c in found.candidates],
                "model_version": engine.version, "execution_provider": engine.provider}
     if args.json:
         print(json.dumps(payload, indent=2))
@@ -34,7 +32,7 @@ def cmd_identify(args) -> int:
             who = c["account"] + (f" / {c['signatory']}" if c["signatory"] else "")
             marker = "  <= within threshold" if c["distance"] <= found.threshold else ""
             print(f"{rank:>2}. {who:<40} distance {c['distance']:.4f}  score {c['score']:.3f}  "
-                  f"specimens {', '.join(str(i) for i in c['closest_specimens'])}{marker}")
+                  f"specimens {', '.join(str(i) for i in c['specimens'])}{marker}")
         if match:
             print(f"match: account {match.account}" + (f", signatory {match.signatory}" if match.signatory else ""))
         else:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from sigverify.errors import NoSignatureError
-from sigverify.imaging.preprocess import connected_components, to_grayscale
+from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 
 
 def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
@@ -54,8 +54,8 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     printed = np.zeros(count, bool)
     x, y, w, h = (stats[:, i].astype(np.float64) for i in range(4))
     bottom = y + h  # rows: pieces overlapping vertically, a character's gap apart
-    usable = np.arange(count) > 0
-    usable &= h >= 4
+    not_paper = np.arange(count) > 0
+    usable = not_paper & (h >= 4)
     parent = list(range(count))
 
     def root(i: int) -> int:
@@ -80,7 +80,6 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     for i in candidates:
         rows.setdefault(root(i), []).append(i)
     small = 0.065 * page_height if page_height else np.inf
-    not_paper = np.arange(count) > 0
     for members in rows.values():
         if len(members) >= 3 and _row_is_type(x[members], y[members], w[members], h[members], small):
             printed[members] = True
@@ -135,12 +134,10 @@ def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: 
 
 def _page_ink(gray: np.ndarray) -> np.ndarray:
     """The page's ink without its field lines; raises NoSignatureError on a page with none."""
-    # the paper's own level around every pixel (a max filter wider than any stroke, then smoothed):
-    # uneven lighting of phone photos and scanner gradients, and a pale pen (grey ballpoint,
-    # pencil) that is far lighter than black print but still clearly darker than its paper
-    size = max(15, min(gray.shape) // 40) | 1
-    paper = cv2.blur(cv2.dilate(gray, np.ones((size, size), np.uint8)), (2 * size + 1, 2 * size + 1))
-    darker = paper.astype(np.int16) - gray.astype(np.int16)
+    # how much darker than its own paper each pixel is (preprocessing's paper level: uneven light
+    # of phone photos and scanner gradients), in grey levels: a pale pen (grey ballpoint, pencil)
+    # is far lighter than black print but still clearly darker than its paper
+    darker = np.clip(paper_darkness(gray, PreprocessParams()) * 255.0, 0, 255).astype(np.int16)
     # the paper's grain: how much flat paper differs from its smoothed self (robust to the ink)
     grain = float(np.median(np.abs(gray.astype(np.int16) - cv2.blur(gray, (5, 5)).astype(np.int16)))) * 1.48
     # half the darkness of the nearest stroke's core: a black print's grey anti-aliased rim is

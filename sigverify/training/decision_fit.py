@@ -146,7 +146,7 @@ def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, con
     base = fitted.population
     spread = genuine_spread(val_outputs[:, size:], val_set.writer, val_set.forged)
     baseline = fitted.table[fitted.chosen]["eer_skilled"]
-    best, table = None, dict(fitted.table)
+    best, table = None, fitted.table  # every weight tried joins the ablation, kept or not
     for weight in IDENTITY_WEIGHTS:
         population = replace(base, background=background.astype(np.float64), identity_size=size,
                              space_genuine_distance=spread, identity_weight=weight)
@@ -157,13 +157,11 @@ def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, con
         table[name] = {"eer_skilled": eer(d.genuine, hard)[0], "eer_random": eer(d.genuine, d.random)[0]}
         if table[name]["eer_skilled"] < baseline and (best is None or table[name]["eer_skilled"] < best[0]):
             best = (table[name]["eer_skilled"], population)
-    fitted.table.update(table)  # recorded either way: the ablation shows what was tried
     if best is None:
         return None
-    return WithSpace(network, FittedDecision(fitted.rule, best[1], background, fitted.table,
+    return WithSpace(network, FittedDecision(fitted.rule, best[1], background, table,
                                              f"{fitted.chosen} + forgery space (embedding weight {best[1].identity_weight:g})"),
                      val_outputs)
-
 
 
 def training_features(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],

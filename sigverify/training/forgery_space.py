@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from sigverify.verification.account_model import within_writer_whitening
+
 #: settings chosen on the validation writers of the shipped model (log of the sweep in models/README.md)
 DIMENSIONS = 256
 RIDGE = 0.1
@@ -58,29 +60,24 @@ def fit_forgery_space(pooled: np.ndarray, writer: np.ndarray, forged: np.ndarray
     scale = np.maximum(spread, 0.01 * np.median(spread)) + 1e-6
     x = (x - mean) / scale
     size = x.shape[1]
-    genuine_scatter, forged_scatter = np.zeros((size, size)), np.zeros((size, size))
-    genuine_dof, forged_count, writer_means = 0, 0, []
+    forged_scatter, forged_count, writer_means, with_forgeries = np.zeros((size, size)), 0, [], 0
     for w in np.unique(writer):
         genuine, forgeries = x[(writer == w) & ~forged], x[(writer == w) & forged]
         if len(genuine) < 2:
             continue
         centre = genuine.mean(axis=0)
         writer_means.append(centre)
-        centred = genuine - centre
-        genuine_scatter += centred.T @ centred
-        genuine_dof += len(genuine) - 1
         if len(forgeries):
             centred = forgeries - centre
             forged_scatter += centred.T @ centred
             forged_count += len(forgeries)
-    with_forgeries = sum(1 for w in np.unique(writer) if ((writer == w) & forged).any() and ((writer == w) & ~forged).sum() >= 2)
-    if with_forgeries < MIN_WRITERS or genuine_dof == 0:
+            with_forgeries += 1
+    if with_forgeries < MIN_WRITERS:
         return None
-    genuine_scatter /= genuine_dof
     forged_scatter /= forged_count
     writers_scatter = np.cov(np.asarray(writer_means).T)
-    values, vectors = np.linalg.eigh(genuine_scatter + ridge * np.trace(genuine_scatter) / size * np.eye(size))
-    whiten = (vectors * values ** -0.5) @ vectors.T
+    # S_genuine's inverse square root, ridge included: the within-writer whitening the account model uses
+    whiten = within_writer_whitening(x[~forged], writer[~forged], ridge=ridge)
     spread, directions = np.linalg.eigh(whiten @ (forged_scatter + between * writers_scatter) @ whiten)
     keep = np.argsort(spread)[::-1][:min(dimensions, size)]
     return ForgerySpace(mean.astype(np.float32), scale.astype(np.float32), (whiten @ directions[:, keep]).astype(np.float32))

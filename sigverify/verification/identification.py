@@ -32,6 +32,11 @@ class Candidate:
     distance: float  # the account model's distance, in the verification's units
     score: float  # the model's calibrated score of that distance
 
+    def record(self) -> dict:
+        """What the audit record keeps of it and the command line prints as JSON."""
+        return {"account": self.account, "signatory": self.signatory, "distance": round(self.distance, 6),
+                "score": round(self.score, 6), "specimens": list(self.reference_ids[:3])}
+
 
 @dataclass(frozen=True)
 class Identification:
@@ -121,7 +126,6 @@ def open_set_report(outputs: np.ndarray, writer: np.ndarray, forged: np.ndarray,
     return OpenSetReport(float(threshold), float(np.mean(impostor_best <= threshold)),
                          float(np.mean(enrolled_right & (enrolled_best <= threshold))), float(enrolled_right.mean()),
                          len(eligible) // 2, int(len(impostor_best) + len(enrolled_best)))
-
 
 
 def n_way_k_shot(outputs: np.ndarray, writer: np.ndarray, forged: np.ndarray, policy: DecisionPolicy, n: int,
