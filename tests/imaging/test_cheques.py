@@ -149,3 +149,18 @@ def test_a_lone_signature_is_never_painted_over():
     assert ink.printed.any()
     assert (ink.without_print(image, (0, 0, 900, 800)) == image).all()
     assert (ink.without_print(image, (250, 350, 380, 80)) == image[350:430, 250:630]).all()
+
+
+def test_a_box_on_print_alone_leaves_nothing_to_verify():
+    """Someone boxing the bank's printed name (or the whole header) gets no verdict at all: the
+    print is painted over and preprocessing finds no writing."""
+    from sigverify.errors import NoSignatureError
+    from sigverify.imaging.page import page_ink
+    from sigverify.imaging.preprocess import PreprocessParams, preprocess
+
+    rng = np.random.default_rng(1)
+    page, _ = make_cheque(SyntheticWriter(3).genuine(rng), rng, layout=0)
+    ink = page_ink(page)
+    for box in [(40, 40, 900, 70), (0, 0, page.shape[1], 200)]:
+        with pytest.raises(NoSignatureError):
+            preprocess(ink.without_print(page, box), PreprocessParams())
