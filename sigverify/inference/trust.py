@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "992d213a1ddd0adff853c1bc31c07a02c07b508ff6f25959959b5e8ca87dbed8"
+SHIPPED_MODEL_DIGEST = "9fce22f299630e7c3d284ff80126854b05e71b1814ebdd00fc6a345aff775550"
 
 
 def is_shipped(digest: str) -> bool:
