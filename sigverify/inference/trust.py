@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "9fce22f299630e7c3d284ff80126854b05e71b1814ebdd00fc6a345aff775550"
+SHIPPED_MODEL_DIGEST = "61c6e366a1da4c4de366fe231b5db74337eb571cce1f23aab4fed852f3a5098e"
 
 
 def is_shipped(digest: str) -> bool:
