@@ -24,12 +24,20 @@ class BatchSampler:
         self.genuine = {w: np.nonzero((data.writer == w) & ~data.forged)[0] for w in np.unique(data.writer)}
         self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
         self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
-        self.augment = AugmentParams(strength=config.augment_strength) if config.pen_augmentation else \
-            AugmentParams(strength=config.augment_strength, stroke_probability=0.0, ink_low=1.0)
+        self.settle(False)
         groups: dict[str, list] = {}
         for w in self.writers:
             groups.setdefault(dataset_of(data.writer_names[w]), []).append(w)
         self.groups = list(groups.values()) if config.balance_datasets and len(groups) > 1 else [self.writers]
+
+    def settle(self, settled: bool) -> None:
+        """Augment as configured, or (settled: the run's last epochs) keep the pen's traces and
+        use the gentler geometric strength."""
+        c = self.config
+        strength = c.settle_augment_strength if settled else c.augment_strength
+        keep_pen = settled or not c.pen_augmentation
+        self.augment = AugmentParams(strength=strength, stroke_probability=0.0, ink_low=1.0) if keep_pen \
+            else AugmentParams(strength=strength)
 
     def _choose_writers(self) -> np.ndarray:
         """P writers; with balance_datasets, as evenly as possible from every dataset, so a small

@@ -58,6 +58,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     augment_strength: float = 1.0
     pen_augmentation: bool = True  # vary stroke width and ink darkness (False: keep the pen's traces as written)
+    #: the last N epochs "settle": the pen's traces kept as written and geometry at
+    #: ``settle_augment_strength`` (what the separate fine-tune stage did, in one run)
+    settle_epochs: int = 0
+    settle_augment_strength: float = 0.5
     #: at export, fit the forgery space on the training writers and keep it if validation improves
     #: (training/forgery_space.py); no effect on training itself
     forgery_space: bool = True
@@ -320,6 +324,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
         # and a resumed run draws exactly what an uninterrupted one would have
         sampler.rng = np.random.default_rng([config.seed, rank, epoch])
         torch.manual_seed(int(np.random.default_rng([config.seed, rank, epoch, 1]).integers(2**62)))  # dropout
+        sampler.settle(epoch >= config.epochs - config.settle_epochs)
         epoch_started, losses = time.perf_counter(), []
         model.train()
         cancelled = False
@@ -348,7 +353,8 @@ def train(config: TrainConfig, progress: Progress | None = None,
         val_eer = validation_eer(model, val_set, config)
         record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
                   "val_eer": val_eer, "seconds": time.perf_counter() - epoch_started,
-                  "lr": scheduler.get_last_lr()[0]}
+                  "lr": scheduler.get_last_lr()[0], "augment_strength": sampler.augment.strength,
+                  "pen_augmentation": sampler.augment.stroke_probability > 0}
         history.append(record)
         improved = not np.isnan(val_eer) and val_eer <= best_eer
         if improved:

@@ -74,3 +74,19 @@ def test_a_run_chooses_pen_augmentation(tmp_path):
     plain = BatchSampler(data, TrainConfig(pen_augmentation=False), np.random.default_rng(0)).augment
     assert plain.stroke_probability == 0.0 and plain.ink_low == 1.0
     assert BatchSampler(data, TrainConfig(), np.random.default_rng(0)).augment == AugmentParams()
+
+
+def test_settling_keeps_the_pen_and_softens_geometry(tmp_path):
+    from sigverify.synthetic import write_dataset
+    from sigverify.training.datasets import prepare, scan_dataset
+    from sigverify.training.sampler import BatchSampler
+    from sigverify.training.trainer import TrainConfig
+
+    scan = scan_dataset(write_dataset(tmp_path / "data", writers=3, genuine=3, forged=1, seed=1))
+    data = prepare(scan, sorted(scan.usable_writers()), PreprocessParams(), [])
+    sampler = BatchSampler(data, TrainConfig(augment_strength=0.8, settle_augment_strength=0.3), np.random.default_rng(0))
+    assert sampler.augment == AugmentParams(strength=0.8)
+    sampler.settle(True)
+    assert sampler.augment == AugmentParams(strength=0.3, stroke_probability=0.0, ink_low=1.0)
+    sampler.settle(False)
+    assert sampler.augment == AugmentParams(strength=0.8)

@@ -44,12 +44,14 @@ def test_model_size_targets():
 
 def test_training_reports_progress_and_writes_checkpoints(tiny_dataset, tmp_path):
     events = []
-    result = train(_config(tiny_dataset, tmp_path / "run"), progress=events.append)
+    result = train(_config(tiny_dataset, tmp_path / "run", settle_epochs=1), progress=events.append)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "data" and kinds[1] == "start" and kinds[-1] == "done"
     assert kinds.count("step") == 6 and kinds.count("epoch") == 2
     epochs = [e for e in events if e["kind"] == "epoch"]
     assert all(np.isfinite(e["loss"]) and 0.0 <= e["val_eer"] <= 1.0 for e in epochs)
+    # the last epoch settles: the pen's traces kept, geometry at half strength
+    assert [(e["augment_strength"], e["pen_augmentation"]) for e in epochs] == [(1.0, True), (0.5, False)]
     assert result.status == "finished" and result.best_checkpoint.is_file()
     config, model, state = load_checkpoint(result.best_checkpoint)
     assert config.channels == (8, 8, 16, 16, 32) and state["history"]
