@@ -61,15 +61,21 @@ def signed_in_actor(args, store):
     from sigverify.store.repository import current_user
 
     if args.user:
-        password = os.environ.get("SIGVERIFY_PASSWORD")
-        if password is None:
-            if not sys.stdin.isatty():
-                from sigverify.errors import StoreError
-
-                raise StoreError("no password: set SIGVERIFY_PASSWORD or run in a terminal")
-            password = getpass.getpass(f"password for {args.user}: ")
-        return store.users.sign_in(args.user, password)
+        return store.users.sign_in(args.user, password_from("SIGVERIFY_PASSWORD", f"password for {args.user}: "))
     return store.users.os_user(current_user())
+
+
+def password_from(variable: str, prompt: str) -> str:
+    """A password from the environment variable, else asked at the terminal; with neither (a
+    script, a pipe) one clear refusal instead of getpass's end-of-file traceback."""
+    password = os.environ.get(variable)
+    if password is None:
+        if not sys.stdin.isatty():
+            from sigverify.errors import StoreError
+
+            raise StoreError(f"no password: set {variable} or run in a terminal")
+        password = getpass.getpass(prompt)
+    return password
 
 def json_file(path: str) -> object:
     """A JSON file given on the command line, with one clear line for every way it can be wrong."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import math
-import os
 from pathlib import Path
 
-from sigverify.commands.common import json_file, load_engine_for, mandates_of, open_store, requested, signed_in_actor
+from sigverify.commands.common import (json_file, load_engine_for, mandates_of, open_store, password_from, requested,
+                                       signed_in_actor)
 
 
 def _boxes(values: list[str] | None) -> list[tuple[int, int, int, int]] | None:
@@ -49,9 +48,7 @@ def cmd_user(args) -> int:
         store.users.approve(args.name.strip(), by=actor)
         print(f"user {args.name.strip()} approved: may act as supervisor now")
         return 0
-    password = os.environ.get("SIGVERIFY_NEW_PASSWORD") if args.with_password else None
-    if args.with_password and password is None:
-        password = getpass.getpass(f"new password for {args.name}: ")
+    password = password_from("SIGVERIFY_NEW_PASSWORD", f"new password for {args.name}: ") if args.with_password else None
     if args.with_password and not password:
         raise StoreError("an empty password is no password; choose one (or add an OS user without --with-password)")
     store.users.add(args.name, args.role, password, by=actor)

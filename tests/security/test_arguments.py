@@ -113,3 +113,10 @@ def test_formulas_are_neutralised_in_the_csv_export(run, tmp_path):
     assert run("audit", "export", "--csv", "--out", out)[0] == 0
     cells = [cell for row in csv.reader(io.StringIO(out.read_text())) for cell in row]
     assert "'=1+2*3" in cells and not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+def test_a_new_password_with_no_terminal_and_no_variable_is_refused_in_one_line(run, monkeypatch):
+    monkeypatch.delenv("SIGVERIFY_NEW_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a script or a pipe: nobody to ask
+    code, out = run("user", "add", "sup1", "--role", "supervisor", "--with-password")
+    assert code == 3 and "set SIGVERIFY_NEW_PASSWORD or run in a terminal" in out
