@@ -81,7 +81,8 @@ def evaluate(model_dir: Path, smoke: bool) -> dict:
     out["training"] = {"datasets": data.get("dataset", ""), "train_writers": len(data.get("train_writers", [])),
                        "validation_writers": len(m.metrics.get("validation_writers", [])),
                        "epochs_run": training.get("epochs_run"), "best_epoch": training.get("best_epoch"),
-                       "train_seconds": training.get("train_seconds"), "threshold": m.threshold}
+                       "train_seconds": training.get("train_seconds"), "threshold": m.threshold,
+                       "averaging": {k: v for k, v in training.get("averaging", {}).items() if k != "cycle_history"}}
     for name in KNOWN_DATASETS:
         started = time.perf_counter()
         found = test_embeddings(engine, name, 4 if smoke else None)
@@ -134,7 +135,10 @@ def render(results: dict) -> str:
         lines += [f"Trained on {t['datasets']} ({t['train_writers']} writers; {t['validation_writers']} validation "
                   f"writers chose the epoch, the decision rule and the threshold {t['threshold']:.4f}): "
                   f"{t['epochs_run']} epochs in {t['train_seconds'] / 60:.1f} min of training on this machine's CPU, "
-                  f"best epoch {t['best_epoch'] + 1}.", ""]
+                  f"best epoch {t['best_epoch'] + 1}"
+                  + (f", then {t['averaging']['cycles']} one-epoch cycles at learning rate "
+                     f"{t['averaging']['learning_rate']:g} ({t['averaging']['seconds'] / 60:.1f} min) with the weights "
+                     "averaged" if t.get("averaging") else "") + ".", ""]
     lines += ["| dataset (test writers) | K | EER skilled | EER random | AUC skilled | FRR @ skilled FAR 1% | "
               "FRR @ skilled FAR 5% | at the shipped threshold: FAR skilled / FAR random / FRR |",
               "|---|---|---|---|---|---|---|---|"]

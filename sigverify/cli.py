@@ -24,7 +24,7 @@ from sigverify.commands.common import (EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, EXIT_D
 from sigverify.commands.mandates import add_commands
 from sigverify.commands.batch import cmd_batch
 from sigverify.commands.identify import cmd_identify
-from sigverify.commands.models import cmd_evaluate, cmd_export, cmd_models, cmd_train
+from sigverify.commands.models import cmd_average, cmd_evaluate, cmd_export, cmd_models, cmd_train
 from sigverify.commands.verify import cmd_decide, cmd_verify
 from sigverify.errors import BadImageError, DatasetError, ModelError, NoSignatureError, SigVerifyError, StoreError
 
@@ -169,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("checkpoint")
     export.add_argument("--out", required=True, help="model folder to write")
     export.set_defaults(func=cmd_export)
+
+    average = sub.add_parser("average", help="average snapshots of a few low-learning-rate cycles from a trained "
+                                             "checkpoint, then export (needs torch)")
+    average.add_argument("checkpoint", help="the trained checkpoint to start from (e.g. OUT/checkpoints/best.pt)")
+    average.add_argument("--validation-from", required=True,
+                         help="that run's model folder: its validation writers stay out of the cycles")
+    average.add_argument("--cycles", type=int, default=3, help="one-epoch cycles (default 3)")
+    average.add_argument("--learning-rate", type=float, default=1e-4, help="peak of each cycle (default 1e-4)")
+    average.add_argument("--out", required=True, help="output folder (cycle*/, average.pt, model/)")
+    average.set_defaults(func=cmd_average)
 
     evaluate = sub.add_parser("evaluate", help="accuracy table of a model on a dataset's writers")
     evaluate.add_argument("dataset")

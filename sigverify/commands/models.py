@@ -88,6 +88,24 @@ def cmd_export(args) -> int:
     print(f"model written to {args.out} (version {manifest.version})")
     return 0
 
+def cmd_average(args) -> int:
+    from sigverify.inference.manifest import load_manifest
+    from sigverify.training.averaging import average_snapshots
+    from sigverify.training.export import export
+
+    validation = load_manifest(Path(args.validation_from)).metrics.get("validation_writers")
+    if not validation:
+        raise UsageError(f"{args.validation_from}: its manifest lists no validation writers to keep out")
+    if args.cycles < 1:
+        raise UsageError("--cycles must be at least 1")
+    out = Path(args.out)
+    saved = average_snapshots(Path(args.checkpoint), out, validation, args.cycles, args.learning_rate,
+                              log=lambda line: print(line, flush=True))
+    manifest = export(saved, out / "model")
+    _print_metrics(manifest.metrics)
+    print(f"model written to {out / 'model'} (version {manifest.version})")
+    return 0
+
 def cmd_evaluate(args) -> int:
     from sigverify.training.datasets import prepare, scan_dataset
     from sigverify.training.evaluate import accuracy_table, format_table

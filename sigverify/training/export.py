@@ -188,7 +188,9 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
             "training": {"config": _public_config(config), "epochs_run": len(run_history),
                          "best_epoch": state["epoch"], "history": run_history,
                          "train_seconds": float(sum(h["seconds"] for h in run_history)),
-                         "torch": torch.__version__, "machine": platform.machine()},
+                         "torch": torch.__version__, "machine": platform.machine(),
+                         # snapshot weight averaging after the run (training/averaging.py), when done
+                         **({"averaging": state["averaging"]} if "averaging" in state else {})},
         },
     )
     _write_folder(Path(out_dir), onnx_bytes, manifest, {POPULATION_NAME: population_bytes})

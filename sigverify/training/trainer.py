@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sigverify.errors import DatasetError
+from sigverify.errors import DatasetError, ModelError
 from sigverify.imaging.preprocess import PreprocessParams
 from sigverify.training.sampler import BatchSampler, dataset_of
 from sigverify.training.datasets import DatasetScan, PreparedSet, prepare, scan_datasets, split_writers
@@ -411,10 +411,16 @@ RETIRED_SETTINGS = ("save_rank_weights",)
 
 
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[TrainConfig, nn.Module, dict]:
-    """Model and config from a checkpoint file."""
-    state = torch.load(path, map_location=device, weights_only=False)
-    config = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k not in RETIRED_SETTINGS})
-    model = build_model(config).to(device)
-    model.load_state_dict(state["model"])
+    """Model and config from a checkpoint file; a missing or unreadable one is a ModelError, not a traceback."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+        config = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k not in RETIRED_SETTINGS})
+        model = build_model(config).to(device)
+        model.load_state_dict(state["model"])
+    except FileNotFoundError:
+        raise ModelError(f"no checkpoint at {path}") from None
+    except Exception as error:  # a truncated, foreign or other-architecture file: say so in one line
+        raise ModelError(f"{path} is not a SigVerify training checkpoint ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:120] if str(error) else 'unreadable'})") from None
     model.eval()
     return config, model, state

@@ -45,7 +45,7 @@ def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("verify", "train", "export", "evaluate"):
+    for command in ("verify", "train", "export", "average", "evaluate"):
         assert command in out
     assert "0 genuine, 1 forged, 2 refer, 3 bad input" in out
 
