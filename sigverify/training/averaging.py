@@ -10,6 +10,7 @@ checkpoint records what was done so the exported manifest says so.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,19 @@ def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
     order = np.random.default_rng(0).permutation(len(canvases))[:count]
     for start in range(0, len(order), batch):
         yield as_input(canvases[order[start:start + batch]][:, None], "cpu")
+
+
+def _finished_as(last: Path, wanted) -> bool:
+    """Whether ``last`` is a finished cycle of exactly these settings (start, seed, rate, writers)."""
+    if not last.is_file():
+        return False
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    done = state.get("config", {})
+    folders = lambda datasets, dataset: sorted(os.path.realpath(f) for f in (datasets or [dataset]))  # noqa: E731
+    return (len(state.get("history", [])) == wanted.epochs
+            and folders(done.get("datasets"), done.get("dataset")) == folders(wanted.datasets, wanted.dataset)
+            and all(done.get(key) == getattr(wanted, key)
+                    for key in ("init_weights", "seed", "learning_rate", "validation_writers")))
 
 
 def averaging_record(start: Path, learning_rate: float, snapshots: list[Path]) -> dict:
@@ -48,14 +62,20 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
     snapshots, previous = [], Path(start)
     for cycle in range(cycles):
         started = time.perf_counter()
-        result = train(replace(base, out_dir=str(Path(out_dir) / f"cycle{cycle}"), seed=100 + cycle,
-                               init_weights=str(previous)))
-        if result.status != "finished":
-            raise RuntimeError(f"averaging cycle {cycle} ended as {result.status}")
-        previous = result.out_dir / "last.pt"
+        wanted = replace(base, out_dir=str(Path(out_dir) / f"cycle{cycle}"), seed=100 + cycle,
+                         init_weights=str(previous))
+        previous = Path(wanted.out_dir) / "last.pt"
+        if _finished_as(previous, wanted):  # an interrupted or extended run keeps the cycles it has
+            history = torch.load(previous, map_location="cpu", weights_only=False)["history"]
+            log(f"cycle {cycle}: kept from {previous} (validation EER {100 * history[-1]['val_eer']:.2f}%)")
+        else:
+            result = train(wanted)
+            if result.status != "finished":
+                raise RuntimeError(f"averaging cycle {cycle} ended as {result.status}")
+            history = result.history
+            log(f"cycle {cycle}: validation EER {100 * history[-1]['val_eer']:.2f}% "
+                f"({time.perf_counter() - started:.0f} s)")
         snapshots.append(previous)
-        log(f"cycle {cycle}: validation EER {100 * result.history[-1]['val_eer']:.2f}% "
-            f"({time.perf_counter() - started:.0f} s)")
     states = [start_state] + [torch.load(p, map_location="cpu", weights_only=False) for p in snapshots]
     average = copy.deepcopy(start_state)
     for key, value in average["model"].items():

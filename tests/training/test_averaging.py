@@ -50,6 +50,18 @@ def test_average_is_the_mean_of_start_and_snapshots_and_the_manifest_records_it(
     assert record["cycles"] == 2 and record["learning_rate"] == 1e-3 and len(record["cycle_history"]) == 2
     assert record["seconds"] == pytest.approx(sum(c["seconds"] for c in record["cycle_history"]))
 
+    # asked again for one more cycle, the finished ones are kept (same start, seed, rate), one more is run
+    code = main(["average", str(start), "--validation-from", str(model), "--cycles", "3",
+                 "--learning-rate", "1e-3", "--out", str(tmp_path / "avg")])
+    out = capsys.readouterr().out
+    assert code == 0 and "cycle 0: kept" in out and "cycle 1: kept" in out and "cycle 2: validation EER" in out
+    record = json.loads((tmp_path / "avg" / "model" / "manifest.json").read_text())["training"]["averaging"]
+    assert record["cycles"] == 3
+    # at another learning rate nothing is kept
+    main(["average", str(start), "--validation-from", str(model), "--cycles", "1", "--learning-rate", "2e-3",
+          "--out", str(tmp_path / "avg")])
+    assert "kept" not in capsys.readouterr().out
+
 
 def test_average_refuses_a_folder_without_validation_writers(trained, tmp_path, capsys):
     start, _ = trained
