@@ -27,11 +27,22 @@ def verdict_counts(distances: np.ndarray, threshold: float, refer_band: float) -
     return {GENUINE: genuine, REFER: int(distances.size) - genuine - forged, FORGED: forged}
 
 
+def per_writer_eer(d: ProtocolDistances) -> float | None:
+    """Mean of each writer's own skilled-forgery EER (every account at its own best threshold): how far
+    the pooled EER is from what per-account thresholds could reach."""
+    if d.genuine_writer is None or d.skilled_writer is None:
+        return None
+    rates = [eer(d.genuine[d.genuine_writer == w], d.skilled[d.skilled_writer == w])[0]
+             for w in np.intersect1d(d.genuine_writer, d.skilled_writer)]
+    return float(np.mean(rates)) if rates else None
+
+
 def point_figures(d: ProtocolDistances, threshold: float | None, refer_band: float, verdicts: bool = True) -> dict:
     """The figures of one set of distances (no intervals)."""
     out: dict = {"eer_skilled": eer(d.genuine, d.skilled)[0] if d.skilled.size else None,
                  "eer_random": eer(d.genuine, d.random)[0],
                  "auc_skilled": roc_auc(d.genuine, d.skilled) if d.skilled.size else None}
+    out["eer_skilled_per_writer"] = per_writer_eer(d) if d.skilled.size else None
     for far in FAR_POINTS:
         key = f"frr_at_far{int(100 * far)}"
         out[key] = far_frr(d.genuine, d.skilled, threshold_for_far(d.genuine, d.skilled, far))[1] \

@@ -111,6 +111,23 @@ def test_benchmark_verdict_counts_match_verdict_for():
     assert counts == {v: expected.count(v) for v in ("genuine", "refer", "forged")}
 
 
+def test_per_writer_eer_is_zero_when_each_writer_separates_at_its_own_threshold():
+    from sigverify.verification.benchmark import per_writer_eer
+    from sigverify.verification.metrics import eer
+    from sigverify.verification.protocol import ProtocolDistances
+
+    # writer 0 lives around 1.0, writer 1 around 2.0: each separates perfectly on its own,
+    # while one pooled threshold cannot (writer 1's genuine lie above writer 0's forgeries)
+    genuine = np.array([1.0, 1.1, 1.2, 2.0, 2.1, 2.2])
+    skilled = np.array([1.5, 1.6, 2.5, 2.6])
+    d = ProtocolDistances(genuine, skilled, np.array([3.0]), genuine_writer=np.array([0, 0, 0, 1, 1, 1]),
+                          skilled_writer=np.array([0, 0, 1, 1]), random_writer=np.array([0]))
+    assert per_writer_eer(d) == 0.0 and eer(genuine, skilled)[0] > 0.2
+    # one writer's forgery as close as its genuine signatures: that writer's EER counts, halved by the mean
+    d.skilled[0] = 1.05
+    assert 0.0 < per_writer_eer(d) < eer(d.genuine[:3], d.skilled[:2])[0]
+
+
 def test_a_joint_account_is_decided_against_the_closest_signatorys_specimens():
     from sigverify.services import closest_signatory
 
