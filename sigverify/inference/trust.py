@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "61c6e366a1da4c4de366fe231b5db74337eb571cce1f23aab4fed852f3a5098e"
+SHIPPED_MODEL_DIGEST = "842ed66d6abe09754d4827bb927c6ce5c498bfe5f389c2af24bb2334a74b9f25"
 
 
 def is_shipped(digest: str) -> bool:
