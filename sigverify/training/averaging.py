@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from sigverify.errors import SigVerifyError
 from sigverify.training.trainer import as_input, load_checkpoint, load_data, train
 
 
@@ -57,8 +58,9 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
     cycles trained on.
     """
     config, model, start_state = load_checkpoint(Path(start))
+    # one whole epoch per cycle: no time budget or early stopping inherited from the start's run
     base = replace(config, validation_writers=sorted(validation_writers), epochs=1,
-                   learning_rate=learning_rate, resume="")
+                   learning_rate=learning_rate, resume="", time_budget_s=0.0, patience=0)
     snapshots, previous = [], Path(start)
     for cycle in range(cycles):
         started = time.perf_counter()
@@ -71,7 +73,7 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
         else:
             result = train(wanted)
             if result.status != "finished":
-                raise RuntimeError(f"averaging cycle {cycle} ended as {result.status}")
+                raise SigVerifyError(f"averaging cycle {cycle} ended as {result.status}; nothing averaged")
             history = result.history
             log(f"cycle {cycle}: validation EER {100 * history[-1]['val_eer']:.2f}% "
                 f"({time.perf_counter() - started:.0f} s)")
