@@ -99,8 +99,10 @@ def cmd_average(args) -> int:
     if args.cycles < 1:
         raise UsageError("--cycles must be at least 1")
     out = Path(args.out)
+    bar = ProgressBar()  # each cycle's steps in a terminal, as `sigverify train` shows them
     saved = average_snapshots(Path(args.checkpoint), out, validation, args.cycles, args.learning_rate,
-                              log=lambda line: print(line, flush=True))
+                              log=lambda line: print(line, flush=True), progress=bar)
+    bar.close()
     manifest = export(saved, out / "model")
     _print_metrics(manifest.metrics)
     print(f"model written to {out / 'model'} (version {manifest.version})")

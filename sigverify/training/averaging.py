@@ -51,11 +51,12 @@ def averaging_record(start: Path, learning_rate: float, snapshots: list[Path]) -
 
 
 def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str], cycles: int = 3,
-                      learning_rate: float = 1e-4, log: Callable[[str], None] = print) -> Path:
+                      learning_rate: float = 1e-4, log: Callable[[str], None] = print,
+                      progress: Callable[[dict], None] | None = None) -> Path:
     """Run ``cycles`` one-epoch cycles from ``start`` and save ``out_dir/average.pt``.
 
     ``validation_writers`` are pinned (the start model's), so selection never sees a writer the
-    cycles trained on.
+    cycles trained on. ``progress`` gets each cycle's training events (as ``train`` emits them).
     """
     config, model, start_state = load_checkpoint(Path(start))
     # one whole epoch per cycle: no time budget or early stopping inherited from the start's run
@@ -71,7 +72,7 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
             history = torch.load(previous, map_location="cpu", weights_only=False)["history"]
             log(f"cycle {cycle}: kept from {previous} (validation EER {100 * history[-1]['val_eer']:.2f}%)")
         else:
-            result = train(wanted)
+            result = train(wanted, progress=progress)
             if result.status != "finished":
                 raise SigVerifyError(f"averaging cycle {cycle} ended as {result.status}; nothing averaged")
             history = result.history

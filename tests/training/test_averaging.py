@@ -31,7 +31,9 @@ def test_average_is_the_mean_of_start_and_snapshots_and_the_manifest_records_it(
     _, _, start_state = load_checkpoint(start)
     code = main(["average", str(start), "--validation-from", str(model), "--cycles", "2",
                  "--learning-rate", "1e-3", "--out", str(tmp_path / "avg")])
-    assert code == 0 and "cycle 1: validation EER" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert code == 0 and "cycle 1: validation EER" in printed.out
+    assert printed.err.count("epoch 1: loss") == 2  # each cycle's training progress, as `train` shows it
     average = torch.load(tmp_path / "avg" / "average.pt", weights_only=False)
     snapshots = [torch.load(tmp_path / "avg" / f"cycle{i}" / "last.pt", weights_only=False) for i in range(2)]
     # the cycles kept the start model's validation writers out and moved the weights
