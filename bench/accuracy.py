@@ -156,7 +156,7 @@ def render(results: dict) -> str:
                 f"{auc} | "
                 f"{_pct(f['frr_at_far1'], ci.get('frr_at_far1'))} | {_pct(f['frr_at_far5'], ci.get('frr_at_far5'))} | "
                 f"{_pct(f.get('far_skilled'))} / {_pct(f.get('far_random'))} / {_pct(f.get('frr'), ci.get('frr'))} |")
-    own = [f"{name} {_pct(f['eer_skilled_per_writer'], f.get('ci95', {}).get('eer_skilled_per_writer'))}"
+    own = [f"{name} {_pct(f['eer_skilled_per_writer'])}"
            for name, row in results["datasets"].items()
            for f in [row.get("by_k", {}).get("5", {})] if f.get("eer_skilled_per_writer") is not None]
     if own:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from sigverify.errors import SigVerifyError
-from sigverify.training.trainer import as_input, load_checkpoint, load_data, train
+from sigverify.training.trainer import as_input, checkpoint_config, load_checkpoint, load_data, train
 
 
 def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
@@ -30,22 +30,23 @@ def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
         yield as_input(canvases[order[start:start + batch]][:, None], "cpu")
 
 
-def _finished_as(last: Path, wanted) -> bool:
-    """Whether ``last`` is a finished cycle of exactly these settings (start, seed, rate, writers)."""
+def _finished_cycle(last: Path, wanted) -> dict | None:
+    """The checkpoint at ``last`` when it is a finished cycle of exactly these settings (start, seed,
+    rate, writers, datasets), else None."""
     if not last.is_file():
-        return False
+        return None
     state = torch.load(last, map_location="cpu", weights_only=False)
-    done = state.get("config", {})
-    folders = lambda datasets, dataset: sorted(os.path.realpath(f) for f in (datasets or [dataset]))  # noqa: E731
-    return (len(state.get("history", [])) == wanted.epochs
-            and folders(done.get("datasets"), done.get("dataset")) == folders(wanted.datasets, wanted.dataset)
-            and all(done.get(key) == getattr(wanted, key)
+    done = checkpoint_config(state)
+    same = (len(state.get("history", [])) == wanted.epochs
+            and sorted(map(os.path.realpath, done.dataset_folders)) == sorted(map(os.path.realpath, wanted.dataset_folders))
+            and all(getattr(done, key) == getattr(wanted, key)
                     for key in ("init_weights", "seed", "learning_rate", "validation_writers")))
+    return state if same else None
 
 
-def averaging_record(start: Path, learning_rate: float, snapshots: list[Path]) -> dict:
+def averaging_record(start: Path, learning_rate: float, snapshots: list[dict]) -> dict:
     """What the manifest says of the averaging: where it started and each cycle's epoch record."""
-    cycles = [torch.load(p, map_location="cpu", weights_only=False)["history"][-1] for p in snapshots]
+    cycles = [snapshot["history"][-1] for snapshot in snapshots]
     return {"start": str(start), "cycles": len(cycles), "learning_rate": learning_rate,
             "cycle_history": cycles, "seconds": float(sum(c["seconds"] for c in cycles))}
 
@@ -62,24 +63,25 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
     # one whole epoch per cycle: no time budget or early stopping inherited from the start's run
     base = replace(config, validation_writers=sorted(validation_writers), epochs=1,
                    learning_rate=learning_rate, resume="", time_budget_s=0.0, patience=0)
-    snapshots, previous = [], Path(start)
+    snapshots: list[dict] = []  # each cycle's last checkpoint, loaded once
+    previous = Path(start)
     for cycle in range(cycles):
         started = time.perf_counter()
         wanted = replace(base, out_dir=str(Path(out_dir) / f"cycle{cycle}"), seed=100 + cycle,
                          init_weights=str(previous))
         previous = Path(wanted.out_dir) / "last.pt"
-        if _finished_as(previous, wanted):  # an interrupted or extended run keeps the cycles it has
-            history = torch.load(previous, map_location="cpu", weights_only=False)["history"]
-            log(f"cycle {cycle}: kept from {previous} (validation EER {100 * history[-1]['val_eer']:.2f}%)")
+        state = _finished_cycle(previous, wanted)  # an interrupted or extended run keeps the cycles it has
+        if state is not None:
+            log(f"cycle {cycle}: kept from {previous} (validation EER {100 * state['history'][-1]['val_eer']:.2f}%)")
         else:
             result = train(wanted, progress=progress)
             if result.status != "finished":
                 raise SigVerifyError(f"averaging cycle {cycle} ended as {result.status}; nothing averaged")
-            history = result.history
-            log(f"cycle {cycle}: validation EER {100 * history[-1]['val_eer']:.2f}% "
+            state = torch.load(previous, map_location="cpu", weights_only=False)
+            log(f"cycle {cycle}: validation EER {100 * result.history[-1]['val_eer']:.2f}% "
                 f"({time.perf_counter() - started:.0f} s)")
-        snapshots.append(previous)
-    states = [start_state] + [torch.load(p, map_location="cpu", weights_only=False) for p in snapshots]
+        snapshots.append(state)
+    states = [start_state] + snapshots
     average = copy.deepcopy(start_state)
     for key, value in average["model"].items():
         if value.is_floating_point():

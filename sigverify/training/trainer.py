@@ -410,11 +410,16 @@ def _atomic_save(state: dict, path: Path) -> None:
 RETIRED_SETTINGS = ("save_rank_weights",)
 
 
+def checkpoint_config(state: dict) -> TrainConfig:
+    """The training settings a loaded checkpoint was made with."""
+    return TrainConfig.from_dict({k: v for k, v in state["config"].items() if k not in RETIRED_SETTINGS})
+
+
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[TrainConfig, nn.Module, dict]:
     """Model and config from a checkpoint file; a missing or unreadable one is a ModelError, not a traceback."""
     try:
         state = torch.load(path, map_location=device, weights_only=False)
-        config = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k not in RETIRED_SETTINGS})
+        config = checkpoint_config(state)
         model = build_model(config).to(device)
         model.load_state_dict(state["model"])
     except FileNotFoundError:

@@ -42,7 +42,6 @@ def point_figures(d: ProtocolDistances, threshold: float | None, refer_band: flo
     out: dict = {"eer_skilled": eer(d.genuine, d.skilled)[0] if d.skilled.size else None,
                  "eer_random": eer(d.genuine, d.random)[0],
                  "auc_skilled": roc_auc(d.genuine, d.skilled) if d.skilled.size else None}
-    out["eer_skilled_per_writer"] = per_writer_eer(d) if d.skilled.size else None
     for far in FAR_POINTS:
         key = f"frr_at_far{int(100 * far)}"
         out[key] = far_frr(d.genuine, d.skilled, threshold_for_far(d.genuine, d.skilled, far))[1] \
@@ -85,6 +84,8 @@ def dataset_figures(embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarr
                 samples[key].append(values[key])
     figures["ci95"] = {key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
                        for key, v in samples.items() if v}
+    # once, outside the bootstrap: a resample of writers carries no owner labels to split by
+    figures["eer_skilled_per_writer"] = per_writer_eer(d) if d.skilled.size else None
     return figures
 
 
