@@ -11,6 +11,7 @@ from sigverify.commands.common import VERDICT_EXIT, UsageError, load_engine_for,
 
 def cmd_verify(args) -> int:
     from sigverify.imaging.decode import load_image
+    from sigverify.inference.trust import provenance_note
     from sigverify.verification.decision import decide
 
     if args.account:
@@ -31,6 +32,7 @@ def cmd_verify(args) -> int:
     embeddings = engine.embed_images(ref_images + [questioned_image])
     decision = decide(embeddings[-1], embeddings[:-1], policy)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    note = provenance_note(engine)
     result = {
         "questioned": str(questioned),
         "references": [{"file": str(path), "distance": round(d, 6)} for path, d in zip(references, decision.distances)],
@@ -40,6 +42,8 @@ def cmd_verify(args) -> int:
         "score": round(decision.score, 6),
         "verdict": decision.verdict,
         "model_version": engine.version,
+        "model_shipped": note is None,
+        "model_note": note,
         "execution_provider": engine.provider,
         "provider_note": engine.provider_description,
         "elapsed_ms": round(elapsed_ms, 1),
@@ -54,6 +58,8 @@ def cmd_verify(args) -> int:
               f"threshold {decision.threshold:.4f}")
         print(f"score {decision.score:.3f}   verdict: {decision.verdict.upper()}")
         print(f"model {engine.version} on {engine.provider_description}   ({elapsed_ms:.0f} ms)")
+        if note:
+            print(f"note: {note}")
     return VERDICT_EXIT[decision.verdict]
 
 def _verify_account(args) -> int:

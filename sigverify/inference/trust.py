@@ -17,6 +17,17 @@ def is_shipped(digest: str) -> bool:
     return digest == SHIPPED_MODEL_DIGEST
 
 
+def provenance_note(engine) -> str | None:
+    """What an unrecorded result must say when its model is not the shipped one: the version name
+    comes from the folder's own manifest, which anyone can copy and edit."""
+    digest = getattr(engine, "folder_digest", "")
+    if is_shipped(digest):
+        return None
+    return (f"model folder {engine.model_dir} is not the shipped model (folder digest {digest[:12]}…); its "
+            f"version name '{engine.version}' is what its own manifest says, and a recorded verification "
+            "refuses it unless a supervisor registered it")
+
+
 def require_trusted_model(store, engine) -> None:
     """Only the shipped model, or a folder a supervisor approved in this store, decides a recorded
     verification: an edited manifest (threshold), a swapped population file or a model copied

@@ -198,3 +198,27 @@ def test_a_verification_is_decided_once(bank):
     assert bank["run"]("decide", verification, "reject", user="clerk1", password="clerk1-pw")[0] == 0
     code, out = bank["run"]("decide", verification, "accept", user="clerk1", password="clerk1-pw")
     assert code == 3 and "already decided (reject by clerk1)" in out
+
+
+def test_an_unrecorded_verification_says_when_its_model_is_not_the_shipped_one(bank, tmp_path, capsys):
+    """A copy of the shipped model with its threshold edited (within the allowed range) keeps the
+    shipped version name in its manifest; the unrecorded result must not pass it off as shipped."""
+    from sigverify.cli import main
+    from sigverify.paths import shipped_model_dir
+
+    edited = tmp_path / "edited"
+    shutil.copytree(shipped_model_dir(), edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    manifest["threshold"] = manifest["threshold_range"][1]
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    files = [str(bank["files"][name]) for name in ("r1", "r2", "stranger")]
+    results = {}
+    for label, folder in (("shipped", shipped_model_dir()), ("edited", edited)):
+        main(["verify", *files, "--model", str(folder), "--json"])
+        results[label] = json.loads(capsys.readouterr().out)
+    assert results["edited"]["model_version"] == results["shipped"]["model_version"]
+    assert results["shipped"]["model_shipped"] is True and results["shipped"]["model_note"] is None
+    assert results["edited"]["model_shipped"] is False
+    assert "not the shipped model" in results["edited"]["model_note"]
+    main(["verify", *files, "--model", str(edited)])
+    assert "note: model folder" in capsys.readouterr().out
