@@ -146,20 +146,15 @@ class TrainingHeads(nn.Module):
 
     A cosine writer classifier over the training writers' genuine signatures (scale 16) keeps
     the embedding organised by writer; a linear genuine-vs-skilled-forgery head pushes the
-    traces a forger leaves (hesitation, tremor, retouching) into the embedding. Optionally
-    (``proxy_weight``) a skilled forgery is also pushed out of the writer it imitates: the writer
-    classifier must give it a low probability of being that writer, −log(1 − p), so every
-    forgery in the batch is measured against the writer's learnt prototype, not only against the
-    few genuine signatures the batch holds.
+    traces a forger leaves (hesitation, tremor, retouching) into the embedding.
     """
 
     def __init__(self, embedding_size: int, writers: int, writer_weight: float, forgery_weight: float,
-                 scale: float = 16.0, proxy_weight: float = 0.0) -> None:
+                 scale: float = 16.0) -> None:
         super().__init__()
         self.writer = nn.Parameter(torch.randn(writers, embedding_size) * 0.01)
         self.forgery = nn.Linear(embedding_size, 1)
         self.writer_weight, self.forgery_weight, self.scale = writer_weight, forgery_weight, scale
-        self.proxy_weight = proxy_weight
 
     def forward(self, embeddings: torch.Tensor, labels: Labels) -> torch.Tensor:
         writer, forged = labels
@@ -168,12 +163,6 @@ class TrainingHeads(nn.Module):
         if self.writer_weight > 0 and genuine.any():
             logits = self.scale * embeddings[genuine] @ nn.functional.normalize(self.writer, dim=1).T
             loss = loss + self.writer_weight * nn.functional.cross_entropy(logits, writer[genuine])
-        if self.proxy_weight > 0 and forged.any():
-            logits = self.scale * embeddings[forged] @ nn.functional.normalize(self.writer, dim=1).T
-            # log(1 − p_claimed) = logsumexp(other writers' logits) − logsumexp(all): exact where p ≈ 1
-            others = logits.scatter(1, writer[forged][:, None], float("-inf"))
-            log_not_claimed = others.logsumexp(dim=1) - logits.logsumexp(dim=1)
-            loss = loss - self.proxy_weight * log_not_claimed.mean()
         if self.forgery_weight > 0 and forged.any():
             logit = self.forgery(embeddings).squeeze(1)
             target = forged.to(logit.dtype)

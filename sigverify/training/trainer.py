@@ -81,9 +81,6 @@ class TrainConfig:
     random_margin: float = 0.6  # forgery-aware: margin against other writers (skilled: `margin`)
     writer_head_weight: float = 0.0  # weight of the writer-classification head (SigNet's), 0 = off
     forgery_head_weight: float = 0.0  # weight of the genuine-vs-skilled-forgery head (SigNet-F's), 0 = off
-    #: weight of pushing each skilled forgery away from the imitated writer's prototype in the
-    #: writer head (needs writer_head_weight > 0), 0 = off
-    forgery_proxy_weight: float = 0.0
     balance_datasets: bool = False  # draw each batch's writers equally from every dataset (several folders)
     init_weights: str = ""  # start from this checkpoint's network weights (a fine-tune; not a resume)
     resume: str = ""  # path of a checkpoint to continue from
@@ -99,8 +96,6 @@ class TrainConfig:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}")
         if self.margin is None:
             self.margin = DEFAULT_MARGIN[self.loss]
-        if self.forgery_proxy_weight > 0 and self.writer_head_weight <= 0:
-            raise ValueError("forgery_proxy_weight uses the writer head's prototypes: set writer_head_weight > 0")
         self.channels = tuple(self.channels)
         self.datasets = [str(d) for d in self.datasets]
 
@@ -291,7 +286,7 @@ def train(config: TrainConfig, progress: Progress | None = None,
     heads = None
     if config.writer_head_weight > 0 or config.forgery_head_weight > 0:
         heads = TrainingHeads(config.embedding_size, len(train_set.writer_names), config.writer_head_weight,
-                              config.forgery_head_weight, proxy_weight=config.forgery_proxy_weight).to(config.device)
+                              config.forgery_head_weight).to(config.device)
         if config.init_weights and not config.resume and start.get("heads"):
             heads.load_state_dict(start["heads"])
     parameters = list(model.parameters()) + (list(heads.parameters()) if heads is not None else [])

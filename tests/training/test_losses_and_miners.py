@@ -218,29 +218,3 @@ def test_losses_count_the_tuples_they_learnt_from():
     aware = Objective.from_settings("forgery-aware", "none", 0.4, 0.6)
     aware(emb, LABELS)
     assert aware.tuples_used == 3 + 5  # writer 0's three anchors have a forgery; all five have other writers
-
-
-def test_forgery_proxy_term_pushes_a_forgery_out_of_the_writer_it_imitates():
-    heads = TrainingHeads(embedding_size=2, writers=2, writer_weight=1.0, forgery_weight=0.0, proxy_weight=1.0)
-    with torch.no_grad():
-        heads.writer.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
-    writer, forged = torch.tensor([0, 1, 0]), torch.tensor([False, False, True])
-    genuine = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    on_prototype = torch.cat([genuine, torch.tensor([[1.0, 0.0]])])
-    elsewhere = torch.cat([genuine, torch.tensor([[0.0, 1.0]])])
-    without = TrainingHeads(embedding_size=2, writers=2, writer_weight=1.0, forgery_weight=0.0)
-    without.load_state_dict(heads.state_dict())
-    # the forgery sitting on writer 0's prototype costs more than one that left it; without the term, nothing
-    assert float(heads(on_prototype, Labels(writer, forged))) > float(heads(elsewhere, Labels(writer, forged))) + 1.0
-    assert float(without(on_prototype, Labels(writer, forged))) == pytest.approx(
-        float(without(elsewhere, Labels(writer, forged))))
-    x = torch.tensor([[0.9, 0.1]], requires_grad=True)
-    heads(torch.cat([genuine, torch.nn.functional.normalize(x, dim=1)]), Labels(writer, forged)).backward()
-    assert x.grad[0, 0] > 0 and x.grad[0, 1] < 0  # descending moves it away from writer 0
-
-
-def test_the_forgery_proxy_needs_the_writer_head():
-    from sigverify.training.trainer import TrainConfig
-
-    with pytest.raises(ValueError, match="writer_head_weight"):
-        TrainConfig(forgery_proxy_weight=0.5)
