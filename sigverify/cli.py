@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dataset folder(s) (WRITER/genuine + WRITER/forged, or CEDAR layout); several are "
                             "trained as one, each known public dataset keeping its published test writers out")
     train.add_argument("--config", help="JSON file of TrainConfig settings")
+    train.add_argument("--recipe", help="JSON file naming training stages (+ averaging) run one after the other, "
+                                        "exported once (the shipped model: models/recipe-default.json)")
     train.add_argument("--out", default="runs/latest", help="output folder (checkpoints/, model/)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--device", choices=("cpu", "cuda"))

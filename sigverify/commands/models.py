@@ -56,8 +56,10 @@ def cmd_train(args) -> int:
     from sigverify.training.trainer import TrainConfig, train
     from sigverify.training.export import export
 
-    config = TrainConfig.from_file(Path(args.config)) if args.config else TrainConfig()
     folders = [str(folder) for folder in args.dataset]
+    if args.recipe:
+        return _train_recipe(args, folders)
+    config = TrainConfig.from_file(Path(args.config)) if args.config else TrainConfig()
     config.dataset, config.datasets = folders[0], (folders if len(folders) > 1 else [])
     out = Path(args.out)
     config.out_dir = str(out / "checkpoints")
@@ -79,6 +81,34 @@ def cmd_train(args) -> int:
     _print_metrics(manifest.metrics)
     print(f"model written to {out / 'model'} (version {manifest.version})")
     return 0
+
+def _train_recipe(args, folders: list[str]) -> int:
+    """`sigverify train --recipe`: every stage, the averaging, one export; minutes of each on the way."""
+    import time
+
+    from sigverify.training.export import export
+    from sigverify.training.recipe import Recipe, run_recipe
+
+    clashing = [f"--{name.replace('_', '-')}" for name in ("config", "epochs", "resume", "test_writers")
+                if getattr(args, name)]
+    if clashing:
+        raise UsageError(f"--recipe sets every stage itself; drop {', '.join(clashing)}")
+    started = time.perf_counter()
+    recipe = Recipe.from_file(Path(args.recipe))
+    out = Path(args.out)
+    overrides = {name: getattr(args, name) for name in ("device", "seed") if getattr(args, name) is not None}
+    bar = ProgressBar(enabled=not args.quiet)
+    checkpoint, timings = run_recipe(recipe, folders, out, progress=bar, overrides=overrides,
+                                     log=lambda line: print(line, flush=True))
+    bar.close()
+    manifest = export(checkpoint, out / "model")
+    timings["total_seconds"] = time.perf_counter() - started
+    (out / "recipe-timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
+    _print_metrics(manifest.metrics)
+    print(f"model written to {out / 'model'} (version {manifest.version}) in "
+          f"{timings['total_seconds'] / 60:.1f} min, training {timings['training_seconds'] / 60:.1f} min")
+    return 0
+
 
 def cmd_export(args) -> int:
     from sigverify.training.export import export

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,17 +30,18 @@ def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
         yield as_input(canvases[order[start:start + batch]][:, None], "cpu")
 
 
-def _finished_cycle(last: Path, wanted) -> dict | None:
-    """The checkpoint at ``last`` when it is a finished cycle of exactly these settings (start, seed,
-    rate, writers, datasets), else None."""
+def finished_run(last: Path, wanted) -> dict | None:
+    """The checkpoint at ``last`` when it is a finished run of exactly these settings (every setting
+    but where it was written and how many threads ran it), else None: a rerun keeps it."""
     if not last.is_file():
         return None
     state = torch.load(last, map_location="cpu", weights_only=False)
     done = checkpoint_config(state)
-    same = (len(state.get("history", [])) == wanted.epochs
-            and sorted(map(os.path.realpath, done.dataset_folders)) == sorted(map(os.path.realpath, wanted.dataset_folders))
-            and all(getattr(done, key) == getattr(wanted, key)
-                    for key in ("init_weights", "seed", "learning_rate", "validation_writers")))
+    ignored = {"dataset", "datasets", "out_dir", "resume", "threads"}
+    folders = [sorted(map(os.path.realpath, c.dataset_folders)) for c in (done, wanted)]
+    settings = [f.name for f in fields(wanted) if f.name not in ignored]
+    same = (len(state.get("history", [])) == wanted.epochs and folders[0] == folders[1]
+            and all(getattr(done, key) == getattr(wanted, key) for key in settings))
     return state if same else None
 
 
@@ -70,7 +71,7 @@ def average_snapshots(start: Path, out_dir: Path, validation_writers: list[str],
         wanted = replace(base, out_dir=str(Path(out_dir) / f"cycle{cycle}"), seed=100 + cycle,
                          init_weights=str(previous))
         previous = Path(wanted.out_dir) / "last.pt"
-        state = _finished_cycle(previous, wanted)  # an interrupted or extended run keeps the cycles it has
+        state = finished_run(previous, wanted)  # an interrupted or extended run keeps the cycles it has
         if state is not None:
             log(f"cycle {cycle}: kept from {previous} (validation EER {100 * state['history'][-1]['val_eer']:.2f}%)")
         else:
