@@ -1,4 +1,4 @@
-"""A training recipe: several stages, each from the previous one's best checkpoint, then averaging.
+"""A training recipe: several stages, each from the previous one's checkpoint, then averaging.
 
 The shipped model is made in three steps (a long run on the union, a fine-tune from it, snapshot
 averaging from that). A recipe file names them so one command reproduces the model, in one
@@ -28,6 +28,9 @@ class Recipe:
     stages: list[TrainConfig]
     average_cycles: int = 0  # 0: no averaging, the last stage's best checkpoint is exported
     average_learning_rate: float = 1e-4
+    #: which checkpoint of a stage the next one starts from: "best" (lowest validation EER during
+    #: the stage) or "last" (the end of its learning-rate schedule)
+    hand_over: str = "best"
 
     @classmethod
     def from_file(cls, path: Path) -> "Recipe":
@@ -37,7 +40,7 @@ class Recipe:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RecipeError(f"{path}: cannot read the recipe ({exc})") from exc
-        unknown = set(data) - {"stages", "average"}
+        unknown = set(data) - {"stages", "average", "hand_over"}
         if unknown or not data.get("stages"):
             raise RecipeError(f"{path}: a recipe holds 'stages' (a list of training configs) and optionally "
                               f"'average' ({', '.join(sorted(unknown)) or 'no stages'} found)")
@@ -52,7 +55,10 @@ class Recipe:
         cycles, rate = int(average.get("cycles", 0)), float(average.get("learning_rate", 1e-4))
         if cycles < 0 or rate <= 0:
             raise RecipeError(f"{path}: averaging needs cycles >= 0 and a positive learning rate")
-        return cls(stages, cycles, rate)
+        hand_over = data.get("hand_over", "best")
+        if hand_over not in ("best", "last"):
+            raise RecipeError(f"{path}: 'hand_over' is 'best' or 'last', not {hand_over!r}")
+        return cls(stages, cycles, rate, hand_over)
 
 
 def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progress | None = None,
@@ -60,7 +66,8 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
     """Run every stage into ``out/stageN``, then the averaging into ``out/average``.
 
     Returns the checkpoint to export and a timing record. Each stage after the first starts from
-    the previous stage's best checkpoint, whatever its own ``init_weights`` says; ``overrides``
+    the previous stage's best (or last, see ``hand_over``) checkpoint, whatever its own
+    ``init_weights`` says, and so does the averaging; ``overrides``
     (e.g. device, seed) apply to every stage.
     """
     out = Path(out)
@@ -76,14 +83,14 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
         last = Path(config.out_dir) / "last.pt"
         if finished_run(last, config) is not None and (last.parent / "best.pt").is_file():
             log(f"stage {number}: kept from {last.parent}")
-            previous = last.parent / "best.pt"
+            previous = last.parent / f"{recipe.hand_over}.pt"
         else:
             log(f"stage {number}: {config.epochs} epochs" + (f" from {previous}" if previous else ""))
             result = train(config, progress=progress)
             if result.status != "finished" or result.best_checkpoint is None:
                 raise SigVerifyError(f"stage {number} ended as {result.status}; the recipe stops here "
                                      "(run it again to continue)")
-            previous = result.best_checkpoint
+            previous = result.best_checkpoint if recipe.hand_over == "best" else last
             log(f"stage {number}: best validation EER {100 * result.best_val_eer:.2f}% "
                 f"({(time.perf_counter() - stage_started) / 60:.1f} min)")
         timings["stages"].append({"stage": number, "seconds": time.perf_counter() - stage_started})

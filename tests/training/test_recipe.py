@@ -23,14 +23,14 @@ def data(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("data"), writers=8, genuine=6, forged=3, seed=5)
 
 
-def _recipe(folder, cycles=1):
+def _recipe(folder, cycles=1, **extra):
     (folder / "first.json").write_text(json.dumps({**TINY, "learning_rate": 2e-3}))
     # the second stage's own init_weights is replaced by the first stage's best checkpoint
     (folder / "second.json").write_text(json.dumps({**TINY, "learning_rate": 5e-4, "init_weights": "elsewhere.pt",
                                                     "augment_strength": 0.5}))
     path = folder / "recipe.json"
     path.write_text(json.dumps({"stages": ["first.json", "second.json"],
-                                "average": {"cycles": cycles, "learning_rate": 1e-4}}))
+                                "average": {"cycles": cycles, "learning_rate": 1e-4}, **extra}))
     return path
 
 
@@ -76,7 +76,19 @@ def test_an_edited_stage_is_trained_again(data, tmp_path, capsys):
     assert not (out / "average").exists()
 
 
+def test_a_recipe_can_hand_over_the_last_checkpoint_instead_of_the_best(data, tmp_path, capsys):
+    recipe = _recipe(tmp_path, cycles=1, hand_over="last")
+    out = tmp_path / "run"
+    assert main(["train", str(data), "--recipe", str(recipe), "--out", str(out), "--quiet"]) == 0
+    second, _, _ = load_checkpoint(out / "stage2" / "checkpoints" / "best.pt")
+    assert second.init_weights == str(out / "stage1" / "checkpoints" / "last.pt")
+    cycle, _, _ = load_checkpoint(out / "average" / "cycle0" / "last.pt")
+    assert cycle.init_weights == str(out / "stage2" / "checkpoints" / "last.pt")
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize("text, message", [
+    ('{"stages": [{"epochs": 1}], "hand_over": "first"}', "'hand_over' is 'best' or 'last'"),
     ("not json", "cannot read the recipe"),
     ('{"stages": []}', "a recipe holds 'stages'"),
     ('{"stages": [{"epochs": 1, "colour": "red"}]}', "unknown training setting"),
@@ -103,4 +115,4 @@ def test_the_shipped_recipe_names_the_shipped_stage_configs():
     recipe = Recipe.from_file(shipped_model_dir().parent / "recipe-default.json")
     assert [stage.epochs for stage in recipe.stages] == [12, 5]
     assert recipe.stages[1].learning_rate < recipe.stages[0].learning_rate and not recipe.stages[1].pen_augmentation
-    assert (recipe.average_cycles, recipe.average_learning_rate) == (3, 1e-4)
+    assert (recipe.average_cycles, recipe.average_learning_rate, recipe.hand_over) == (3, 1e-4, "last")

@@ -1,0 +1,117 @@
+"""Two models paired on the product's protocol: is a candidate better than the baseline, and where?
+
+    python bench/compare_models.py models/default runs/recipe/model
+    python bench/compare_models.py A B --seeds 6 --draws 3 --references 5 --json bench/results/compare.json
+
+For the validation writers (the candidate's manifest names them; they must be the baseline's too,
+else that row is left out) and each dataset's test writers (bench/accuracy.py's sets): each model
+embeds the images once; then for every seed, K references per writer are drawn ``draws`` times
+(verification/protocol.py, each model with its own decision rule and population) and the
+skilled-forgery EER is taken. Both models see the same draws, so the per-seed difference is
+paired; the table gives each model's mean EER and the difference's mean ± standard error.
+Selection reads the validation row only; the test rows say whether it carried over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
+from sigverify.training.datasets import prepare, scan_dataset  # noqa: E402
+from sigverify.training.known_datasets import KNOWN_DATASETS, shared_data_folder  # noqa: E402
+from sigverify.verification.metrics import eer  # noqa: E402
+from sigverify.verification.protocol import verification_distances  # noqa: E402
+
+DATA = shared_data_folder()
+
+
+def writer_sets(validation: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Set name -> {dataset folder name -> writers}: validation (names "dataset/writer") and each test split."""
+    sets: dict[str, dict[str, list[str]]] = {}
+    if validation:
+        grouped: dict[str, list[str]] = {}
+        for name in validation:
+            dataset, _, writer = name.rpartition("/")
+            grouped.setdefault(dataset, []).append(writer)
+        sets["validation"] = grouped
+    for name, entry in KNOWN_DATASETS.items():
+        if (DATA / name).is_dir():
+            scan = scan_dataset(DATA / name)
+            sets[name] = {name: sorted(w for w in scan.usable_writers() if entry.is_test_writer(w))}
+    return sets
+
+
+def load_set(grouped: dict[str, list[str]], params, cache: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canvases, global writer index and forged flag of writers spread over one or more datasets."""
+    canvases, writer, forged, offset = [], [], [], 0
+    for dataset, writers in grouped.items():
+        data = prepare(scan_dataset(DATA / dataset), writers, params, cache_dir=cache)
+        canvases.append(data.canvases)
+        writer.append(data.writer + offset)
+        forged.append(data.forged)
+        offset += len(data.writer_names)
+    return np.concatenate(canvases), np.concatenate(writer), np.concatenate(forged)
+
+
+def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k: int, seeds: int,
+              draws: int) -> np.ndarray:
+    policy = engine.manifest.policy
+    out = []
+    for seed in range(seeds):
+        d = verification_distances(embeddings, writer, forged, k_refs=k, seed=seed, repeats=draws,
+                                   rule=policy.rule, population=policy.population)
+        out.append(eer(d.genuine, d.skilled if d.skilled.size else d.random)[0])
+    return np.array(out)
+
+
+def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cache: Path | None = None) -> dict:
+    engines = [EmbeddingEngine(folder, provider="cpu") for folder in (baseline, candidate)]
+    if engines[0].manifest.preprocessing != engines[1].manifest.preprocessing:
+        raise SystemExit("the two models preprocess differently; this script embeds one set of canvases for both")
+    validation = [sorted(e.manifest.metrics.get("validation_writers", [])) for e in engines]
+    sets = writer_sets(validation[1] if validation[0] == validation[1] else [])
+    rows = {}
+    for name, grouped in sets.items():
+        canvases, writer, forged = load_set(grouped, engines[1].manifest.preprocessing, cache)
+        a, b = (seed_eers(e, e.embed_many(canvases), writer, forged, k, seeds, draws) for e in engines)
+        diff = b - a
+        rows[name] = {"baseline": float(a.mean()), "candidate": float(b.mean()), "difference": float(diff.mean()),
+                      "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None,
+                      "images": int(len(writer))}
+        se = rows[name]["standard_error"]
+        print(f"{name:<16} {100 * a.mean():6.2f}% -> {100 * b.mean():6.2f}%   "
+              f"{100 * diff.mean():+.2f} ± {100 * (se or 0):.2f}", flush=True)
+    return {"baseline": engines[0].version, "candidate": engines[1].version, "references": k,
+            "seeds": seeds, "draws": draws, "sets": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("baseline")
+    parser.add_argument("candidate")
+    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--references", type=int, default=5)
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--cache", default=str(REPO / "runs" / "cache"),
+                        help="preprocessed canvases kept between runs (training's cache; '' for none)")
+    args = parser.parse_args(argv)
+    print(f"skilled EER, K = {args.references}, {args.seeds} seeds x {args.draws} draws: baseline -> candidate, "
+          f"difference ± standard error")
+    result = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, args.references,
+                     Path(args.cache) if args.cache else None)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
