@@ -82,6 +82,7 @@ def cmd_train(args) -> int:
     print(f"model written to {out / 'model'} (version {manifest.version})")
     return 0
 
+
 def _train_recipe(args, folders: list[str]) -> int:
     """`sigverify train --recipe`: every stage, the averaging, one export; minutes of each on the way."""
     import time

@@ -67,8 +67,8 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
 
     Returns the checkpoint to export and a timing record. Each stage after the first starts from
     the previous stage's best (or last, see ``hand_over``) checkpoint, whatever its own
-    ``init_weights`` says, and so does the averaging; ``overrides``
-    (e.g. device, seed) apply to every stage.
+    ``init_weights`` says, and so does the averaging; ``overrides`` (e.g. device, seed) apply
+    to every stage.
     """
     out = Path(out)
     timings: dict = {"stages": []}
@@ -89,7 +89,7 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
             result = train(config, progress=progress)
             if result.status != "finished" or result.best_checkpoint is None:
                 raise SigVerifyError(f"stage {number} ended as {result.status}; the recipe stops here "
-                                     "(run it again to continue)")
+                                     "(run it again: the stages already finished are kept)")
             previous = result.best_checkpoint if recipe.hand_over == "best" else last
             log(f"stage {number}: best validation EER {100 * result.best_val_eer:.2f}% "
                 f"({(time.perf_counter() - stage_started) / 60:.1f} min)")
