@@ -24,41 +24,26 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from accuracy import DATA, test_set  # noqa: E402  (bench/ is on the path)
 from sigverify.inference.engine import EmbeddingEngine  # noqa: E402
-from sigverify.training.datasets import prepare, scan_dataset  # noqa: E402
-from sigverify.training.known_datasets import KNOWN_DATASETS, shared_data_folder  # noqa: E402
+from sigverify.training.datasets import prepare, scan_datasets  # noqa: E402
+from sigverify.training.known_datasets import KNOWN_DATASETS  # noqa: E402
 from sigverify.verification.metrics import eer  # noqa: E402
 from sigverify.verification.protocol import verification_distances  # noqa: E402
 
-DATA = shared_data_folder()
 
-
-def writer_sets(validation: list[str]) -> dict[str, dict[str, list[str]]]:
-    """Set name -> {dataset folder name -> writers}: validation (names "dataset/writer") and each test split."""
-    sets: dict[str, dict[str, list[str]]] = {}
-    if validation:
-        grouped: dict[str, list[str]] = {}
-        for name in validation:
-            dataset, _, writer = name.rpartition("/")
-            grouped.setdefault(dataset, []).append(writer)
-        sets["validation"] = grouped
-    for name, entry in KNOWN_DATASETS.items():
-        if (DATA / name).is_dir():
-            scan = scan_dataset(DATA / name)
-            sets[name] = {name: sorted(w for w in scan.usable_writers() if entry.is_test_writer(w))}
-    return sets
-
-
-def load_set(grouped: dict[str, list[str]], params, cache: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Canvases, global writer index and forged flag of writers spread over one or more datasets."""
-    canvases, writer, forged, offset = [], [], [], 0
-    for dataset, writers in grouped.items():
-        data = prepare(scan_dataset(DATA / dataset), writers, params, cache_dir=cache)
-        canvases.append(data.canvases)
-        writer.append(data.writer + offset)
-        forged.append(data.forged)
-        offset += len(data.writer_names)
-    return np.concatenate(canvases), np.concatenate(writer), np.concatenate(forged)
+def prepared_sets(validation: list[str], params, cache: Path | None):
+    """(set name, PreparedSet), one at a time: the validation writers (named "DATASET/WRITER", as a
+    model trained on several folders names them) and each dataset's test writers."""
+    if validation and all("/" in name for name in validation):
+        folders = sorted({DATA / name.rpartition("/")[0] for name in validation})
+        yield "validation", prepare(scan_datasets(folders), validation, params, cache_dir=cache)
+    elif validation:
+        print("validation writers are not named by dataset: that row is left out", flush=True)
+    for name in KNOWN_DATASETS:
+        data = test_set(name, params, cache_dir=cache)
+        if data is not None:
+            yield name, data
 
 
 def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k: int, seeds: int,
@@ -77,11 +62,11 @@ def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cac
     if engines[0].manifest.preprocessing != engines[1].manifest.preprocessing:
         raise SystemExit("the two models preprocess differently; this script embeds one set of canvases for both")
     validation = [sorted(e.manifest.metrics.get("validation_writers", [])) for e in engines]
-    sets = writer_sets(validation[1] if validation[0] == validation[1] else [])
     rows = {}
-    for name, grouped in sets.items():
-        canvases, writer, forged = load_set(grouped, engines[1].manifest.preprocessing, cache)
-        a, b = (seed_eers(e, e.embed_many(canvases), writer, forged, k, seeds, draws) for e in engines)
+    for name, data in prepared_sets(validation[1] if validation[0] == validation[1] else [],
+                                    engines[1].manifest.preprocessing, cache):
+        writer, forged = data.writer, data.forged
+        a, b = (seed_eers(e, e.embed_many(data.canvases), writer, forged, k, seeds, draws) for e in engines)
         diff = b - a
         rows[name] = {"baseline": float(a.mean()), "candidate": float(b.mean()), "difference": float(diff.mean()),
                       "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None,

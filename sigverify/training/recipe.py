@@ -16,7 +16,7 @@ from typing import Callable
 
 from sigverify.errors import SigVerifyError
 from sigverify.training.averaging import average_snapshots, finished_run
-from sigverify.training.trainer import Progress, TrainConfig, load_data, train
+from sigverify.training.trainer import Progress, TrainConfig, split_dataset, train
 
 
 class RecipeError(SigVerifyError, ValueError):
@@ -83,21 +83,20 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
         last = Path(config.out_dir) / "last.pt"
         if finished_run(last, config) is not None and (last.parent / "best.pt").is_file():
             log(f"stage {number}: kept from {last.parent}")
-            previous = last.parent / f"{recipe.hand_over}.pt"
         else:
             log(f"stage {number}: {config.epochs} epochs" + (f" from {previous}" if previous else ""))
             result = train(config, progress=progress)
             if result.status != "finished" or result.best_checkpoint is None:
                 raise SigVerifyError(f"stage {number} ended as {result.status}; the recipe stops here "
                                      "(run it again: the stages already finished are kept)")
-            previous = result.best_checkpoint if recipe.hand_over == "best" else last
             log(f"stage {number}: best validation EER {100 * result.best_val_eer:.2f}% "
                 f"({(time.perf_counter() - stage_started) / 60:.1f} min)")
+        previous = last.parent / f"{recipe.hand_over}.pt"
         timings["stages"].append({"stage": number, "seconds": time.perf_counter() - stage_started})
     if recipe.average_cycles:
         averaging_started = time.perf_counter()
-        _, validation, _ = load_data(config, [])  # the writers every stage kept out, pinned for the cycles
-        previous = average_snapshots(previous, out / "average", validation.writer_names, recipe.average_cycles,
+        validation = split_dataset(config, []).validation  # the writers every stage kept out, pinned for the cycles
+        previous = average_snapshots(previous, out / "average", validation, recipe.average_cycles,
                                      recipe.average_learning_rate, log=log, progress=progress)
         timings["averaging_seconds"] = time.perf_counter() - averaging_started
     timings["training_seconds"] = time.perf_counter() - started
