@@ -44,3 +44,19 @@ def test_readme_and_model_card_tables_are_the_generated_ones():
     for doc in (REPO / "README.md", REPO / "models" / "README.md"):
         assert expected in doc.read_text(encoding="utf-8"), f"{doc.name}: run bench/accuracy.py --write-docs"
     assert results["model"] == json.loads((REPO / "models" / "default" / "manifest.json").read_text())["version"]
+
+
+def test_kept_ablation_carries_other_models_rows_and_drops_the_shipped_ones(tmp_path):
+    """--keep-ablation: rows read from other models' manifests survive a re-run whose folders are
+    gone; the shipped model's own rows are measured anew, never carried."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import accuracy
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    previous = tmp_path / "accuracy.json"
+    assert accuracy.kept_ablation(previous) == {}
+    previous.write_text(json.dumps({"ablation": {
+        "shipped (m-old), rule spread": {"eer_skilled": 0.1},
+        "12-epoch model": {"eer_skilled": 0.116, "eer_random": 0.008}}}))
+    assert accuracy.kept_ablation(previous) == {"12-epoch model": {"eer_skilled": 0.116, "eer_random": 0.008}}
