@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sigverify.training.datasets import DatasetScan, WriterSamples, prepare
-from sigverify.training.forgery_space import WithForgerySpace, fit_forgery_space, pooled_features
+from sigverify.training.forgery_space import WithForgerySpace, fit_forgery_space, space_features
 from sigverify.training.trainer import TrainConfig, embed
 from sigverify.verification.account_model import RULES, Population, within_writer_whitening
 from sigverify.verification.metrics import eer
@@ -131,7 +131,7 @@ def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, con
                       val_emb: np.ndarray, val_set, problems: list[str], writers_per_chunk: int = 24) -> WithSpace | None:
     """Fit the forgery space on the training writers and keep it only if the validation writers'
     skilled-forgery EER improves with it (the weights tried and their EER join the rule table)."""
-    if fitted.rule not in ("spread", "cohort") or not hasattr(model, "pooled"):
+    if fitted.rule not in ("spread", "cohort") or not hasattr(model, "pooled_and_texture"):
         return None
     features, writer, forged = training_features(model, split, config, problems, writers_per_chunk)
     if not len(features):
@@ -166,13 +166,13 @@ def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, con
 
 def training_features(model: torch.nn.Module, split, config: TrainConfig, problems: list[str],
                       writers_per_chunk: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pooled features, writer index (into split.train) and forged flag of every training image,
+    """Space features (pooled and texture), writer index (into split.train) and forged flag of every training image,
     prepared a chunk of writers at a time so memory stays bounded on a large dataset."""
     features, writer, forged = [], [], []
     for start in range(0, len(split.train), writers_per_chunk):
         chunk = split.prepare(split.train[start : start + writers_per_chunk], config, problems)
         if len(chunk):
-            features.append(pooled_features(model, chunk.canvases))
+            features.append(space_features(model, chunk.canvases))
             writer.append(chunk.writer + start)  # a chunk numbers its writers from 0: make them global
             forged.append(chunk.forged)
     if not features:

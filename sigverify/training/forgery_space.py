@@ -2,7 +2,9 @@
 stand out from their writer's genuine signatures.
 
 The embedding is trained to tell *writers* apart; its head throws away much of what the pooled
-features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made. Fitted on
+features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made, and the
+pooling itself averages away the finer maps' texture (model.py, ``pooled_and_texture``: each
+channel's mean and spread over the image at two finer scales, 896 more numbers). Fitted on
 the training writers after training — no gradient, no new data — the space keeps the directions
 along which a writer's skilled forgeries (and, weighted less, other writers) move away from the
 writer's genuine mean, measured against how that writer's genuine signatures vary:
@@ -27,10 +29,11 @@ from torch import nn
 
 from sigverify.verification.account_model import within_writer_whitening
 
-#: settings chosen on the validation writers of the shipped model (log of the sweep in models/README.md)
+#: settings chosen on the validation writers (the sweeps are in models/README.md): 256 directions,
+#: ridge 0.3 and other writers weighted 3 since the texture joined the pooled features
 DIMENSIONS = 256
-RIDGE = 0.1
-BETWEEN_WEIGHT = 1.0
+RIDGE = 0.3
+BETWEEN_WEIGHT = 3.0
 MIN_WRITERS = 10  # writers with genuine signatures and skilled forgeries needed to fit it at all
 
 
@@ -83,8 +86,8 @@ def fit_forgery_space(pooled: np.ndarray, writer: np.ndarray, forged: np.ndarray
     return ForgerySpace(mean.astype(np.float32), scale.astype(np.float32), (whiten @ directions[:, keep]).astype(np.float32))
 
 
-def pooled_features(model: nn.Module, canvases: np.ndarray, batch: int = 128) -> np.ndarray:
-    """The branch's pooled features (N, P) of preprocessed canvases, in eval mode on the CPU."""
+def space_features(model: nn.Module, canvases: np.ndarray, batch: int = 128) -> np.ndarray:
+    """What the space is fitted on: the branch's pooled features and texture (N, P), in eval mode on the CPU."""
     from sigverify.training.trainer import as_input
 
     was_training = model.training
@@ -92,7 +95,8 @@ def pooled_features(model: nn.Module, canvases: np.ndarray, batch: int = 128) ->
     out = []
     with torch.no_grad():
         for start in range(0, len(canvases), batch):
-            out.append(model.pooled(as_input(canvases[start : start + batch][:, None], "cpu")).numpy())
+            out.append(torch.cat(model.pooled_and_texture(as_input(canvases[start : start + batch][:, None], "cpu")),
+                                 dim=1).numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
@@ -110,6 +114,7 @@ class WithForgerySpace(nn.Module):
         self.identity_size = branch.embedding_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = self.branch.pooled(x)
-        coordinates = ((torch.log1p(torch.relu(pooled)) - self.mean) / self.scale) @ self.projection
+        pooled, texture = self.branch.pooled_and_texture(x)
+        features = torch.cat([pooled, texture], dim=1)
+        coordinates = ((torch.log1p(torch.relu(features)) - self.mean) / self.scale) @ self.projection
         return torch.cat([self.branch.embed_pooled(pooled), coordinates], dim=1)

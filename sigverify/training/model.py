@@ -45,6 +45,13 @@ class SignatureNet(nn.Module):
         return F.normalize(self.head(x), dim=1)
 
 
+def _spatial_std(x: torch.Tensor) -> torch.Tensor:
+    """Each channel's standard deviation over the image (N, C, H, W) -> (N, C), as plain arithmetic
+    so that the exported graph needs no special operator."""
+    mean = x.mean(dim=(2, 3))
+    return torch.sqrt(torch.clamp((x * x).mean(dim=(2, 3)) - mean * mean, min=0.0) + 1e-12)
+
+
 class RegionalSignatureNet(nn.Module):
     """The branch used since the multi-dataset model: higher resolution, global + strip pooling.
 
@@ -77,12 +84,32 @@ class RegionalSignatureNet(nn.Module):
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features the head reads (global average + max, strips): richer than the
-        embedding, and what the forgery space (training/forgery_space.py) is fitted on."""
-        x = self.features(x)
+        embedding, and the first part of what the forgery space (training/forgery_space.py) is fitted on."""
+        return self._pool(self.features(x))
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
         pooled = [x.mean(dim=(2, 3)), x.amax(dim=(2, 3))]
         pooled.append(F.adaptive_avg_pool2d(x, (self.rows, 1)).flatten(1))
         pooled.append(F.adaptive_avg_pool2d(x, (1, self.columns)).flatten(1))
         return torch.cat(pooled, dim=1)
+
+    def pooled_and_texture(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled features and, beside them, *texture*: each channel's mean and standard deviation
+        over the image at the two finest scales that are pooled away (the maps before the last two
+        max-pools) and the standard deviation of the last map. How evenly a stroke's responses run —
+        tremor, hesitation, blunt starts, pressure — is what a slow, careful forger changes and what
+        the writer-trained head averages out; the forgery space reads both (training only fits a
+        projection of them; the head and the embedding do not change)."""
+        before_pool = []
+        for layer in self.features:
+            if isinstance(layer, nn.MaxPool2d):
+                before_pool.append(x)
+            x = layer(x)
+        texture = []
+        for fine in before_pool[-2:]:
+            texture += [fine.mean(dim=(2, 3)), _spatial_std(fine)]
+        texture.append(_spatial_std(x))
+        return self._pool(x), torch.cat(texture, dim=1)
 
     def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.head(self.dropout(pooled)), dim=1)

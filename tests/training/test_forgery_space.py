@@ -7,7 +7,7 @@ import onnxruntime as ort
 import torch
 
 from sigverify.training.export import check_parity, to_onnx_bytes
-from sigverify.training.forgery_space import WithForgerySpace, fit_forgery_space, pooled_features
+from sigverify.training.forgery_space import WithForgerySpace, fit_forgery_space, space_features
 from sigverify.training.model import RegionalSignatureNet
 
 
@@ -28,7 +28,9 @@ def _pooled(rng, writers=30, genuine=8, forgeries=5, size=20, slip=3):
 
 def test_the_space_finds_the_feature_that_forgers_get_wrong():
     pooled, writer, forged = _pooled(np.random.default_rng(0))
-    space = fit_forgery_space(pooled, writer, forged, dimensions=2)
+    # other writers weighted as much as the forgeries: these made-up writers differ in every feature,
+    # far more than real writers do relative to their forgeries (the shipped weight is 3)
+    space = fit_forgery_space(pooled, writer, forged, dimensions=2, between=1.0)
     assert space is not None and space.projection.shape == (20, 2)
     first = np.abs(space.projection[:, 0] * space.scale)  # the first direction, per feature
     assert first.argmax() == 3 and first[3] > 5 * np.delete(first, 3).max()
@@ -50,7 +52,9 @@ def test_too_few_writers_with_forgeries_fit_nothing():
 
 def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
     torch.manual_seed(0)
-    branch = RegionalSignatureNet(embedding_size=16, channels=(4, 8, 8, 8, 8)).eval()  # 64 pooled features
+    # 64 pooled features; texture: mean and spread of the two 8-channel maps before the last two
+    # max-pools (32) and the spread of the last map (8)
+    branch = RegionalSignatureNet(embedding_size=16, channels=(4, 8, 8, 8, 8)).eval()
     rng = np.random.default_rng(2)
     # images that differ from each other as much as signatures do (sparse ink of varying density)
     canvases = (rng.uniform(0, 1, size=(160, 128, 256)) ** rng.uniform(1, 12, size=(160, 1, 1))).astype(np.float32)
@@ -60,7 +64,8 @@ def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
     with torch.no_grad():
         branch.train()(torch.from_numpy(canvases[:, None]))
     branch.eval()
-    pooled = pooled_features(branch, canvases)
+    pooled = space_features(branch, canvases)
+    assert pooled.shape == (160, 64 + 40)
     writer, forged = np.repeat(np.arange(20), 8), np.tile([False] * 6 + [True] * 2, 20)
     space = fit_forgery_space(pooled, writer, forged, dimensions=6)
     network = WithForgerySpace(branch, space).eval()
@@ -93,3 +98,22 @@ def test_training_features_number_writers_across_chunks(tmp_path):
     assert len(np.unique(whole[1])) == len(split.train) == 6
     assert np.array_equal(whole[1], chunked[1]) and np.array_equal(whole[2], chunked[2])
     assert np.allclose(whole[0], chunked[0], atol=1e-5)
+
+
+def test_texture_is_each_channels_mean_and_spread_over_the_finer_maps():
+    torch.manual_seed(1)
+    branch = RegionalSignatureNet(embedding_size=8, channels=(4, 8, 8, 8, 8)).eval()
+    x = torch.rand(3, 1, 128, 256)
+    maps = []
+    hooks = [branch.features[i].register_forward_hook(lambda m, i, o: maps.append(o)) for i in (5, 7)]
+    with torch.no_grad():
+        pooled, texture = branch.pooled_and_texture(x)
+        final = branch.features(x)
+    for hook in hooks:
+        hook.remove()
+    fine = maps[:2]  # the stages before the last two max-pools (layers 5 and 7 of this layout)
+    expected = torch.cat([fine[0].mean(dim=(2, 3)), fine[0].std(dim=(2, 3), correction=0),
+                          fine[1].mean(dim=(2, 3)), fine[1].std(dim=(2, 3), correction=0),
+                          final.std(dim=(2, 3), correction=0)], dim=1)
+    assert torch.allclose(texture, expected, atol=1e-5)
+    assert torch.allclose(pooled, branch.pooled(x), atol=1e-6)
