@@ -2,6 +2,7 @@
 
     python bench/compare_models.py models/default runs/recipe/model
     python bench/compare_models.py A B --seeds 6 --draws 3 --references 5 --json bench/results/compare.json
+    python bench/compare_models.py A B --first-seed 100 --seeds 20   # other draws, more of them
 
 For the validation writers (the candidate's manifest names them; they must be the baseline's too,
 else that row is left out) and each dataset's test writers (bench/accuracy.py's sets): each model
@@ -46,18 +47,19 @@ def prepared_sets(validation: list[str], params, cache: Path | None):
             yield name, data
 
 
-def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k: int, seeds: int,
+def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k: int, seeds: range,
               draws: int) -> np.ndarray:
     policy = engine.manifest.policy
     out = []
-    for seed in range(seeds):
+    for seed in seeds:
         d = verification_distances(embeddings, writer, forged, k_refs=k, seed=seed, repeats=draws,
                                    rule=policy.rule, population=policy.population)
         out.append(eer(d.genuine, d.skilled if d.skilled.size else d.random)[0])
     return np.array(out)
 
 
-def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cache: Path | None = None) -> dict:
+def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cache: Path | None = None,
+            first_seed: int = 0) -> dict:
     engines = [EmbeddingEngine(folder, provider="cpu") for folder in (baseline, candidate)]
     if engines[0].manifest.preprocessing != engines[1].manifest.preprocessing:
         raise SystemExit("the two models preprocess differently; this script embeds one set of canvases for both")
@@ -66,7 +68,8 @@ def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cac
     for name, data in prepared_sets(validation[1] if validation[0] == validation[1] else [],
                                     engines[1].manifest.preprocessing, cache):
         writer, forged = data.writer, data.forged
-        a, b = (seed_eers(e, e.embed_many(data.canvases), writer, forged, k, seeds, draws) for e in engines)
+        a, b = (seed_eers(e, e.embed_many(data.canvases), writer, forged, k, range(first_seed, first_seed + seeds), draws)
+                for e in engines)
         diff = b - a
         rows[name] = {"baseline": float(a.mean()), "candidate": float(b.mean()), "difference": float(diff.mean()),
                       "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None,
@@ -75,7 +78,7 @@ def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cac
         print(f"{name:<16} {100 * a.mean():6.2f}% -> {100 * b.mean():6.2f}%   "
               f"{100 * diff.mean():+.2f} ± {100 * (se or 0):.2f}", flush=True)
     return {"baseline": engines[0].version, "candidate": engines[1].version, "references": k,
-            "seeds": seeds, "draws": draws, "sets": rows}
+            "seeds": seeds, "first_seed": first_seed, "draws": draws, "sets": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,16 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("baseline")
     parser.add_argument("candidate")
     parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="draw seeds first-seed .. first-seed + seeds - 1 (another set of draws)")
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--references", type=int, default=5)
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--cache", default=str(REPO / "runs" / "cache"),
                         help="preprocessed canvases kept between runs (training's cache; '' for none)")
     args = parser.parse_args(argv)
-    print(f"skilled EER, K = {args.references}, {args.seeds} seeds x {args.draws} draws: baseline -> candidate, "
+    print(f"skilled EER, K = {args.references}, {args.seeds} seeds from {args.first_seed} x {args.draws} draws: "
+          "baseline -> candidate, "
           f"difference ± standard error")
     result = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, args.references,
-                     Path(args.cache) if args.cache else None)
+                     Path(args.cache) if args.cache else None, args.first_seed)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
