@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "842ed66d6abe09754d4827bb927c6ce5c498bfe5f389c2af24bb2334a74b9f25"
+SHIPPED_MODEL_DIGEST = "27a9215fd41154b418f9ed080307e29c12e1238c6fae469678b4ef513002e69e"
 
 
 def is_shipped(digest: str) -> bool:
