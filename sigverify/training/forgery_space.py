@@ -1,4 +1,4 @@
-"""The forgery space: a linear view of the network's pooled features in which skilled forgeries
+"""The forgery space: a linear view of the network's pooled features and texture in which skilled forgeries
 stand out from their writer's genuine signatures.
 
 The embedding is trained to tell *writers* apart; its head throws away much of what the pooled
