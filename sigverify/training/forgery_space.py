@@ -1,13 +1,13 @@
-"""The forgery space: a linear view of the network's pooled features and texture in which skilled forgeries
-stand out from their writer's genuine signatures.
+"""The forgery space: a linear view of the network's pooled features and texture in which skilled
+forgeries stand out from their writer's genuine signatures.
 
 The embedding is trained to tell *writers* apart; its head throws away much of what the pooled
 features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made, and the
 pooling itself averages away the finer maps' texture (model.py, ``pooled_and_texture``: each
 channel's mean and spread over the image at two finer scales, 896 more numbers). Fitted on
 the training writers after training — no gradient, no new data — the space keeps the directions
-along which a writer's skilled forgeries (and, weighted less, other writers) move away from the
-writer's genuine mean, measured against how that writer's genuine signatures vary:
+along which a writer's skilled forgeries (and other writers, weighted by ``between``) move away
+from the writer's genuine mean, measured against how that writer's genuine signatures vary:
 
     maximise  wᵀ (S_forged + between · S_writers) w   subject to   wᵀ (S_genuine + ridge) w = 1
 
