@@ -39,7 +39,7 @@ MIN_WRITERS = 10  # writers with genuine signatures and skilled forgeries needed
 
 @dataclass(frozen=True)
 class ForgerySpace:
-    mean: np.ndarray  # (P,) of log(1 + pooled)
+    mean: np.ndarray  # (P,) of log(1 + features)
     scale: np.ndarray  # (P,)
     projection: np.ndarray  # (P, m)
 
@@ -47,16 +47,16 @@ class ForgerySpace:
     def dimensions(self) -> int:
         return int(self.projection.shape[1])
 
-    def coordinates(self, pooled: np.ndarray) -> np.ndarray:
-        """Numpy twin of the exported graph (tests compare the two)."""
-        return ((np.log1p(np.maximum(pooled, 0.0)) - self.mean) / self.scale) @ self.projection
+    def coordinates(self, features: np.ndarray) -> np.ndarray:
+        """Numpy twin of the exported graph, from space_features (tests compare the two)."""
+        return ((np.log1p(np.maximum(features, 0.0)) - self.mean) / self.scale) @ self.projection
 
 
-def fit_forgery_space(pooled: np.ndarray, writer: np.ndarray, forged: np.ndarray, dimensions: int = DIMENSIONS,
+def fit_forgery_space(features: np.ndarray, writer: np.ndarray, forged: np.ndarray, dimensions: int = DIMENSIONS,
                       ridge: float = RIDGE, between: float = BETWEEN_WEIGHT) -> ForgerySpace | None:
-    """Fit on training writers' pooled features; None when the data cannot support it (too few
+    """Fit on training writers' space features (pooled and texture); None when the data cannot support it (too few
     writers with both genuine signatures and skilled forgeries)."""
-    x = np.log1p(np.maximum(np.asarray(pooled, np.float64), 0.0))
+    x = np.log1p(np.maximum(np.asarray(features, np.float64), 0.0))
     mean, spread = x.mean(axis=0), x.std(axis=0)
     # a feature that (nearly) never varies carries nothing: a floor keeps float noise in it from
     # being magnified (the shipped model's smallest spread is 0.4 of the median, far above the floor)
