@@ -9,6 +9,7 @@ step; CPU, CUDA, or several processes under ``torchrun`` (DistributedDataParalle
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 
 import json
@@ -157,8 +158,16 @@ def _distributed() -> tuple[int, int]:
     if world > 1 and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and os.environ.get("SIGVERIFY_DDP_BACKEND") == "nccl" else "gloo"
         torch.distributed.init_process_group(backend=backend)
+        # left to interpreter shutdown, gloo's worker threads sometimes abort the process
+        # ("terminate called without an active exception", SIGABRT): leave the group while Python still runs
+        atexit.register(_leave_process_group)
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
+
+
+def _leave_process_group() -> None:
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def as_input(images: np.ndarray, device: str) -> torch.Tensor:
