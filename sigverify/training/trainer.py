@@ -10,6 +10,7 @@ step; CPU, CUDA, or several processes under ``torchrun`` (DistributedDataParalle
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 
 import json
@@ -166,6 +167,9 @@ def _distributed() -> tuple[int, int]:
 
 
 def _leave_process_group() -> None:
+    # a finished run's DistributedDataParallel wrapper sits in a reference cycle that still holds the
+    # group (and its threads); collect it first, so that the group is really gone before shutdown
+    gc.collect()
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 
