@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "27a9215fd41154b418f9ed080307e29c12e1238c6fae469678b4ef513002e69e"
+SHIPPED_MODEL_DIGEST = "0fbfaf56b7d481657aa2fcf861adc349e1732c8290e386c6af1e8a1d218b8530"
 
 
 def is_shipped(digest: str) -> bool:

@@ -4,7 +4,8 @@ forgeries stand out from their writer's genuine signatures.
 The embedding is trained to tell *writers* apart; its head throws away much of what the pooled
 features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made, and the
 pooling itself averages away the finer maps' texture (model.py, ``pooled_and_texture``: each
-channel's mean and spread over the image at two finer scales, 896 more numbers). Fitted on
+channel's mean and spread over the image at two finer scales, 896 more numbers, and how the
+channels of the two finest pooled maps fire together — their correlations, 2,512 more). Fitted on
 the training writers after training — no gradient, no new data — the space keeps the directions
 along which a writer's skilled forgeries (and other writers, weighted by ``between``) move away
 from the writer's genuine mean, measured against how that writer's genuine signatures vary:
@@ -29,10 +30,10 @@ from torch import nn
 
 from sigverify.verification.account_model import within_writer_whitening
 
-#: settings chosen on the validation writers (the sweeps are in models/README.md): 256 directions,
-#: ridge 0.3 and other writers weighted 3 since the texture joined the pooled features
-DIMENSIONS = 256
-RIDGE = 0.3
+#: settings chosen on the validation writers (the sweeps are in models/README.md): 512 directions,
+#: ridge 1 and other writers weighted 3 since the channel correlations joined the texture
+DIMENSIONS = 512
+RIDGE = 1.0
 BETWEEN_WEIGHT = 3.0
 MIN_WRITERS = 10  # writers with genuine signatures and skilled forgeries needed to fit it at all
 

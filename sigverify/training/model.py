@@ -52,6 +52,24 @@ def _spatial_std(x: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(torch.clamp((x * x).mean(dim=(2, 3)) - mean * mean, min=0.0) + 1e-12)
 
 
+def _channel_correlations(x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """How strongly each pair of channels fires together over the image (N, C, H, W) -> (N, C(C-1)/2):
+    the Gram matrix of the map with its diagonal divided out (a correlation, in [0, 1] after ReLU),
+    upper triangle (``pairs``: its flat indices, from ``_upper_pairs``). A texture descriptor that does not
+    depend on how much ink there is or how dark it is."""
+    flat = x.flatten(2)
+    gram = flat @ flat.transpose(1, 2) / flat.shape[2]
+    power = torch.diagonal(gram, dim1=1, dim2=2)
+    correlation = gram / torch.sqrt(power[:, :, None] * power[:, None, :] + 1e-12)
+    return correlation.flatten(1)[:, pairs]
+
+
+def _upper_pairs(channels: int) -> torch.Tensor:
+    """Flat indices of a channels x channels matrix above its diagonal, row by row (a constant buffer:
+    the exported graph has no triu_indices operator)."""
+    return torch.tensor([i * channels + j for i in range(channels) for j in range(i + 1, channels)], dtype=torch.long)
+
+
 class RegionalSignatureNet(nn.Module):
     """The branch used since the multi-dataset model: higher resolution, global + strip pooling.
 
@@ -81,6 +99,10 @@ class RegionalSignatureNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(cin * (2 + rows + columns), embedding_size)
         self.embedding_size = embedding_size
+        # the texture's channel correlations read the maps before the first two of the last three
+        # max-pools (pooled_and_texture); not saved with the weights, so older checkpoints still load
+        for k, width in enumerate(channels[1:-1][-3:-1]):
+            self.register_buffer(f"pairs{k}", _upper_pairs(width), persistent=False)
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features the head reads (global average + max, strips): richer than the
@@ -99,7 +121,10 @@ class RegionalSignatureNet(nn.Module):
         max-pools) and the standard deviation of the last map. How evenly a stroke's responses run —
         tremor, hesitation, blunt starts, pressure — is what a slow, careful forger changes and what
         the writer-trained head averages out; the forgery space reads both (training only fits a
-        projection of them; the head and the embedding do not change)."""
+        projection of them; the head and the embedding do not change). Then the channel correlations
+        (``_channel_correlations``) of the maps before the first two of the last three max-pools: which
+        stroke detectors fire together at fine scales — the ink's texture (style features, as in
+        neural style transfer), where a careful forger's slow, pressed line differs most."""
         before_pool = []
         for layer in self.features:
             if isinstance(layer, nn.MaxPool2d):
@@ -109,6 +134,8 @@ class RegionalSignatureNet(nn.Module):
         for fine in before_pool[-2:]:
             texture += [fine.mean(dim=(2, 3)), _spatial_std(fine)]
         texture.append(_spatial_std(x))
+        for k, fine in enumerate(before_pool[-3:-1]):
+            texture.append(_channel_correlations(fine, getattr(self, f"pairs{k}")))
         return self._pool(x), torch.cat(texture, dim=1)
 
     def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:

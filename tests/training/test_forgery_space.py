@@ -29,8 +29,9 @@ def _pooled(rng, writers=30, genuine=8, forgeries=5, size=20, slip=3):
 def test_the_space_finds_the_feature_that_forgers_get_wrong():
     pooled, writer, forged = _pooled(np.random.default_rng(0))
     # other writers weighted as much as the forgeries: these made-up writers differ in every feature,
-    # far more than real writers do relative to their forgeries (the shipped weight is 3)
-    space = fit_forgery_space(pooled, writer, forged, dimensions=2, between=1.0)
+    # far more than real writers do relative to their forgeries (the shipped weight is 3); a light ridge:
+    # the shipped one (1 x the mean variance) suits thousands of noisy real features, not these 20
+    space = fit_forgery_space(pooled, writer, forged, dimensions=2, between=1.0, ridge=0.1)
     assert space is not None and space.projection.shape == (20, 2)
     first = np.abs(space.projection[:, 0] * space.scale)  # the first direction, per feature
     assert first.argmax() == 3 and first[3] > 5 * np.delete(first, 3).max()
@@ -53,7 +54,8 @@ def test_too_few_writers_with_forgeries_fit_nothing():
 def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
     torch.manual_seed(0)
     # 64 pooled features; texture: mean and spread of the two 8-channel maps before the last two
-    # max-pools (32) and the spread of the last map (8)
+    # max-pools (32), the spread of the last map (8), and the channel correlations of the 8-channel maps
+    # before the first two max-pools (2 x 28)
     branch = RegionalSignatureNet(embedding_size=16, channels=(4, 8, 8, 8, 8)).eval()
     rng = np.random.default_rng(2)
     # images that differ from each other as much as signatures do (sparse ink of varying density)
@@ -65,7 +67,7 @@ def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
         branch.train()(torch.from_numpy(canvases[:, None]))
     branch.eval()
     pooled = space_features(branch, canvases)
-    assert pooled.shape == (160, 64 + 40)
+    assert pooled.shape == (160, 64 + 40 + 56)
     writer, forged = np.repeat(np.arange(20), 8), np.tile([False] * 6 + [True] * 2, 20)
     space = fit_forgery_space(pooled, writer, forged, dimensions=6)
     network = WithForgerySpace(branch, space).eval()
@@ -100,20 +102,32 @@ def test_training_features_number_writers_across_chunks(tmp_path):
     assert np.allclose(whole[0], chunked[0], atol=1e-5)
 
 
-def test_texture_is_each_channels_mean_and_spread_over_the_finer_maps():
+def _correlations(x: torch.Tensor) -> torch.Tensor:
+    """Pearson-style channel correlations about zero, pair by pair, written out the slow way."""
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, -1).double()
+    out = []
+    for i in range(c):
+        for j in range(i + 1, c):
+            num = (flat[:, i] * flat[:, j]).mean(1)
+            out.append(num / torch.sqrt((flat[:, i] ** 2).mean(1) * (flat[:, j] ** 2).mean(1) + 1e-12))
+    return torch.stack(out, dim=1).float()
+
+
+def test_texture_is_each_channels_mean_and_spread_over_the_finer_maps_and_their_channel_correlations():
     torch.manual_seed(1)
     branch = RegionalSignatureNet(embedding_size=8, channels=(4, 8, 8, 8, 8)).eval()
     x = torch.rand(3, 1, 128, 256)
     maps = []
-    hooks = [branch.features[i].register_forward_hook(lambda m, i, o: maps.append(o)) for i in (5, 7)]
+    hooks = [branch.features[i].register_forward_hook(lambda m, i, o: maps.append(o)) for i in (3, 5, 7)]
     with torch.no_grad():
         pooled, texture = branch.pooled_and_texture(x)
         final = branch.features(x)
     for hook in hooks:
         hook.remove()
-    fine = maps[:2]  # the stages before the last two max-pools (layers 5 and 7 of this layout)
+    fine = maps[1:3]  # the stages before the last two max-pools (layers 5 and 7 of this layout)
     expected = torch.cat([fine[0].mean(dim=(2, 3)), fine[0].std(dim=(2, 3), correction=0),
                           fine[1].mean(dim=(2, 3)), fine[1].std(dim=(2, 3), correction=0),
-                          final.std(dim=(2, 3), correction=0)], dim=1)
+                          final.std(dim=(2, 3), correction=0)] + [_correlations(m) for m in maps[:2]], dim=1)
     assert torch.allclose(texture, expected, atol=1e-5)
     assert torch.allclose(pooled, branch.pooled(x), atol=1e-6)
