@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "0fbfaf56b7d481657aa2fcf861adc349e1732c8290e386c6af1e8a1d218b8530"
+SHIPPED_MODEL_DIGEST = "e4daf9f083347ee7276ed3ca0da570a21d44c3efc544b703446646c022092f30"
 
 
 def is_shipped(digest: str) -> bool:

@@ -5,7 +5,8 @@ The embedding is trained to tell *writers* apart; its head throws away much of w
 features (global and strip pooling, 2,048 numbers) know about *how* a stroke was made, and the
 pooling itself averages away the finer maps' texture (model.py, ``pooled_and_texture``: each
 channel's mean and spread over the image at two finer scales, 896 more numbers, and how the
-channels of the two finest pooled maps fire together — their correlations, 2,512 more). Fitted on
+channels of the three pooled maps fire together — their correlations, 10,640 more, the widest
+map's 8,128 reduced to 1,024 principal components for the fit). Fitted on
 the training writers after training — no gradient, no new data — the space keeps the directions
 along which a writer's skilled forgeries (and other writers, weighted by ``between``) move away
 from the writer's genuine mean, measured against how that writer's genuine signatures vary:
@@ -35,6 +36,8 @@ from sigverify.verification.account_model import within_writer_whitening
 DIMENSIONS = 512
 RIDGE = 1.0
 BETWEEN_WEIGHT = 3.0
+#: the widest map's channel correlations enter the fit as this many principal components
+WIDE_COMPONENTS = 1024
 MIN_WRITERS = 10  # writers with genuine signatures and skilled forgeries needed to fit it at all
 
 
@@ -54,15 +57,25 @@ class ForgerySpace:
 
 
 def fit_forgery_space(features: np.ndarray, writer: np.ndarray, forged: np.ndarray, dimensions: int = DIMENSIONS,
-                      ridge: float = RIDGE, between: float = BETWEEN_WEIGHT) -> ForgerySpace | None:
+                      ridge: float = RIDGE, between: float = BETWEEN_WEIGHT, wide: int = 0,
+                      components: int = WIDE_COMPONENTS) -> ForgerySpace | None:
     """Fit on training writers' space features (pooled and texture); None when the data cannot support it (too few
-    writers with both genuine signatures and skilled forgeries)."""
+    writers with both genuine signatures and skilled forgeries).
+
+    ``wide``: how many trailing columns form one block too wide to fit directly (the widest map's channel
+    correlations, model.wide_texture_size): they enter as their ``components`` leading principal components
+    (each scaled to unit spread), and the returned projection folds that step in, so it still reads every
+    feature and the exported graph stays one projection."""
     x = np.log1p(np.maximum(np.asarray(features, np.float64), 0.0))
     mean, spread = x.mean(axis=0), x.std(axis=0)
     # a feature that (nearly) never varies carries nothing: a floor keeps float noise in it from
     # being magnified (the shipped model's smallest spread is 0.4 of the median, far above the floor)
     scale = np.maximum(spread, 0.01 * np.median(spread)) + 1e-6
     x = (x - mean) / scale
+    reduction = None
+    if 0 < components < wide <= x.shape[1]:
+        reduction = _principal_components(x[:, -wide:], components)
+        x = np.concatenate([x[:, :-wide], x[:, -wide:] @ reduction], axis=1)
     size = x.shape[1]
     forged_scatter, forged_count, writer_means, with_forgeries = np.zeros((size, size)), 0, [], 0
     for w in np.unique(writer):
@@ -84,7 +97,20 @@ def fit_forgery_space(features: np.ndarray, writer: np.ndarray, forged: np.ndarr
     whiten = within_writer_whitening(x[~forged], writer[~forged], ridge=ridge)
     spread, directions = np.linalg.eigh(whiten @ (forged_scatter + between * writers_scatter) @ whiten)
     keep = np.argsort(spread)[::-1][:min(dimensions, size)]
-    return ForgerySpace(mean.astype(np.float32), scale.astype(np.float32), (whiten @ directions[:, keep]).astype(np.float32))
+    projection = whiten @ directions[:, keep]
+    if reduction is not None:  # fold the components back: the projection reads the wide block itself
+        projection = np.concatenate([projection[:-components], reduction @ projection[-components:]])
+    return ForgerySpace(mean.astype(np.float32), scale.astype(np.float32), projection.astype(np.float32))
+
+
+def _principal_components(block: np.ndarray, components: int) -> np.ndarray:
+    """(W, components): the block's leading principal directions, each scaled so its coordinate has unit
+    spread. Estimated on every third row, which bounds the SVD's cost (about a minute for the shipped
+    model's 8,128 correlations of 10,459 training images) and moves the result very little."""
+    sample = block[::3] - block[::3].mean(axis=0)
+    _, _, rows = np.linalg.svd(sample.astype(np.float32), full_matrices=False)
+    basis = rows[:components].T.astype(np.float64)
+    return basis / ((block @ basis).std(axis=0) + 1e-6)
 
 
 def space_features(model: nn.Module, canvases: np.ndarray, batch: int = 128) -> np.ndarray:

@@ -99,10 +99,14 @@ class RegionalSignatureNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(cin * (2 + rows + columns), embedding_size)
         self.embedding_size = embedding_size
-        # the texture's channel correlations read the maps before the first two of the last three
-        # max-pools (pooled_and_texture); not saved with the weights, so older checkpoints still load
-        for k, width in enumerate(channels[1:-1][-3:-1]):
+        # the texture's channel correlations read the maps before the last three max-pools
+        # (pooled_and_texture); not saved with the weights, so older checkpoints still load
+        pooled_widths = channels[1:-1][-3:]
+        for k, width in enumerate(pooled_widths):
             self.register_buffer(f"pairs{k}", _upper_pairs(width), persistent=False)
+        #: how many numbers at the end of the texture are the widest map's correlations (the forgery
+        #: space reduces them to principal components before its fit, see forgery_space.py)
+        self.wide_texture_size = pooled_widths[-1] * (pooled_widths[-1] - 1) // 2 if pooled_widths else 0
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features the head reads (global average + max, strips): richer than the
@@ -122,7 +126,7 @@ class RegionalSignatureNet(nn.Module):
         tremor, hesitation, blunt starts, pressure — is what a slow, careful forger changes and what
         the writer-trained head averages out; the forgery space reads both (training only fits a
         projection of them; the head and the embedding do not change). Then the channel correlations
-        (``_channel_correlations``) of the maps before the first two of the last three max-pools: which
+        (``_channel_correlations``) of the maps before the last three max-pools, the widest last: which
         stroke detectors fire together at fine scales — the ink's texture (style features, as in
         neural style transfer), where a careful forger's slow, pressed line differs most."""
         before_pool = []
@@ -134,7 +138,7 @@ class RegionalSignatureNet(nn.Module):
         for fine in before_pool[-2:]:
             texture += [fine.mean(dim=(2, 3)), _spatial_std(fine)]
         texture.append(_spatial_std(x))
-        for k, fine in enumerate(before_pool[-3:-1]):
+        for k, fine in enumerate(before_pool[-3:]):
             texture.append(_channel_correlations(fine, getattr(self, f"pairs{k}")))
         return self._pool(x), torch.cat(texture, dim=1)
 

@@ -54,8 +54,8 @@ def test_too_few_writers_with_forgeries_fit_nothing():
 def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
     torch.manual_seed(0)
     # 64 pooled features; texture: mean and spread of the two 8-channel maps before the last two
-    # max-pools (32), the spread of the last map (8), and the channel correlations of the 8-channel maps
-    # before the first two max-pools (2 x 28)
+    # max-pools (32), the spread of the last map (8), and the channel correlations of the three 8-channel
+    # maps before the max-pools (3 x 28; the last 28 are the 'wide' block, reduced to 10 components for the fit)
     branch = RegionalSignatureNet(embedding_size=16, channels=(4, 8, 8, 8, 8)).eval()
     rng = np.random.default_rng(2)
     # images that differ from each other as much as signatures do (sparse ink of varying density)
@@ -67,9 +67,10 @@ def test_the_exported_network_outputs_embedding_then_space_and_onnx_agrees():
         branch.train()(torch.from_numpy(canvases[:, None]))
     branch.eval()
     pooled = space_features(branch, canvases)
-    assert pooled.shape == (160, 64 + 40 + 56)
+    assert pooled.shape == (160, 64 + 40 + 84) and branch.wide_texture_size == 28
     writer, forged = np.repeat(np.arange(20), 8), np.tile([False] * 6 + [True] * 2, 20)
-    space = fit_forgery_space(pooled, writer, forged, dimensions=6)
+    space = fit_forgery_space(pooled, writer, forged, dimensions=6, wide=28, components=10)
+    assert space.projection.shape == (188, 6)  # the components are folded back: it reads every feature
     network = WithForgerySpace(branch, space).eval()
     with torch.no_grad():
         out = network(torch.from_numpy(canvases[:5, None])).numpy()
@@ -128,6 +129,6 @@ def test_texture_is_each_channels_mean_and_spread_over_the_finer_maps_and_their_
     fine = maps[1:3]  # the stages before the last two max-pools (layers 5 and 7 of this layout)
     expected = torch.cat([fine[0].mean(dim=(2, 3)), fine[0].std(dim=(2, 3), correction=0),
                           fine[1].mean(dim=(2, 3)), fine[1].std(dim=(2, 3), correction=0),
-                          final.std(dim=(2, 3), correction=0)] + [_correlations(m) for m in maps[:2]], dim=1)
+                          final.std(dim=(2, 3), correction=0)] + [_correlations(m) for m in maps[:3]], dim=1)
     assert torch.allclose(texture, expected, atol=1e-5)
     assert torch.allclose(pooled, branch.pooled(x), atol=1e-6)
