@@ -31,7 +31,7 @@ def test_shipped_model_loads_and_matches_its_manifest():
     manifest = engine.manifest
     assert manifest.input_shape == (None, 1, 128, 256)
     # a 128-number embedding, then the forgery space's coordinates (validation kept it)
-    assert manifest.identity_size == 128 and manifest.embedding_size == 128 + 256
+    assert manifest.identity_size == 128 and manifest.embedding_size == 128 + 512
     assert manifest.population.identity_size == 128 and manifest.identity_weight > 0
     assert manifest.extra["parity_max_abs_diff"] <= 1e-4
     assert manifest.decision_rule == "spread" and manifest.population is not None
