@@ -77,8 +77,10 @@ def test_a_clerks_trial_on_real_test_writers(capsys):
     assert forged_ok >= FORGED_NOT_ACCEPTED and genuine_ok >= GENUINE_NOT_REJECTED
 
 
-# Measured for the shipped model on this trial: 89/95 genuine not called forged, 87/95 forgeries not
-# called genuine (the bench's clerk trial, with up to 10 of each: 94% and 92%). A model that does
-# worse fails here.
-FORGED_NOT_ACCEPTED = 0.90
-GENUINE_NOT_REJECTED = 0.92
+# Measured for the shipped model (sigverify-20261124-ceb804e9) on this trial: 85/95 genuine not called
+# forged, 93/95 forgeries not called genuine (the bench's clerk trial, with up to 10 of each: 94% and 97%).
+# The previous model (16714dde) had 89/95 and 87/95: the channel-correlation texture halved the skilled
+# forgeries accepted at the shipped threshold (FAR 11.8% -> 6.2% on 20 draws per writer) for a little more
+# of FRR (8.5% -> 9.6%), and this one fixed draw shows that trade. A model that does worse fails here.
+FORGED_NOT_ACCEPTED = 0.95
+GENUINE_NOT_REJECTED = 0.89
