@@ -136,7 +136,7 @@ def add_forgery_space(fitted: FittedDecision, model: torch.nn.Module, split, con
     features, writer, forged = training_features(model, split, config, problems, writers_per_chunk)
     if not len(features):
         return None
-    space = fit_forgery_space(features, writer, forged, wide=getattr(model, "wide_texture_size", 0))
+    space = fit_forgery_space(features, writer, forged, wide=model.wide_texture_size)
     if space is None:
         return None
     network = WithForgerySpace(model, space).eval()

@@ -107,7 +107,8 @@ def _principal_components(block: np.ndarray, components: int) -> np.ndarray:
     """(W, components): the block's leading principal directions, each scaled so its coordinate has unit
     spread. Estimated on every third row, which bounds the SVD's cost (about a minute for the shipped
     model's 8,128 correlations of 10,459 training images) and moves the result very little."""
-    sample = block[::3] - block[::3].mean(axis=0)
+    sample = block[::3]
+    sample = sample - sample.mean(axis=0)
     _, _, rows = np.linalg.svd(sample.astype(np.float32), full_matrices=False)
     basis = rows[:components].T.astype(np.float64)
     return basis / ((block @ basis).std(axis=0) + 1e-6)
