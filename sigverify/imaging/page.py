@@ -235,7 +235,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
     for label in sorted(scores, key=scores.get, reverse=True):
         if label in used or len(boxes) >= max_count or scores[label] < min_share * max(scores.values()):
             continue
-        chosen = [c for c in _grow_cluster(stats, label) if c not in used]
+        chosen = [c for c in _grow_cluster(stats, label, JOINT_GAP * page_shape[1]) if c not in used]
         used.update(chosen)
         bx0 = min(stats[c, 0] for c in chosen)
         by0 = min(stats[c, 1] for c in chosen)
@@ -251,7 +251,12 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
     return boxes
 
 
-def _grow_cluster(stats: np.ndarray, best: int) -> list[int]:
+#: two ink clusters further apart than this share of the page's width are two signatures (a joint
+#: cheque's signatories sign side by side), however tall their strokes
+JOINT_GAP = 0.065
+
+
+def _grow_cluster(stats: np.ndarray, best: int, max_gap: float = np.inf) -> list[int]:
     """The chosen blob plus blobs beside it on the same line: a signature's detached strokes."""
     x, y, w, h = (int(v) for v in stats[best][:4])
     chosen = [best]
@@ -265,7 +270,7 @@ def _grow_cluster(stats: np.ndarray, best: int) -> list[int]:
             gap_x = max(bx - (x + w), x - (bx + bw), 0)
             overlap_y = min(y + h, by + bh) - max(y, by)
             # words of one name: a word's gap apart (the smaller part's height), on one line
-            if gap_x <= 1.2 * min(h, bh) and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:
+            if gap_x <= min(1.2 * min(h, bh), max_gap) and overlap_y > 0.3 * min(h, bh) and bh < 2.5 * h:
                 x0, y0 = min(x, bx), min(y, by)
                 x, y, w, h = x0, y0, max(x + w, bx + bw) - x0, max(y + h, by + bh) - y0
                 chosen.append(label)

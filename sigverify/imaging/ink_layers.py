@@ -1,0 +1,160 @@
+"""Separating the pen's ink from what else is printed or stamped on a colour document.
+
+Ink on paper is subtractive: each ink absorbs light in its own proportions per colour channel, and
+where a stamp lies over a stroke their optical densities add (Beer-Lambert). So the page is turned
+into optical density relative to its own paper (which also evens out a photo's shadow), the colours
+of the inks on it are found (clusters of density directions), each pixel is unmixed into those inks,
+and only the pen's share is kept as a grey image: security tints, guilloche bands and stamps of
+another hue drop out before the grey image the rest of the pipeline reads is made.
+
+Which ink is the pen: a pen's stroke is among the densest inks on a document (ballpoint and gel
+pens are far denser than a security tint or a stamp pad's ink), so the inks kept are the densest and
+every ink at least ``PEN_DENSITY_SHARE`` as dense (a blue pen beside black print). A stamp in the
+pen's own colour cannot be separated this way: the quality check (document.py) refers those.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sigverify.imaging.preprocess import PreprocessParams, to_grayscale
+
+#: an ink is kept as "pen" when its typical density is at least this share of the densest ink's
+PEN_DENSITY_SHARE = 0.55
+#: two ink colours closer than this (degrees between density directions) are one ink
+SAME_INK_DEGREES = 9.0
+#: optical density (summed over channels) above which a pixel is ink for finding the inks' colours
+INKY = 0.45
+
+
+def paper_level(channel: np.ndarray, params: PreprocessParams = PreprocessParams()) -> np.ndarray:
+    """The paper's local brightness under each pixel (local maximum, smoothed), as preprocessing
+    estimates it: ink is always darker than its paper."""
+    h, w = channel.shape
+    shrink = max(1, min(h, w) // 256)
+    small = cv2.resize(channel, (max(1, w // shrink), max(1, h // shrink)), interpolation=cv2.INTER_AREA) \
+        if shrink > 1 else channel
+    size = min(max(int(round(min(small.shape) * params.background_window)) | 1, 7), 51)
+    paper = cv2.blur(cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))), (size, size))
+    if shrink > 1:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(paper, channel)
+
+
+def optical_density(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel and channel, how much light the inks absorb relative to the local paper (>= 0)."""
+    out = np.empty(rgb.shape, np.float32)
+    for c in range(3):
+        channel = rgb[..., c]
+        paper = paper_level(channel).astype(np.float32)
+        out[..., c] = np.log((paper + 1.0) / (channel.astype(np.float32) + 1.0))
+    return np.maximum(out, 0.0)
+
+
+def ink_colours(density: np.ndarray, rng_seed: int = 0, clusters: int = 6) -> list[tuple[np.ndarray, float, int]]:
+    """The inks on a page: (unit density direction, typical density, pixel count), densest first.
+    Clustered on colour and on density together: a light security tint can have a blue pen's hue."""
+    flat = density.reshape(-1, 3)
+    total = flat.sum(1)
+    inky = np.nonzero(total > INKY)[0]
+    if inky.size < 50:
+        return []
+    rng = np.random.default_rng(rng_seed)
+    sample = flat[rng.choice(inky, min(inky.size, 30000), replace=False)]
+    magnitude = np.linalg.norm(sample, axis=1)
+    directions = sample / magnitude[:, None]
+    features = np.hstack([directions, 0.15 * np.log(magnitude)[:, None]]).astype(np.float32)
+    k = min(clusters, len(features))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 1e-4)
+    cv2.setRNGSeed(rng_seed)
+    _, labels, _ = cv2.kmeans(features, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    groups = []  # [direction, log density, member magnitudes]
+    for j in range(k):
+        members = labels == j
+        if members.sum() < 20:
+            continue
+        direction = directions[members].mean(0)
+        groups.append([direction / np.linalg.norm(direction), float(np.median(np.log(magnitude[members]))),
+                       magnitude[members]])
+    merged: list[list] = []
+    for group in sorted(groups, key=lambda g: -g[2].size):
+        for ink in merged:
+            angle = np.degrees(np.arccos(np.clip(float(ink[0] @ group[0]), -1, 1)))
+            if angle < SAME_INK_DEGREES and abs(ink[1] - group[1]) < 0.6:
+                weight = group[2].size / (group[2].size + ink[2].size)
+                direction = (1 - weight) * ink[0] + weight * group[0]
+                ink[0] = direction / np.linalg.norm(direction)
+                ink[2] = np.concatenate([ink[2], group[2]])
+                break
+        else:
+            merged.append(group)
+    found = [(d, float(np.percentile(m, 90)), int(m.size)) for d, _, m in merged]
+    return sorted(found, key=lambda ink: -ink[1])
+
+
+#: pen and print cover a few percent of a document; a security pattern in the pen's own hue covers far
+#: more of it, lighter: density below the level this share of the page reaches is background
+INK_SHARE = 0.06
+#: densities above this are ink or shadow, never a security pattern's
+LIGHT = 0.7
+
+
+def without_background(density: np.ndarray) -> np.ndarray:
+    """Take a light pattern spread over the page (guilloche lines, a pantograph screen in the pen's
+    own hue, which unmixing cannot tell from the pen) off every pixel's density."""
+    # measured over light pixels only: a dark table around a photographed cheque is no pattern
+    light = density[density < LIGHT]
+    if light.size < 0.5 * density.size:
+        return density
+    above = max(0.02, (INK_SHARE * density.size - (density.size - light.size)) / light.size)
+    level = float(np.quantile(light, 1.0 - above))
+    if level <= 0.05:
+        return density
+    return np.maximum(density - 1.15 * level, 0.0)
+
+
+def pen_grey(image: np.ndarray) -> tuple[np.ndarray, dict]:
+    """A grey image of the pen's ink alone (paper white, light background patterns taken off) from a
+    grey or colour page, and what was found (``inks``: ink colours, ``removed``: how many dropped)."""
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        grey = to_grayscale(image.reshape(image.shape[:2]))
+        density = np.log((paper_level(grey).astype(np.float32) + 1.0) / (grey.astype(np.float32) + 1.0))
+        return _to_grey(without_background(np.maximum(density, 0.0))), {"inks": 1, "removed": 0}
+    rgb = np.ascontiguousarray(image[..., :3])
+    density = optical_density(rgb)
+    inks = ink_colours(density)
+    flat = density.reshape(-1, 3)
+    total = flat.sum(1)
+    if not inks:
+        return _to_grey(without_background(total.reshape(rgb.shape[:2]) / 3.0)), {"inks": 0, "removed": 0}
+    densest = inks[0][1]
+    pen = [i for i, ink in enumerate(inks) if ink[1] >= PEN_DENSITY_SHARE * densest]
+
+    def far_from_pen(i: int) -> bool:
+        return all(np.degrees(np.arccos(np.clip(float(inks[i][0] @ inks[p][0]), -1, 1))) >= SAME_INK_DEGREES
+                   for p in pen)
+
+    # unmix into at most three inks (three channels): the pen inks, then the most common inks of
+    # another colour; an ink of the pen's colour but lighter (a tint) is left to without_background
+    others = sorted((i for i in range(len(inks)) if i not in pen and far_from_pen(i)), key=lambda i: -inks[i][2])
+    basis = (pen + others)[:3]
+    matrix = np.stack([inks[i][0] for i in basis], 1)  # 3 x n
+    # the paper's own grain is not unmixed: close inks' directions would amplify it into speckle
+    floor = max(0.12, 4.0 * float(np.median(total)))
+    amounts = np.zeros((flat.shape[0], len(basis)), np.float32)
+    inked = total > floor
+    amounts[inked] = flat[inked] @ np.linalg.pinv(matrix).T.astype(np.float32)
+    amounts = np.maximum(amounts, 0.0)
+    pen_density = np.zeros(amounts.shape[0], np.float32)
+    for column, i in enumerate(basis):
+        if i in pen:
+            pen_density += amounts[:, column] * float(inks[i][0].mean())
+    grey = _to_grey(without_background(pen_density.reshape(rgb.shape[:2])))
+    return grey, {"inks": len(inks), "removed": len(inks) - len(pen),
+                  "pen": [inks[i][0].round(3).tolist() for i in pen]}
+
+
+def _to_grey(density: np.ndarray) -> np.ndarray:
+    return np.clip(255.0 * np.exp(-density), 0, 255).astype(np.uint8)
