@@ -5,6 +5,7 @@ clean specimen scans, side by side with the same signatures as clean crops.
 
     python bench/documents.py                  # every condition, every dataset's test writers (~40 min)
     python bench/documents.py --per-writer 2   # fewer questioned signatures per writer
+    python bench/documents.py --writers 20     # the first 20 test writers of each dataset
     python bench/documents.py --smoke --out DIR   # the test suite's run: 2 writers per dataset, 3 conditions
     python bench/documents.py --write-docs     # also regenerate the table in README.md
 
@@ -290,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conditions", nargs="*", default=list(CONDITIONS), help="names from synthetic_document.CONDITIONS")
     parser.add_argument("--datasets", nargs="*", default=list(KNOWN_DATASETS))
     parser.add_argument("--joint", type=int, default=40, help="joint cheques per dataset")
+    parser.add_argument("--writers", type=int, default=None, help="the first N test writers of each dataset")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="2 writers per dataset, 3 conditions (the test suite)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
         parser.error(f"unknown condition(s): {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
-    conditions, limit, per_writer, joint = args.conditions, None, args.per_writer, args.joint
+    conditions, limit, per_writer, joint = args.conditions, args.writers, args.per_writer, args.joint
     if args.smoke:
         conditions = ["grey 300 dpi", "coloured stamp over the signature", "clearing 200 dpi black-and-white"]
         limit, per_writer, joint = 2, 2, 4

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigverify.imaging.decode import load_image
+from sigverify.imaging.document import questioned_signature
 from sigverify.inference.engine import EmbeddingEngine
 from sigverify.inference.trust import require_trusted_model
 from sigverify.paths import user_data_dir
@@ -65,7 +66,8 @@ def identify_signature(store, engine: EmbeddingEngine, questioned: Path | bytes,
     """Rank the enrolled people (of one account, or everyone) for a questioned signature, and record it."""
     require_trusted_model(store, engine)
     data, name = read_questioned(questioned, filename)
-    query = engine.embed_canvases(engine.prepare(load_image(data, name=name).pixels)[None])[0]
+    signature = questioned_signature(load_image(data, name=name).pixels)  # a whole cheque: its signature, cleaned
+    query = engine.embed_canvases(engine.prepare(signature.image)[None])[0]
     log = identifications_of(store)
     sha = engine.manifest.sha256
     specimens = _embedded_specimens(store, engine, account)

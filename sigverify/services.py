@@ -4,7 +4,7 @@ embedding cache in step with the active model. Used by the CLI and the desktop a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from sigverify.errors import SpecimenRefused
 from sigverify.imaging.decode import load_image, read_image_file
+from sigverify.imaging.document import questioned_signature
 from sigverify.imaging.preprocess import preprocess_with_box
 from sigverify.imaging.specimen_check import specimen_problems
 from sigverify.inference.engine import EmbeddingEngine
@@ -20,7 +21,7 @@ from sigverify.store.auth import require_supervisor
 from sigverify.store.db import StoreError
 from sigverify.store.mandates import mandates_of
 from sigverify.store.repository import EnrolItem, Store
-from sigverify.verification.decision import FORGED, Decision, decide
+from sigverify.verification.decision import FORGED, REFER, Decision, decide
 
 
 def _read(path: Path) -> bytes:
@@ -103,6 +104,7 @@ class AccountVerification:
     decision: Decision
     reference_ids: list[int]
     signatory: str = ""  # on an account with several signatories: whose specimens it matched
+    problems: tuple[str, ...] = ()  # why the verdict is REFER whatever the distance (a stamp over the strokes, …)
 
 
 def closest_signatory(query: np.ndarray, ids: list[int], matrix: np.ndarray, owners: dict[int, str],
@@ -131,14 +133,17 @@ def checked_threshold(store: Store, engine: EmbeddingEngine, threshold: float, a
 
 
 def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, questioned: Path | bytes,
-                           actor: str, filename: str = "", threshold: float | None = None) -> AccountVerification:
+                           actor: str, filename: str = "", threshold: float | None = None,
+                           problems: tuple[str, ...] = ()) -> AccountVerification:
     """Verify a questioned signature against the account's active references and record it."""
     store.account(number)
     require_trusted_model(store, engine)
     if threshold is not None:
         threshold = checked_threshold(store, engine, threshold, actor)
     data, name = read_questioned(questioned, filename)
-    canvas = engine.prepare(load_image(data, name=name).pixels)
+    found = questioned_signature(load_image(data, name=name).pixels)  # a whole cheque: its signature, cleaned
+    problems = tuple(problems) + found.problems
+    canvas = engine.prepare(found.image)
     ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
     if missing:  # this account only: the rest of the store is refreshed in the background
         refresh_embeddings(store, engine, reference_ids=missing)
@@ -151,7 +156,9 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
         policy = policy.with_threshold(override)
     owners = mandates_of(store).reference_signatories(number)
     signatory, ids, decision = closest_signatory(engine.embed_canvases(canvas[None])[0], ids, matrix, owners, policy)
+    if problems:  # what the paper did to the strokes is no evidence of forgery: a person looks
+        decision = replace(decision, verdict=REFER)
     verification_id = store.record_verification(
         number, data, name, engine.version, engine.manifest.sha256, list(zip(ids, decision.distances)),
         decision.distance, decision.score, decision.threshold, decision.verdict, actor)
-    return AccountVerification(verification_id, decision, ids, signatory)
+    return AccountVerification(verification_id, decision, ids, signatory, problems)

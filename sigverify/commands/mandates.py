@@ -135,7 +135,8 @@ def cmd_document(args) -> int:
     data, name = read_image_file(Path(args.image))
     decision = decide_document(store, engine, actor, args.account, data, args.amount, boxes=boxes, filename=name)
     for m in decision.matches:
-        print(f"  box {m.box}: closest to {m.signatory}, distance {m.distance:.4f}, {m.verdict}")
+        print(f"  box {m.box}: closest to {m.signatory}, distance {m.distance:.4f}, {m.verdict}"
+              + (f" — {'; '.join(m.problems)}" if m.problems else ""))
     print(f"threshold {decision.threshold:.4f} (FAR <= {100 * decision.max_far:.1f}% for this amount)")
     print(f"document {decision.document_id}: {decision.outcome.upper()} — {decision.explanation}")
     return {"accepted": 0, "rejected": 1, "review": 2}[decision.outcome]

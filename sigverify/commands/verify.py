@@ -77,7 +77,8 @@ def _verify_account(args) -> int:
                "references": [{"reference_id": r, "distance": round(x, 6)} for r, x in zip(result.reference_ids,
                                                                                           d.distances)],
                "distance": round(d.distance, 6), "threshold": round(d.threshold, 6), "score": round(d.score, 6),
-               "verdict": d.verdict, "model_version": engine.version, "execution_provider": engine.provider}
+               "verdict": d.verdict, "refer_reasons": list(result.problems), "model_version": engine.version,
+               "execution_provider": engine.provider}
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
@@ -85,6 +86,8 @@ def _verify_account(args) -> int:
             print(f"  reference {row['reference_id']:>5}  distance {row['distance']:.4f}")
         print(f"distance {d.distance:.4f}   threshold {d.threshold:.4f}   score {d.score:.3f}   "
               f"verdict: {d.verdict.upper()}")
+        for problem in result.problems:
+            print(f"referred because of the document, not the signature: {problem}")
         print(f"recorded as verification {result.verification_id}; record the decision with "
               f"'sigverify decide {result.verification_id} accept|reject|escalate'")
     return VERDICT_EXIT[d.verdict]

@@ -400,10 +400,12 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         number, name = self.account.number, self.questioned_name
         self.verify_button.setEnabled(False)
         store, engine, actor, shown = self.store, self.engine, self.acting, set(self.reference_canvases)
+        problems = self.questioned_problems()
 
         def work():
             """Everything that touches the store or preprocesses, here off the UI thread."""
-            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, filename=name)
+            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, filename=name,
+                                                     problems=problems)
             refs = {r.id: r for r in store.references(number, active_only=False)}
             canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
                         for i in result.reference_ids if i not in shown}
@@ -415,7 +417,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.last_verification = result
             self.reference_canvases.update(canvases)
             self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas,
-                                          signatory=result.signatory)
+                                          signatory=result.signatory, problems=result.problems)
             self.tabs.setCurrentWidget(self.result_panel)
             if self.account is not None and self.account.number == number:
                 self.show_history(history)

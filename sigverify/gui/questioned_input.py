@@ -14,7 +14,8 @@ from sigverify.errors import NoSignatureError, SigVerifyError
 from sigverify.gui.dialogs import CameraDialog
 from sigverify.gui.pictures import canvas_view, to_pixmap
 from sigverify.imaging.decode import load_image, page_count
-from sigverify.imaging.page import PageInk, crop, find_signature_box, find_signature_boxes, page_ink
+from sigverify.imaging.document import DocumentPage, read_document
+from sigverify.imaging.page import PageInk, crop
 from sigverify.imaging.preprocess import preprocess
 
 
@@ -70,30 +71,43 @@ class QuestionedInput:
             self.leave_verification()
         self.update_preview()
 
-    def page_ink(self) -> PageInk:
-        """The questioned page's ink analysis, made once per image (the proposal, "find all" and the
-        print warning on every box change all read it); raises NoSignatureError on a blank page."""
-        cached = getattr(self, "_page_ink", None)
+    def document(self) -> DocumentPage:
+        """The questioned page read once (the one document path: colour, print, stamps, resolution);
+        the proposal, "find all", the preview and the checks on every box change read it."""
+        cached = getattr(self, "_document", None)
         if cached is None or cached[0] is not self.questioned_image:
-            cached = (self.questioned_image, page_ink(self.questioned_image))
-            self._page_ink = cached
+            cached = (self.questioned_image, read_document(self.questioned_image))
+            self._document = cached
         return cached[1]
 
+    def page_ink(self) -> PageInk:
+        """The analysed page's ink (print and field lines found); raises NoSignatureError on a blank page."""
+        return self.document().ink
+
     def questioned_crop(self):
-        """What is verified: the box's pixels, with the print a document puts inside it (a
-        "Signature" label the strokes reach down to) painted over; raises SigVerifyError on an
+        """What is verified: the box's signature as the document path cleans it (print the strokes reach
+        painted over, another hue's stamps and backgrounds taken out); raises SigVerifyError on an
         empty box."""
         box = self.crop_view.box
         try:
-            return self.page_ink().without_print(self.questioned_image, box)
+            return self.document().signature_in(box).image
         except NoSignatureError:  # no ink the page analysis counts: the plain crop, and its own error
             return crop(self.questioned_image, box)
+
+    def questioned_problems(self) -> tuple[str, ...]:
+        """Why the box's verdict would be unreliable (a stamp over the strokes, …): REFER with these."""
+        if self.questioned_image is None or self.crop_view.box is None:
+            return ()
+        try:
+            return self.document().signature_in(self.crop_view.box).problems
+        except SigVerifyError:
+            return ()
 
     def propose_box(self) -> None:
         if self.questioned_image is None:
             return
         try:
-            box = find_signature_box(self.questioned_image, ink=self.page_ink())
+            box = self.document().signatures(1)[0].box
         except SigVerifyError as exc:
             self.crop_view.set_image(self.questioned_image, None)
             self.show_error(str(exc))
@@ -107,7 +121,7 @@ class QuestionedInput:
         if self.questioned_image is None:
             return
         try:
-            self.crop_view.set_boxes(find_signature_boxes(self.questioned_image, ink=self.page_ink()))
+            self.crop_view.set_boxes([found.box for found in self.document().signatures()])
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
@@ -119,7 +133,7 @@ class QuestionedInput:
             self._update_enabled()
             return
         try:
-            printed = self.page_ink().printed_share(self.crop_view.box)
+            printed = self.document().printed_share(self.crop_view.box)
         except SigVerifyError:  # the page as a whole shows no ink the finder counts: nothing to warn of
             printed = 0.0
         if printed > 0.5:  # print is painted over before verifying: nothing would be left to verify
@@ -135,7 +149,11 @@ class QuestionedInput:
             self.show_error(str(exc))
             self.verify_button.setEnabled(False)
             return
-        self.clear_error()
+        problems = self.questioned_problems()
+        if problems:  # verifying is allowed: the verdict will be REFER with this reason
+            self.show_error("Check before verifying: " + "; ".join(problems))
+        else:
+            self.clear_error()
         self.preview.setPixmap(to_pixmap(canvas_view(canvas), max(self.preview.width(), 192),
                                          max(self.preview.height(), 96)))
         self._update_enabled()

@@ -109,10 +109,14 @@ class ResultPanel(QWidget):
         self.decision_note.setText("")
         self.set_decision_enabled(False)
 
-    def show_result(self, decision, references, canvases: dict, questioned_canvas, signatory: str = "") -> None:
+    def show_result(self, decision, references, canvases: dict, questioned_canvas, signatory: str = "",
+                    problems: tuple[str, ...] = ()) -> None:
         """references: Reference rows in the order of decision.distances; canvases by reference id;
-        signatory: on a joint account, whose specimens the signature was matched to."""
+        signatory: on a joint account, whose specimens the signature was matched to; problems: why the
+        document's capture makes the verdict REFER whatever the distance."""
         text, colour, tip = BADGES[decision.verdict]
+        if problems:
+            tip = "Referred because of the document, not the signature: " + "; ".join(problems)
         self.badge.setText(text)
         self.badge.setToolTip("")  # the reason is in words below, not in a tooltip over the signature
         self._style_badge(colour)

@@ -33,6 +33,8 @@ CLEARING_SIDE = 1900
 MIN_SIGNATURE_HEIGHT = 30
 #: fewer dark pixels than this in the cleaned box: too little ink to judge
 MIN_INK_PIXELS = 150
+#: a signature box covering at least this share of the image means the image is a signature crop
+CROP_SHARE = 0.5
 #: the page is turned straight when its print leans by at least this much (degrees)
 MIN_SKEW = 0.3
 
@@ -243,6 +245,21 @@ class DocumentPage:
 def read_document(pixels: np.ndarray) -> DocumentPage:
     """Read a decoded document (grey or RGB uint8) for its signatures."""
     return DocumentPage(np.asarray(pixels))
+
+
+def questioned_signature(pixels: np.ndarray) -> FoundSignature:
+    """The signature a file or a camera brings: on a document (the signature a small part of the
+    page), the strongest signature found there, cleaned and checked; a signature crop as it is."""
+    h, w = pixels.shape[:2]
+    whole = FoundSignature((0, 0, w, h), pixels, ())
+    try:
+        found = read_document(pixels).signatures(1)
+    except NoSignatureError:
+        return whole  # preprocessing gives its own plain error for a blank image
+    best = found[0]
+    if best.box[2] * best.box[3] >= CROP_SHARE * w * h:
+        return whole
+    return best
 
 
 def _overlap(a, b) -> float:

@@ -182,12 +182,19 @@ class PageInk:
         labels = self.labels[y : y + piece.shape[0], x : x + piece.shape[1]]
         handwriting = ~self.printed[labels] & (labels > 0)
         type_marks = self.printed[labels] & (labels > 0)
-        # a mark touching the handwriting stays: a stroke's piece cut off by a field line can look
-        # like a printed dot, and a notch in the stroke would do more harm than a dot of print
+        # a small mark touching the handwriting stays: a stroke's piece cut off by a field line can
+        # look like a printed dot, and a notch in the stroke would do more harm than a dot of print.
+        # A whole printed letter goes even where a stroke passes within a pixel or two of it: how
+        # close the label's letters come to the strokes is chance (OpenCV 5.1 spaces the same text
+        # wider than 5.0, and a label that stayed on one version was painted over on the other)
         near = cv2.dilate(handwriting.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        type_marks &= ~np.isin(labels, np.unique(labels[type_marks & near]))
+        touching = np.unique(labels[type_marks & near])
+        heights = self.stats[np.unique(labels[type_marks]), cv2.CC_STAT_HEIGHT]
+        letter = 0.6 * float(np.median(heights)) if heights.size else np.inf
+        small = touching[self.stats[touching, cv2.CC_STAT_HEIGHT] < letter]
+        type_marks &= ~np.isin(labels, small)
         printed = cv2.dilate(type_marks.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # with its grey rim
-        printed &= ~near
+        printed &= ~handwriting
         if not printed.any():
             return piece
         paper = np.median(piece[labels == 0], axis=0) if (labels == 0).any() else 255
