@@ -316,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "documents.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (out / "documents.md").write_text("# SigVerify: verification on documents\n\n" + text, encoding="utf-8")
     if args.write_docs:
-        readme = REPO / "README.md"
-        readme.write_text(replace_block(readme.read_text(encoding="utf-8"), BEGIN, END, text), encoding="utf-8")
+        replace_block(REPO / "README.md", BEGIN, END, text)
     return 0
 
 

@@ -397,15 +397,13 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             return None
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(questioned, cv2.COLOR_RGB2BGR) if questioned.ndim == 3
                                    else questioned)
-        number, name = self.account.number, self.questioned_name
+        number, name, shown = self.account.number, self.questioned_name, set(self.reference_canvases)
         self.verify_button.setEnabled(False)
-        store, engine, actor, shown = self.store, self.engine, self.acting, set(self.reference_canvases)
-        problems = self.questioned_problems()
+        store, engine, actor, problems = self.store, self.engine, self.acting, self.questioned_problems()
 
         def work():
             """Everything that touches the store or preprocesses, here off the UI thread."""
-            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, filename=name,
-                                                     problems=problems)
+            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, name, None, problems)
             refs = {r.id: r for r in store.references(number, active_only=False)}
             canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
                         for i in result.reference_ids if i not in shown}

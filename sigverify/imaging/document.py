@@ -35,6 +35,8 @@ MIN_SIGNATURE_HEIGHT = 30
 MIN_INK_PIXELS = 150
 #: a signature box covering at least this share of the image means the image is a signature crop
 CROP_SHARE = 0.5
+#: an image with fewer printed characters than this is a signature crop, not a document
+MIN_PRINTED_PIECES = 6
 #: the page is turned straight when its print leans by at least this much (degrees)
 MIN_SKEW = 0.3
 
@@ -137,6 +139,7 @@ class DocumentPage:
 
     def __init__(self, pixels: np.ndarray) -> None:
         self.original_shape = pixels.shape[:2]
+        self.source = pixels
         grey, self.inks = pen_grey(pixels)
         self.bitonal = is_bitonal(grey)
         longer = max(grey.shape)
@@ -210,9 +213,19 @@ class DocumentPage:
             self._stamps = stamp_boxes(self.grey)
         return self._stamps
 
+    def _plain(self) -> bool:
+        """A signature crop as scanned: no print, no other ink taken out, not resized or turned; it is
+        verified from its own pixels, exactly as the specimens and the training images were."""
+        try:
+            printed = int(self.ink.printed.sum())
+        except NoSignatureError:
+            printed = 0
+        return (printed < MIN_PRINTED_PIECES and not self.inks.get("removed") and self.scale == 1.0
+                and self._turn is None and not self.bitonal)
+
     def _found(self, box) -> FoundSignature:
         try:
-            image = self.ink.without_print(self.grey, box)
+            image = crop(self.source, box) if self._plain() else self.ink.without_print(self.grey, box)
         except NoSignatureError:
             image = crop(self.grey, box)
         return FoundSignature(self._to_original(box), image, tuple(self.problems(box, image)))
@@ -253,13 +266,15 @@ def questioned_signature(pixels: np.ndarray) -> FoundSignature:
     h, w = pixels.shape[:2]
     whole = FoundSignature((0, 0, w, h), pixels, ())
     try:
-        found = read_document(pixels).signatures(1)
+        page = read_document(pixels)
+        # a document has print (a bank's name, labels, amounts); a signature crop has none, and its
+        # strongest cluster of ink may be one word of the name: it is verified whole
+        if int(page.ink.printed.sum()) < MIN_PRINTED_PIECES:
+            return whole
+        best = page.signatures(1)[0]
     except NoSignatureError:
         return whole  # preprocessing gives its own plain error for a blank image
-    best = found[0]
-    if best.box[2] * best.box[3] >= CROP_SHARE * w * h:
-        return whole
-    return best
+    return whole if best.box[2] * best.box[3] >= CROP_SHARE * w * h else best
 
 
 def _overlap(a, b) -> float:

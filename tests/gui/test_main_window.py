@@ -141,12 +141,12 @@ def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, wor
 
 def _verdict_model(world, tmp_path, questioned, factor):
     """A model folder whose threshold puts this questioned signature's distance where we want it."""
-    from sigverify.imaging.page import crop, find_signature_box
+    from sigverify.imaging.document import read_document
 
     probe = EmbeddingEngine(world["model"])
     refs = [cv2.imread(str(world["files"][n]), cv2.IMREAD_GRAYSCALE) for n in ("r1", "r2", "r3")]
     q = cv2.imread(str(questioned), cv2.IMREAD_GRAYSCALE)
-    q = crop(q, find_signature_box(q))  # the window verifies the proposed crop
+    q = read_document(q).signatures(1)[0].image  # the window verifies the proposed crop, as the document path cleans it
     emb = probe.embed_images(refs + [q])
     distance = decide(emb[-1], emb[:-1], probe.manifest.policy).distance
     folder = make_tiny_model(tmp_path / f"model_{factor}", threshold=distance * factor)

@@ -1,0 +1,31 @@
+"""The document benchmark's smoke mode: real test-writer signatures on generated documents through the
+product's document path, beside the same signatures as clean crops."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.realdata.conftest import require_shared_data
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_documents_smoke_measures_each_condition_beside_clean_crops(tmp_path):
+    require_shared_data()
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "documents.py"), "--smoke", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads((tmp_path / "documents.json").read_text())
+    grey = results["conditions"]["grey 300 dpi"]["all"]
+    for key in ("boxed", "eer_document", "eer_clean", "genuine_called_forged_document"):
+        assert 0.0 <= grey[key] <= 1.0, key
+    # a plain grey cheque is boxed nearly always; the coloured stamp no longer hides the signature
+    assert grey["boxed"] >= 0.9
+    assert results["conditions"]["coloured stamp over the signature"]["all"]["boxed"] >= 0.6
+    assert "joint cheque, two signatures" in results["conditions"]
+    assert "| grey 300 dpi |" in (tmp_path / "documents.md").read_text()

@@ -1,0 +1,121 @@
+"""The one document path (imaging/document.py) on generated documents: colour separation, clearing
+images, skew, stamps referred, joint cheques, print painted over, crops left alone."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from sigverify.imaging.decode import load_image
+from sigverify.imaging.document import box_iou, is_bitonal, questioned_signature, read_document
+from sigverify.imaging.page import find_signature_box
+from sigverify.synthetic import SyntheticWriter
+from sigverify.synthetic_document import CONDITIONS, JOINT, Condition, make_document
+
+
+def _signature(seed: int) -> np.ndarray:
+    image = SyntheticWriter(seed).genuine(np.random.default_rng(seed))
+    return cv2.resize(image, (image.shape[1] * 2, image.shape[0] * 2))  # a signature's usual size on a page
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.paths import shipped_model_dir
+
+    return EmbeddingEngine(shipped_model_dir(), provider="cpu")
+
+
+def _distance(engine, a: np.ndarray, b: np.ndarray) -> float:
+    embedded = engine.embed_canvases(np.stack([engine.prepare(a), engine.prepare(b)]))[:, :128]
+    return float(np.linalg.norm(embedded[0] - embedded[1]))
+
+
+@pytest.mark.parametrize("condition", ["security paper, colour", "coloured stamp over the signature"])
+def test_colour_backgrounds_and_stamps_of_another_hue_are_taken_out(engine, condition):
+    """Issue 29: on security paper and under a violet/red stamp the grey path found no box at all
+    (0 of 76 SigComp2011 documents); separated by colour, most are boxed and look like their scan."""
+    signature = _signature(11)
+    boxed, old_boxed, distances = 0, 0, []
+    for seed in range(6):
+        document = make_document([signature], CONDITIONS[condition], np.random.default_rng(seed), pen="blue")
+        found = read_document(document.pixels).signatures(1)[0]
+        if box_iou(found.box, document.truth[0]) >= 0.5:
+            boxed += 1
+            distances.append(_distance(engine, signature, found.image))
+        try:  # the grey path alone, what the product did before
+            old = find_signature_box(cv2.cvtColor(document.pixels, cv2.COLOR_RGB2GRAY))
+        except Exception:
+            old = (0, 0, 1, 1)
+        old_boxed += box_iou(old, document.truth[0]) >= 0.5
+    assert boxed >= 4 and old_boxed <= 1
+    # what the model sees is mostly no further from the clean scan than another genuine signature of
+    # the writer would be (~0.6); remnants of a stamp still cost some (bench/documents.py measures it)
+    assert np.median(distances) < 0.6
+
+
+def test_black_and_white_clearing_image_in_tiff_g4_reads_like_a_grey_scan(engine):
+    signature = _signature(12)
+    document = make_document([signature], CONDITIONS["clearing 240 dpi TIFF G4"], np.random.default_rng(5))
+    pixels = load_image(document.data).pixels
+    assert is_bitonal(pixels)
+    found = read_document(pixels).signatures(1)[0]
+    assert box_iou(found.box, document.truth[0]) >= 0.5
+    assert _distance(engine, signature, found.image) < 0.6
+
+
+def test_a_skewed_scan_is_turned_straight_and_its_box_maps_back():
+    signature = _signature(13)
+    condition = Condition("tilted", capture="grey", rotate=3.0)
+    for seed in range(3):
+        document = make_document([signature], condition, np.random.default_rng(seed))
+        page = read_document(document.pixels)
+        assert abs(abs(page.angle) - abs(document.notes["angle"])) <= 0.5
+        assert box_iou(page.signatures(1)[0].box, document.truth[0]) >= 0.5
+
+
+def test_a_stamp_in_the_pens_own_colour_over_the_signature_refers_it():
+    """A black round stamp cannot be separated from a black pen: the verdict must not be FORGED."""
+    signature = _signature(14)
+    referred = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        document = make_document([signature], CONDITIONS["black or grey stamp over the signature"], rng, pen="black")
+        found = read_document(document.pixels).signatures(1)[0]
+        referred += any("stamp" in problem for problem in found.problems)
+    assert referred >= 2
+    for seed in range(6):  # the same documents without a stamp are not referred
+        document = make_document([signature], CONDITIONS["colour 300 dpi, blue or violet pen"],
+                                 np.random.default_rng(seed), pen="black")
+        assert not read_document(document.pixels).signatures(1)[0].problems
+
+
+def test_joint_cheque_gives_each_signature_its_own_box():
+    document = make_document([_signature(15), _signature(16)], JOINT, np.random.default_rng(2))
+    boxes = [found.box for found in read_document(document.pixels).signatures()]
+    for truth in document.truth:
+        assert max(box_iou(box, truth) for box in boxes) >= 0.5
+    assert not any(box_iou(box, document.truth[0]) >= 0.5 and box_iou(box, document.truth[1]) >= 0.5 for box in boxes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_printed_label_the_strokes_reach_is_painted_over_wherever_its_letters_fall(seed):
+    """The label's letters fall at other places relative to the strokes on every document (and with
+    every OpenCV's text spacing): whole letters are painted over even right beside a stroke."""
+    document = make_document([_signature(20 + seed)], CONDITIONS["label touching the strokes"],
+                             np.random.default_rng(seed))
+    page = read_document(document.pixels)
+    found = page.signatures(1)[0]
+    x, y, w, h = found.box
+    labels = page.ink.labels[y:y + h, x:x + w]
+    letters = page.ink.printed[labels] & (labels > 0)
+    heights = page.ink.stats[np.unique(labels[letters]), cv2.CC_STAT_HEIGHT]
+    big = np.isin(labels, np.unique(labels[letters])[heights >= 0.6 * np.median(heights)]) if heights.size else letters
+    assert (found.image[big] > 200).all()
+
+
+def test_a_signature_crop_is_verified_as_it_is():
+    signature = _signature(17)
+    found = questioned_signature(signature)
+    assert found.image is signature and not found.problems
