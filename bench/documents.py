@@ -103,6 +103,18 @@ def _document_task(task):
             "seconds": seconds, "notes": document.notes}
 
 
+def _canvas(engine, image):
+    """The model's input, or None where preprocessing finds no ink in the box (counted as unboxed)."""
+    from sigverify.errors import SigVerifyError
+
+    if image is None:
+        return None
+    try:
+        return engine.prepare(image)
+    except SigVerifyError:
+        return None
+
+
 def _eer(genuine: np.ndarray, forged: np.ndarray) -> float:
     from sigverify.verification.metrics import eer
 
@@ -158,7 +170,7 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
             started = time.perf_counter()
             tasks = [(condition, _seed(seed, condition, name, qi), [p]) for qi, (_, p, _) in enumerate(questioned)]
             found = list(mapper(_document_task, tasks, chunksize=4) if pool else mapper(_document_task, tasks))
-            canvases = [engine.prepare(f["image"]) if f["image"] is not None else None for f in found]
+            canvases = [_canvas(engine, f["image"]) for f in found]
             usable = [i for i, c in enumerate(canvases) if c is not None]
             doc_d = np.full((len(questioned), DRAWS), np.inf)
             if usable:
@@ -166,8 +178,8 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
                 for row, i in enumerate(usable):
                     wi = questioned[i][0]
                     doc_d[i] = [accounts[wi][d].distance(embedded[row][None])[0] for d in range(DRAWS)]
-            referred = np.array([bool(f["problems"]) and f["image"] is not None for f in found])
-            unboxed = np.array([f["image"] is None for f in found])
+            referred = np.array([bool(f["problems"]) and c is not None for f, c in zip(found, canvases)])
+            unboxed = np.array([c is None for c in canvases])
             boxed = np.array([f["iou"] >= 0.5 for f in found])
             results[condition][name] = _figures(clean_d, doc_d, forged_mask, referred, unboxed, boxed, threshold,
                                                 m.refer_band, [f["problems"] for f in found])
