@@ -136,24 +136,46 @@ def pen_grey(image: np.ndarray) -> tuple[np.ndarray, dict]:
         return all(np.degrees(np.arccos(np.clip(float(inks[i][0] @ inks[p][0]), -1, 1))) >= SAME_INK_DEGREES
                    for p in pen)
 
-    # unmix into at most three inks (three channels): the pen inks, then the most common inks of
-    # another colour; an ink of the pen's colour but lighter (a tint) is left to without_background
-    others = sorted((i for i in range(len(inks)) if i not in pen and far_from_pen(i)), key=lambda i: -inks[i][2])
-    basis = (pen + others)[:3]
-    matrix = np.stack([inks[i][0] for i in basis], 1)  # 3 x n
+    # each pixel is explained by one ink, or by a pen ink under another ink (a stamp, a tint over a
+    # stroke): whichever explains its colour best gives the pen's share. Pairs, not all inks at once:
+    # three channels cannot unmix four inks, and a stroke rarely lies under more than one other ink.
+    # An ink of the pen's colour but lighter (a tint) is left to without_background.
+    others = [i for i in range(len(inks)) if i not in pen and far_from_pen(i)]
     # the paper's own grain is not unmixed: close inks' directions would amplify it into speckle
     floor = max(0.12, 4.0 * float(np.median(total)))
-    amounts = np.zeros((flat.shape[0], len(basis)), np.float32)
-    inked = total > floor
-    amounts[inked] = flat[inked] @ np.linalg.pinv(matrix).T.astype(np.float32)
-    amounts = np.maximum(amounts, 0.0)
-    pen_density = np.zeros(amounts.shape[0], np.float32)
-    for column, i in enumerate(basis):
-        if i in pen:
-            pen_density += amounts[:, column] * float(inks[i][0].mean())
+    inked = np.nonzero(total > floor)[0]
+    pen_density = np.zeros(flat.shape[0], np.float32)
+    if inked.size:
+        pen_density[inked] = _pen_share(flat[inked], [inks[i][0] for i in pen], [inks[i][0] for i in others])
     grey = _to_grey(without_background(pen_density.reshape(rgb.shape[:2])))
     return grey, {"inks": len(inks), "removed": len(inks) - len(pen),
                   "pen": [inks[i][0].round(3).tolist() for i in pen]}
+
+
+def _pen_share(x: np.ndarray, pens: list[np.ndarray], others: list[np.ndarray]) -> np.ndarray:
+    """Per pixel (rows of optical density), the pen's density under the best of: one ink alone, or a
+    pen ink with one other ink laid over it (non-negative amounts)."""
+    best = np.full(len(x), np.inf, np.float32)
+    share = np.zeros(len(x), np.float32)
+
+    def consider(residual: np.ndarray, pen_amount: np.ndarray) -> None:
+        better = residual < best
+        best[better] = residual[better]
+        share[better] = pen_amount[better]
+
+    for q in others:  # another ink alone: no pen here
+        amount = np.maximum(x @ q, 0.0)
+        consider(((x - amount[:, None] * q) ** 2).sum(1), np.zeros(len(x), np.float32))
+    for p in pens:
+        amount = np.maximum(x @ p, 0.0)
+        consider(((x - amount[:, None] * p) ** 2).sum(1), amount * float(p.mean()))
+        for q in others:
+            pair = np.stack([p, q], 1).astype(np.float32)  # 3 x 2
+            amounts = x @ np.linalg.pinv(pair).T.astype(np.float32)
+            valid = (amounts >= 0).all(1)  # a negative amount is no mixture: the single inks cover it
+            residual = np.where(valid, ((x - amounts @ pair.T) ** 2).sum(1), np.inf)
+            consider(residual, amounts[:, 0] * float(p.mean()))
+    return share
 
 
 def _to_grey(density: np.ndarray) -> np.ndarray:
