@@ -76,3 +76,45 @@ def test_audit_verify_names_the_altered_record(env, capsys):
     capsys.readouterr()
     assert main(["audit", "verify"]) == 6
     assert "audit chain BROKEN at record 2" in capsys.readouterr().out
+
+
+def test_verify_account_on_a_whole_cheque_finds_the_signature_and_refers_a_stamped_one(tmp_path, rng, monkeypatch,
+                                                                                        capsys):
+    """Issue 29: `verify --account` on a page compared the whole page (distance 2.27, FORGED). Now the
+    page's signature is found and cleaned, and one under a stamp in the pen's colour is referred."""
+    import numpy as np
+
+    from sigverify.paths import shipped_model_dir
+    from sigverify.synthetic_document import CONDITIONS, make_document
+
+    monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "store.db"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIGVERIFY_MODEL", str(shipped_model_dir()))
+    writer = SyntheticWriter(41)
+    samples = [cv2.resize(s, (s.shape[1] * 2, s.shape[0] * 2)) for s in (writer.genuine(rng) for _ in range(5))]
+    for n, sample in enumerate(samples):
+        cv2.imwrite(str(tmp_path / f"s{n}.png"), sample)
+    assert main(["accounts", "add", "NL-88", "--name", "Piet Jansen"]) == 0
+    assert main(["enroll", "NL-88", *(str(tmp_path / f"s{n}.png") for n in range(4))]) == 0
+    capsys.readouterr()
+
+    def verify(path) -> dict:
+        main(["verify", "--account", "NL-88", str(path), "--json"])
+        return json.loads(capsys.readouterr().out)
+
+    crop = verify(tmp_path / "s4.png")
+    page = make_document([samples[4]], CONDITIONS["grey 300 dpi"], np.random.default_rng(0))
+    cv2.imwrite(str(tmp_path / "cheque.png"), page.pixels)
+    on_page = verify(tmp_path / "cheque.png")
+    assert abs(on_page["distance"] - crop["distance"]) < 0.2 and on_page["verdict"] != "forged"
+    assert on_page["refer_reasons"] == []
+    stamped = None
+    for seed in range(8):
+        document = make_document([samples[4]], CONDITIONS["black or grey stamp over the signature"],
+                                 np.random.default_rng(seed), pen="black")
+        cv2.imwrite(str(tmp_path / "stamped.png"), cv2.cvtColor(document.pixels, cv2.COLOR_RGB2BGR))
+        result = verify(tmp_path / "stamped.png")
+        if result["refer_reasons"]:
+            stamped = result
+            break
+    assert stamped is not None and stamped["verdict"] == "refer" and "stamp" in stamped["refer_reasons"][0]
