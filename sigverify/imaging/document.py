@@ -27,6 +27,8 @@ from sigverify.imaging.preprocess import to_grayscale
 
 #: pages are analysed with their longer side at most this long (a 300-dpi cheque is about 2,100 px)
 WORKING_SIDE = 2600
+#: a 300-dpi cheque's longer side: low-resolution clearing images are brought to it
+CHEQUE_SIDE = 2100
 #: a black-and-white image whose longer side is shorter than this is a low-resolution clearing
 #: image: brought up to a 300-dpi scan's size, which also gives its strokes a scan's grey edges
 CLEARING_SIDE = 1900
@@ -168,7 +170,7 @@ def _frames(ink: np.ndarray, shortest: int) -> list[tuple[float, float, float, f
             if abs(abs(float(other @ direction)) / np.linalg.norm(other) - 1.0) > 0.003:  # not parallel (about 4°)
                 continue
             apart = abs(float((np.array([u0, v0]) - [x0, y0]) @ normal))
-            if not 0.25 * length <= apart <= 3.0 * length:
+            if not max(0.25 * length, shortest) <= apart <= 3.0 * length:  # a stamp, not a letter's box
                 continue
             along = sorted((float((np.array(p) - [x0, y0]) @ direction) for p in ((u0, v0), (u1, v1))))
             start, end = max(0.0, along[0]), min(length, along[1])
@@ -231,7 +233,7 @@ class DocumentPage:
         if longer > WORKING_SIDE:
             self.scale = WORKING_SIDE / longer
         elif self.bitonal and 900 <= longer < CLEARING_SIDE:
-            self.scale = 1.5 if longer * 1.5 <= WORKING_SIDE else WORKING_SIDE / longer
+            self.scale = min(1.6, CHEQUE_SIDE / longer)
         if self.scale != 1.0:
             size = (max(1, int(round(grey.shape[1] * self.scale))), max(1, int(round(grey.shape[0] * self.scale))))
             grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
