@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from sigverify.gui.pictures import canvas_view, overlay, to_pixmap
 
@@ -17,9 +17,10 @@ BADGES = {
 }
 
 
-def explain(decision, references) -> str:
+def explain(decision, references, by_document: bool = False) -> str:
     """Why the verdict is what it is, in words a clerk reads in a second: the closest specimens,
-    and where the account distance lies against the threshold."""
+    and where the account distance lies against the threshold (for the record only when the
+    document, not the distance, made it REFER)."""
     ranked = sorted(zip(decision.distances, (r.id for r in references)))
     closest = ", ".join(f"#{rid} ({d:.3f})" for d, rid in ranked[:2])
     gap = (decision.distance - decision.threshold) / decision.threshold if decision.threshold else 0.0
@@ -27,6 +28,9 @@ def explain(decision, references) -> str:
     because = {"genuine": "below the threshold by more than the refer band: it matches the specimens",
                "forged": "above the threshold by more than the refer band: it does not match the specimens",
                "refer": "within the refer band around the threshold: too close to call, a supervisor decides"}
+    if by_document:
+        return (f"Closest specimens: {closest}. The account distance {decision.distance:.3f} ({where}) is not "
+                "relied on: the document, not the signature, may have moved it.")
     return (f"Closest specimens: {closest}. The account distance {decision.distance:.3f} lies {where} — "
             f"{because[decision.verdict]}.")
 
@@ -49,7 +53,8 @@ class ResultPanel(QWidget):
         self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.score.setWordWrap(True)
         self.why = QLabel("")
-        self.why.setWordWrap(True)
+        self.why.setWordWrap(True)  # never squeezed below its text: a referral's reason must be readable
+        self.why.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Reference", "File", "Distance"])
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -120,7 +125,7 @@ class ResultPanel(QWidget):
         self.badge.setText(text)
         self.badge.setToolTip("")  # the reason is in words below, not in a tooltip over the signature
         self._style_badge(colour)
-        self.why.setText(f"{tip}. " + explain(decision, references))
+        self.why.setText(f"{tip}. " + explain(decision, references, by_document=bool(problems)))
         self.score.setText((f"matched to {signatory}'s specimens  ·  " if signatory else "") +
                            f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
                            f"threshold {decision.threshold:.3f}")

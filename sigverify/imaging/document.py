@@ -322,14 +322,13 @@ class DocumentPage:
         x, y, w, h = box
         covered = [s for s in self.stamps if box_iou(s, box) > 0 and _overlap(s, box) >= 0.04 * w * h]
         if covered:
-            problems.append("a stamp lies over the signature: SigVerify cannot separate it from the strokes; "
-                            "compare by eye or ask for a clean copy")
+            problems.append("a stamp lies over the signature; compare it by eye or ask for a clean copy")
         try:
             printed = self.ink.printed_share(box)
         except NoSignatureError:
             printed = 0.0
         if printed > 0.3:
-            problems.append("print lies over the signature: move the box onto the handwriting or compare by eye")
+            problems.append("print lies over the signature; move the box onto the handwriting or compare by eye")
         original_h = h / self.scale
         if original_h < MIN_SIGNATURE_HEIGHT:
             problems.append(f"the signature is only {original_h:.0f} pixels high: scan it at 200 dpi or more")
