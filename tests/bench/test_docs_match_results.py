@@ -12,6 +12,7 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 import bundle  # noqa: E402
+import documents  # noqa: E402
 import identify  # noqa: E402
 import provenance  # noqa: E402
 import speed  # noqa: E402
@@ -25,6 +26,7 @@ PROVENANCE = re.compile(r"Measured \d{4}-\d{2}-\d{2} at commit [0-9a-f]{7,}(\+ch
     ("speed.md", speed.DOC_MARKERS, "bench/speed.py --write-docs"),
     ("bundle.md", bundle.DOC_MARKERS, "bench/bundle.py --write-docs"),
     ("identify.md", identify.DOC_MARKERS, "bench/identify.py --write-docs"),
+    ("documents.md", (documents.BEGIN, documents.END), "bench/documents.py --write-docs"),
 ])
 def test_readme_block_is_the_results_file(results, markers, script):
     text = (REPO / "bench" / "results" / results).read_text(encoding="utf-8")
@@ -33,11 +35,12 @@ def test_readme_block_is_the_results_file(results, markers, script):
     assert block == text.split("\n", 2)[2].strip("\n"), f"README.md differs from bench/results/{results}: run {script}"
 
 
-@pytest.mark.parametrize("results", ["speed.md", "bundle.md", "accuracy.md", "identify.md"])
+@pytest.mark.parametrize("results", ["speed.md", "bundle.md", "accuracy.md", "identify.md", "documents.md"])
 def test_every_results_file_records_date_commit_and_machine(results):
     text = (REPO / "bench" / "results" / results).read_text(encoding="utf-8")
-    if results == "accuracy.md":  # written by bench/accuracy.py from accuracy.json, its own sentence
-        assert re.search(r"measured \d{4}-\d{2}-\d{2} with `python bench/accuracy.py.*` \(commit [0-9a-f]{7,}", text)
+    if results in ("accuracy.md", "documents.md"):  # written from their .json files, their own sentence
+        script = results.replace(".md", ".py")
+        assert re.search(rf"measured \d{{4}}-\d{{2}}-\d{{2}} with `python bench/{script}.*` \(commit [0-9a-f]{{7,}}", text)
     else:
         assert PROVENANCE.search(text), f"bench/results/{results} does not say when, where and at which commit"
 
