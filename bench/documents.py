@@ -131,7 +131,6 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
     from sigverify.training.datasets import scan_dataset
     from sigverify.training.known_datasets import KNOWN_DATASETS, shared_data_folder
     from sigverify.verification.account_model import fit_account
-    from sigverify.verification.benchmark import verdict_counts
 
     engine = EmbeddingEngine(shipped_model_dir(), provider="cpu")
     m = engine.manifest
@@ -206,13 +205,13 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
 
 def _figures(clean_d, doc_d, forged, referred, unboxed, boxed, threshold, refer_band, problems) -> dict:
     """One condition on one dataset: document beside clean, on the same questioned signatures and draws."""
+    from sigverify.verification.benchmark import verdict_counts
+
     genuine = ~forged
     rows = {"documents": int(len(forged)), "boxed": float(boxed.mean()), "no_box": float(unboxed.mean())}
     for label, d in (("clean", clean_d), ("document", doc_d)):
         g, f = d[genuine].ravel(), d[forged].ravel()
         rows[f"eer_{label}"] = _eer(g, f)
-        from sigverify.verification.benchmark import verdict_counts
-
         vg, vf = verdict_counts(g, threshold, refer_band), verdict_counts(f, threshold, refer_band)
         if label == "document":  # a reason to refer overrides the distance: neither forged nor accepted
             ref_g = np.repeat(referred[genuine], d.shape[1])

@@ -134,16 +134,18 @@ def checked_threshold(store: Store, engine: EmbeddingEngine, threshold: float, a
 
 def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, questioned: Path | bytes,
                            actor: str, filename: str = "", threshold: float | None = None,
-                           problems: tuple[str, ...] = ()) -> AccountVerification:
+                           problems: tuple[str, ...] | None = None) -> AccountVerification:
     """Verify a questioned signature against the account's active references and record it."""
     store.account(number)
     require_trusted_model(store, engine)
     if threshold is not None:
         threshold = checked_threshold(store, engine, threshold, actor)
     data, name = read_questioned(questioned, filename)
-    found = questioned_signature(load_image(data, name=name).pixels)  # a whole cheque: its signature, cleaned
-    problems = tuple(problems) + found.problems
-    canvas = engine.prepare(found.image)
+    pixels = load_image(data, name=name).pixels
+    if problems is None:  # a file: a whole cheque gives its signature, cleaned and checked
+        found = questioned_signature(pixels)
+        pixels, problems = found.image, found.problems
+    canvas = engine.prepare(pixels)  # else the window already cleaned and checked its box
     ids, matrix, missing = store.reference_embeddings(number, engine.manifest.sha256)
     if missing:  # this account only: the rest of the store is refreshed in the background
         refresh_embeddings(store, engine, reference_ids=missing)
@@ -161,4 +163,4 @@ def verify_against_account(store: Store, engine: EmbeddingEngine, number: str, q
     verification_id = store.record_verification(
         number, data, name, engine.version, engine.manifest.sha256, list(zip(ids, decision.distances)),
         decision.distance, decision.score, decision.threshold, decision.verdict, actor)
-    return AccountVerification(verification_id, decision, ids, signatory, problems)
+    return AccountVerification(verification_id, decision, ids, signatory, tuple(problems))

@@ -89,10 +89,7 @@ def make_cheque(signature: np.ndarray, rng: np.random.Generator, layout: int | N
 
 
 def iou(a, b) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / float(aw * ah + bw * bh - inter)
+    """Intersection over union of two (x, y, w, h) boxes (the document path's own measure)."""
+    from sigverify.imaging.document import box_iou
+
+    return box_iou(a, b)

@@ -139,7 +139,7 @@ def _security_background(page: np.ndarray, rng: np.random.Generator) -> None:
     _lay(page, cv2.GaussianBlur(dots, (3, 3), 0.6), colour, 0, 0)
 
 
-def _microprint(layer, x0: int, x1: int, y: int, rng) -> None:
+def _microprint(layer, x0: int, x1: int, y: int) -> None:
     """A signature line printed as tiny repeated text (a security feature): a line to the eye."""
     text = ("AUTHORISED SIGNATURE " * 40)
     cv2.putText(layer, text, (x0, y), cv2.FONT_HERSHEY_PLAIN, 0.55, 230, 1, cv2.LINE_AA)
@@ -254,7 +254,7 @@ def make_document(signatures: list[np.ndarray], condition: Condition, rng: np.ra
     truths_alpha = []
     for (x0, x1), signature in zip(fields, signatures):
         if condition.security and rng.random() < 0.5:
-            _microprint(printed, x0, x1, line_y, rng)
+            _microprint(printed, x0, x1, line_y)
         else:
             cv2.line(printed, (x0, line_y), (x1, line_y), _strength(0.75), 2)
         label = ("Signature", "Authorised signature", "Signature(s)", "Handtekening")[int(rng.integers(4))]
@@ -331,9 +331,7 @@ def _capture(page: np.ndarray, masks: list[np.ndarray], condition: Condition, rn
         quality = int(rng.integers(condition.jpeg[0], condition.jpeg[1] + 1))
         ok, encoded = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])
         page = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
-        notes["jpeg"] = quality
-        if page.ndim == 3:  # imencode/imdecode treat the channels as BGR both ways: the order is kept
-            pass
+        notes["jpeg"] = quality  # imencode/imdecode treat the channels as BGR both ways: the order is kept
     return Document(page, truth, notes=notes)
 
 
@@ -361,8 +359,3 @@ def _phone_photo(page: np.ndarray, masks: list[np.ndarray], rng: np.random.Gener
     photo = np.clip(photo, 0, 255).astype(np.uint8)
     ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 92))])
     return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED), masks
-
-
-def joint_document(first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> Document:
-    """A joint cheque: two signatories' signatures on two lines side by side."""
-    return make_document([first, second], JOINT, rng)

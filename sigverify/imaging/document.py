@@ -248,6 +248,7 @@ class DocumentPage:
         self.grey = grey
         self._ink: PageInk | None = None
         self._stamps: list | None = None
+        self._found_cache: dict = {}
 
     @property
     def ink(self) -> PageInk:
@@ -310,6 +311,14 @@ class DocumentPage:
                 and self._turn is None and not self.bitonal)
 
     def _found(self, box) -> FoundSignature:
+        """The box's cleaned signature and its problems, worked out once per box (the preview, the
+        warning and the verification all ask for the same box)."""
+        key = tuple(int(v) for v in box)
+        if key not in self._found_cache:
+            self._found_cache[key] = self._clean(key)
+        return self._found_cache[key]
+
+    def _clean(self, box) -> FoundSignature:
         try:
             image = crop(self.source, box) if self._plain() else without_strays(self.ink.without_print(self.grey, box))
         except NoSignatureError:
@@ -320,7 +329,7 @@ class DocumentPage:
         """What makes a verdict on this box unreliable, in words a clerk can act on."""
         problems = []
         x, y, w, h = box
-        covered = [s for s in self.stamps if box_iou(s, box) > 0 and _overlap(s, box) >= 0.04 * w * h]
+        covered = [s for s in self.stamps if _overlap(s, box) >= 0.04 * w * h]
         if covered:
             problems.append("a stamp lies over the signature; compare it by eye or ask for a clean copy")
         try:
@@ -370,12 +379,8 @@ def _overlap(a, b) -> float:
 
 def box_iou(a, b) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
+    inter = _overlap(a, b)
+    union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / float(union) if union else 0.0
 
 

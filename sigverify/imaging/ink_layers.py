@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sigverify.imaging.preprocess import PreprocessParams, to_grayscale
+from sigverify.imaging.preprocess import PreprocessParams, paper_level, to_grayscale
 
 #: an ink is kept as "pen" when its typical density is at least this share of the densest ink's
 PEN_DENSITY_SHARE = 0.55
@@ -28,26 +28,12 @@ SAME_INK_DEGREES = 9.0
 INKY = 0.45
 
 
-def paper_level(channel: np.ndarray, params: PreprocessParams = PreprocessParams()) -> np.ndarray:
-    """The paper's local brightness under each pixel (local maximum, smoothed), as preprocessing
-    estimates it: ink is always darker than its paper."""
-    h, w = channel.shape
-    shrink = max(1, min(h, w) // 256)
-    small = cv2.resize(channel, (max(1, w // shrink), max(1, h // shrink)), interpolation=cv2.INTER_AREA) \
-        if shrink > 1 else channel
-    size = min(max(int(round(min(small.shape) * params.background_window)) | 1, 7), 51)
-    paper = cv2.blur(cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))), (size, size))
-    if shrink > 1:
-        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.maximum(paper, channel)
-
-
 def optical_density(rgb: np.ndarray) -> np.ndarray:
     """Per pixel and channel, how much light the inks absorb relative to the local paper (>= 0)."""
     out = np.empty(rgb.shape, np.float32)
     for c in range(3):
         channel = rgb[..., c]
-        paper = paper_level(channel).astype(np.float32)
+        paper = paper_level(channel, PreprocessParams()).astype(np.float32)
         out[..., c] = np.log((paper + 1.0) / (channel.astype(np.float32) + 1.0))
     return np.maximum(out, 0.0)
 
@@ -120,7 +106,7 @@ def pen_grey(image: np.ndarray) -> tuple[np.ndarray, dict]:
     grey or colour page, and what was found (``inks``: ink colours, ``removed``: how many dropped)."""
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         grey = to_grayscale(image.reshape(image.shape[:2]))
-        density = np.log((paper_level(grey).astype(np.float32) + 1.0) / (grey.astype(np.float32) + 1.0))
+        density = np.log((paper_level(grey, PreprocessParams()).astype(np.float32) + 1.0) / (grey.astype(np.float32) + 1.0))
         return _to_grey(without_background(np.maximum(density, 0.0))), {"inks": 1, "removed": 0}
     rgb = np.ascontiguousarray(image[..., :3])
     density = optical_density(rgb)

@@ -87,6 +87,12 @@ def paper_darkness(gray: np.ndarray, params: PreprocessParams) -> np.ndarray:
     evens out grey or dark paper and the uneven light of phone photos, and it never thins a
     stroke (no median or blur touches the ink itself). Computed on a reduced image for speed.
     """
+    paper = paper_level(gray, params).astype(np.float32)
+    return 1.0 - gray.astype(np.float32) / np.maximum(paper, 1.0)
+
+
+def paper_level(gray: np.ndarray, params: PreprocessParams) -> np.ndarray:
+    """The paper's local brightness under each pixel (local maximum, smoothed; never below the pixel)."""
     h, w = gray.shape
     shrink = max(1, min(h, w) // 256)
     small = cv2.resize(gray, (max(1, w // shrink), max(1, h // shrink)), interpolation=cv2.INTER_AREA) \
@@ -97,8 +103,7 @@ def paper_darkness(gray: np.ndarray, params: PreprocessParams) -> np.ndarray:
     paper = cv2.blur(cv2.dilate(small, kernel), (size, size))
     if shrink > 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    paper = np.maximum(paper, gray).astype(np.float32)
-    return 1.0 - gray.astype(np.float32) / np.maximum(paper, 1.0)
+    return np.maximum(paper, gray)
 
 
 def _median_of_counts(values: np.ndarray, counts: np.ndarray) -> float:
