@@ -44,6 +44,8 @@ MIN_PRINTED_PIECES = 6
 STRAY_SHARE = 0.03
 #: the page is turned straight when its print leans by at least this much (degrees)
 MIN_SKEW = 0.3
+#: a cleaned crop's ink spans at most this share of its width (with_margin)
+MARGIN_SHARE = 0.5
 
 
 def is_bitonal(grey: np.ndarray) -> bool:
@@ -76,6 +78,19 @@ def without_strays(image: np.ndarray, share: float = STRAY_SHARE) -> np.ndarray:
     out = image.copy()
     out[mask] = 255
     return out
+
+
+def with_margin(image: np.ndarray, share: float = MARGIN_SHARE) -> np.ndarray:
+    """The cleaned crop with paper added left and right, so its ink spans at most ``share`` of the
+    width. A specimen scan has margins; a tight box does not, and preprocessing (which takes any
+    straight run over 60% of the width for a form line) would then cut a Devanagari headline or a
+    signature's underline that it keeps on the specimen. The document's own lines are gone already."""
+    h, w = image.shape[:2]
+    side = int(np.ceil(max(0.0, w / share - w) / 2))
+    if side == 0:
+        return image
+    paper = int(np.median(image[image >= 200])) if (image >= 200).any() else 255
+    return cv2.copyMakeBorder(image, 0, 0, side, side, cv2.BORDER_CONSTANT, value=paper)
 
 
 def outside_the_paper(grey: np.ndarray) -> np.ndarray | None:
@@ -321,9 +336,11 @@ class DocumentPage:
     def _clean(self, box) -> FoundSignature:
         try:
             image = crop(self.source, box) if self._plain() else without_strays(self.ink.without_print(self.grey, box))
+            document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
-            image = crop(self.grey, box)
-        return FoundSignature(self._to_original(box), image, tuple(self.problems(box, image)))
+            image, document = crop(self.grey, box), False
+        problems = tuple(self.problems(box, image))
+        return FoundSignature(self._to_original(box), with_margin(image) if document else image, problems)
 
     def problems(self, box, image: np.ndarray) -> list[str]:
         """What makes a verdict on this box unreliable, in words a clerk can act on."""

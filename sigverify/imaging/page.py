@@ -34,6 +34,14 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) 
         lines = cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_OPEN, kernel)
         if shape[0] > 1:
             lines |= _microprint(out, kernel)
+            # a line that steps a row here and there (a clearing image's jagged threshold, a slight
+            # tilt) has no long run in any one row: joined with the rows beside it, it does; only
+            # lines twice as long count, a Devanagari headline is rarely so straight for so long
+            joined = cv2.dilate(out.astype(np.uint8), np.ones((3, 1), np.uint8))
+            long_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * shape[0], 1))
+            stepped = cv2.morphologyEx(joined, cv2.MORPH_OPEN, long_kernel) & out.astype(np.uint8)
+            # of which the line's own pieces, runs along the row (not a stroke's pixels crossing it)
+            lines |= cv2.morphologyEx(stepped, cv2.MORPH_OPEN, np.ones((1, 15), np.uint8))
         lines = cv2.dilate(lines, np.ones((3, 3), np.uint8)).astype(bool)
         rest = (out & ~lines).astype(np.uint8)
         horizontal = shape[0] > 1  # then look above and below it, else left and right
@@ -58,7 +66,8 @@ def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
-                       page_height: int | None = None) -> np.ndarray:
+                       page_height: int | None = None, rows_found: list | None = None,
+                       on_line: np.ndarray | None = None) -> np.ndarray:
     """Which connected components (rows of ``stats``, 0 = background) look printed: small
     characters standing in a row (three or more on one baseline, at a size print has on a
     document: under 6.5% of the page's height) that come in a few exact sizes — most have a twin
@@ -71,6 +80,7 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     bottom = y + h  # rows: pieces overlapping vertically, a character's gap apart
     not_paper = np.arange(count) > 0
     usable = not_paper & (h >= 4)
+    letters = usable & ~on_line if on_line is not None else usable  # what may stand in a row of type
     parent = list(range(count))
 
     def root(i: int) -> int:
@@ -80,15 +90,20 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
         return i
 
     order = np.argsort(x)
-    candidates = [int(i) for i in order if usable[i]]
+    candidates = [int(i) for i in order if letters[i]]
     for a_index, a in enumerate(candidates):
         for b in candidates[a_index + 1:]:
             gap = x[b] - (x[a] + w[a])
-            if gap > 1.5 * max(h[a], h[b]):
-                if x[b] > x[a] + w[a] + 3 * max(h[a], 40):
-                    break
-                continue
+            if gap > 6 * max(h[a], 40):
+                break
             overlap = min(bottom[a], bottom[b]) - max(y[a], y[b])
+            if gap > 1.5 * max(h[a], h[b]):
+                # farther apart (a label whose middle letters the strokes swallowed): only letters of
+                # one size standing on the same ruler-straight baseline, to a pixel or two
+                if (abs(bottom[a] - bottom[b]) <= max(1.5, 0.06 * max(h[a], h[b])) and gap <= 6 * max(h[a], h[b])
+                        and max(h[a], h[b]) <= 1.5 * min(h[a], h[b])):
+                    parent[root(a)] = root(b)
+                continue
             if overlap >= 0.6 * min(h[a], h[b]) and max(h[a], h[b]) <= 2.2 * min(h[a], h[b]):
                 parent[root(a)] = root(b)
     rows: dict[int, list[int]] = {}
@@ -96,14 +111,24 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
         rows.setdefault(root(i), []).append(i)
     small = 0.065 * page_height if page_height else np.inf
     for members in rows.values():
+        # a stroke that touches a label's letter joins its row, far taller than type: the row is
+        # judged (and printed) without such pieces
+        typical = float(np.median(h[members])) if members else 0.0
+        trimmed = [i for i in members if h[i] <= 2.5 * typical]
+        if len(members) - len(trimmed) <= max(1, len(members) // 4):
+            members = trimmed
         if len(members) >= 3 and _row_is_type(x[members], y[members], w[members], h[members], small):
             printed[members] = True
             typical = float(np.median(h[members]))
+            row = _extend_row(printed, members, x, y, w, h, typical, letters)
+            if rows_found is not None:
+                rows_found.append(row)
             _attach_marks(printed, members, x, y, w, h, typical, np.nonzero(not_paper & (h < 0.5 * typical))[0])
     # what is left of a field box once its lines are gone: a straight, thin, solid bar
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     tall = max(25.0, 0.06 * page_height) if page_height else 25.0  # a field box's height, not a stroke's piece
-    bars = usable & (h >= tall) & (w <= np.maximum(6, 0.12 * h)) & (area >= 0.6 * w * h)
+    # (ruler-straight and pen-line thin: an Arabic alif or a hand's upright stroke is neither)
+    bars = usable & (h >= tall) & (w <= np.maximum(5, 0.06 * h)) & (area >= 0.8 * w * h)
     printed |= bars
     if mask_labels is not None:
         for i in np.nonzero(usable & (w > 60) & (h > 30))[0]:  # a box drawn around a field
@@ -134,6 +159,41 @@ def _row_is_type(x, y, w, h, largest: float) -> bool:
                 and twins.mean() >= 0.5 and twins.sum() >= 3 and (character_like or exact))
 
 
+def _extend_row(printed: np.ndarray, members: list[int], x, y, w, h, typical: float, usable) -> "TypeRow":
+    """The rest of a printed row: letters of its size standing on its baseline (or hanging from its
+    x-height, as g and p do) next to it. A stroke crossing a label joins some of its letters and
+    splits the row; the letters on either side are still the same row of type."""
+    members = list(members)
+    bottom = y + h
+    baseline = float(np.median(bottom[members]))
+    x_height = float(np.median(y[members][h[members] <= 1.1 * typical]))
+    tolerance = max(1.5, 0.08 * typical)
+    sized = usable & ~printed & (h <= 1.6 * typical) & (h >= 0.4 * typical)
+    aligned = sized & ((np.abs(bottom - baseline) <= tolerance) | (np.abs(y - x_height) <= tolerance))
+    left, right = x[members].min(), (x[members] + w[members]).max()
+    changed = True
+    while changed:
+        changed = False
+        for i in np.nonzero(aligned & ~printed)[0]:
+            if left - 3 * typical <= x[i] + w[i] and x[i] <= right + 3 * typical:
+                printed[i] = True
+                left, right = min(left, x[i]), max(right, x[i] + w[i])
+                changed = True
+    top = float(y[members].min())
+    return TypeRow(int(left), int(right), int(top), int(round(baseline)), float(typical))
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """Where a row of print stands on the page: its letters' span, cap top, baseline and height."""
+
+    left: int
+    right: int
+    top: int
+    baseline: int
+    letter: float
+
+
 def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: float, candidates) -> None:
     """Dots, hyphens and dashes too small to stand in a row are print when they continue a
     printed row (an i's dot, the ---- after an amount in words)."""
@@ -147,8 +207,9 @@ def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: 
         right = max(right, x[i] + w[i])
 
 
-def _page_ink(gray: np.ndarray) -> np.ndarray:
-    """The page's ink without its field lines; raises NoSignatureError on a page with none."""
+def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page's ink without its field lines, and the field lines taken out; raises
+    NoSignatureError on a page with no ink."""
     # how much darker than its own paper each pixel is (preprocessing's paper level: uneven light
     # of phone photos and scanner gradients), in grey levels: a pale pen (grey ballpoint, pencil)
     # is far lighter than black print but still clearly darker than its paper
@@ -161,7 +222,18 @@ def _page_ink(gray: np.ndarray) -> np.ndarray:
     mask = (darker > max(14.0, 6.0 * grain)) & (darker > core // 2)
     if not mask.any() or float(np.percentile(darker[mask], 90)) < 30:
         raise NoSignatureError("no ink found on the page")
-    return remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
+    ink = remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
+    # what a thick or jagged line leaves behind: a hair of a row or two along it, long and flat as no
+    # stroke is
+    # (and beside it, where that hair touches a stroke: a run along the row, in the line's band)
+    band = cv2.dilate((mask & ~ink).astype(np.uint8), np.ones((5, 1), np.uint8))
+    ink = ink & ~cv2.morphologyEx(ink.astype(np.uint8) & band, cv2.MORPH_OPEN, np.ones((1, 25), np.uint8)).astype(bool)
+    count, labels, stats = connected_components(ink.astype(np.uint8))
+    flat = (stats[:, cv2.CC_STAT_HEIGHT] <= 4) & (stats[:, cv2.CC_STAT_WIDTH] >= 0.05 * gray.shape[1])
+    flat[0] = False
+    if flat.any():
+        ink = ink & ~flat[labels]
+    return ink, mask & ~ink
 
 
 @dataclass(frozen=True)
@@ -172,6 +244,7 @@ class PageInk:
     labels: np.ndarray
     stats: np.ndarray
     printed: np.ndarray  # per component (0 = paper)
+    rows: tuple = ()     # TypeRow per row of print found
 
     def printed_share(self, box: tuple[int, int, int, int]) -> float:
         """How much of the ink inside ``box`` looks printed: a box on a bank's name or an amount
@@ -182,6 +255,43 @@ class PageInk:
         return float(self.printed[ink].mean()) if ink.size else 0.0
 
 
+    def is_document(self, box: tuple[int, int, int, int]) -> bool:
+        """Whether the box lies on a document (print outside it) rather than being a signature crop."""
+        x, y, w, h = (int(v) for v in box)
+        left, top, width, height = (self.stats[:, i] for i in range(4))
+        outside = (left + width <= x) | (left >= x + w) | (top + height <= y) | (top >= y + h)
+        return int((self.printed & outside).sum()) >= 3
+
+    def _glued_print(self, ink: np.ndarray, x: int, y: int) -> np.ndarray:
+        """Letters of a printed row that a stroke touches, so that they became one piece of ink with
+        the handwriting: within the row's band, the ink that does not carry on below it (a stroke
+        passing through does) is print. ``ink``: the box's ink, whose corner is (x, y) on the page."""
+        glued = np.zeros(ink.shape, bool)
+        height, width = ink.shape
+        for row in self.rows:
+            # capitals and ascenders stand above the x-height letters the row may have been found by
+            top, bottom = int(min(row.top, row.baseline - 1.5 * row.letter)) - 1 - y, row.baseline + 2 - y
+            if bottom <= 0 or top >= height:
+                continue
+            top, bottom = max(0, top), min(height, bottom)
+            # the row goes on (its letters glued into the strokes) as far as its band holds ink
+            columns = ink[top:bottom].any(axis=0)
+            left, right = max(0, row.left - x), min(width, row.right - x)
+            reach = int(3 * row.letter)
+            while left > 0 and columns[max(0, left - reach):left].any():
+                left = max(0, left - reach) + int(np.argmax(columns[max(0, left - reach):left]))
+            while right < width and columns[right:right + reach].any():
+                right = right + len(columns[right:right + reach]) - int(np.argmax(columns[right:right + reach][::-1]))
+            if right <= left:
+                continue
+            band = ink[top:bottom, left:right].astype(np.uint8)
+            count, pieces = cv2.connectedComponents(band, connectivity=8)
+            below = ink[bottom:min(height, bottom + 3), left:right].any(axis=0) if bottom < height else \
+                np.zeros(right - left, bool)
+            through = np.unique(pieces[-1][below & (pieces[-1] > 0)])
+            glued[top:bottom, left:right] |= (pieces > 0) & ~np.isin(pieces, through)
+        return glued
+
     def without_print(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The box's pixels with the print inside it (a "Signature" label the strokes reach down
         to, a bank's name) painted over with the paper around it: the model is to see the
@@ -189,11 +299,9 @@ class PageInk:
         the box: a lone signature's own marks are never erased (Arabic dots on a baseline can
         look like a row of type)."""
         piece = crop(image, box).copy()
-        x, y = max(0, int(box[0])), max(0, int(box[1]))
-        left, top, width, height = (self.stats[:, i] for i in range(4))
-        outside = (left + width <= x) | (left >= x + piece.shape[1]) | (top + height <= y) | (top >= y + piece.shape[0])
-        if int((self.printed & outside).sum()) < 3:
+        if not self.is_document(box):
             return piece
+        x, y = max(0, int(box[0])), max(0, int(box[1]))
         labels = self.labels[y : y + piece.shape[0], x : x + piece.shape[1]]
         handwriting = ~self.printed[labels] & (labels > 0)
         type_marks = self.printed[labels] & (labels > 0)
@@ -207,13 +315,16 @@ class PageInk:
         heights = self.stats[np.unique(labels[type_marks]), cv2.CC_STAT_HEIGHT]
         letter = 0.6 * float(np.median(heights)) if heights.size else np.inf
         small = touching[self.stats[touching, cv2.CC_STAT_HEIGHT] < letter]
-        type_marks &= ~np.isin(labels, small)
-        printed = cv2.dilate(type_marks.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # with its grey rim
-        printed &= ~handwriting
-        if not printed.any():
-            return piece
-        paper = np.median(piece[labels == 0], axis=0) if (labels == 0).any() else 255
-        piece[printed] = paper
+        # everything else goes too: the field line under the strokes (its crossings stay, they are in
+        # the handwriting), its anti-aliased rows, the print: the model then sees the strokes on
+        # bare paper as on a specimen scan, and preprocessing's own line rule has nothing to find
+        kept = handwriting | (np.isin(labels, small) & (labels > 0))
+        kept &= ~self._glued_print(labels > 0, x, y)
+        kept = cv2.dilate(kept.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # with the strokes' grey rims
+        # but never a printed letter's own ink, however close a stroke passes
+        kept &= ~type_marks | np.isin(labels, small)
+        paper = np.median(piece[~kept], axis=0) if (~kept).any() else 255
+        piece[~kept] = paper
         return piece
 
 
@@ -221,8 +332,16 @@ def page_ink(image: np.ndarray) -> PageInk:
     """The page's ink (field lines removed) and its printed parts; raises NoSignatureError on a
     page with no ink."""
     gray = cv2.medianBlur(to_grayscale(image), 3)
-    count, labels, stats = connected_components(_page_ink(gray).astype(np.uint8))
-    return PageInk(labels, stats, printed_components(stats, labels, gray.shape[0]))
+    ink, lines = _page_ink(gray)
+    count, labels, stats = connected_components(ink.astype(np.uint8))
+    # pieces a field line was taken out of: the strokes of a signature written on its line, cut
+    # there, stand on one flat bottom as type does; no printed row touches a line
+    near_line = cv2.dilate(lines.astype(np.uint8), np.ones((7, 1), np.uint8)).astype(bool)
+    on_line = np.bincount(labels[near_line], minlength=count) > 0
+    on_line[0] = False
+    rows: list = []
+    printed = printed_components(stats, labels, gray.shape[0], rows, on_line)
+    return PageInk(labels, stats, printed, tuple(rows))
 
 
 def find_signature_box(image: np.ndarray, margin: float = 0.04, ink: PageInk | None = None) -> tuple[int, int, int, int]:
