@@ -245,6 +245,7 @@ class PageInk:
     stats: np.ndarray
     printed: np.ndarray  # per component (0 = paper)
     rows: tuple = ()     # TypeRow per row of print found
+    lines: np.ndarray | None = None  # the field lines taken out of the ink (a mask)
 
     def printed_share(self, box: tuple[int, int, int, int]) -> float:
         """How much of the ink inside ``box`` looks printed: a box on a bank's name or an amount
@@ -341,7 +342,7 @@ def page_ink(image: np.ndarray) -> PageInk:
     on_line[0] = False
     rows: list = []
     printed = printed_components(stats, labels, gray.shape[0], rows, on_line)
-    return PageInk(labels, stats, printed, tuple(rows))
+    return PageInk(labels, stats, printed, tuple(rows), lines)
 
 
 def find_signature_box(image: np.ndarray, margin: float = 0.04, ink: PageInk | None = None) -> tuple[int, int, int, int]:
@@ -383,18 +384,39 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         bx1 = max(stats[c, 0] + stats[c, 2] for c in chosen)
         by1 = max(stats[c, 1] + stats[c, 3] for c in chosen)
         region = mask[by0:by1, bx0:bx1] & np.isin(labels[by0:by1, bx0:bx1], chosen)
-        ys, xs = np.nonzero(region)
-        x0, x1, y0, y1 = bx0 + xs.min(), bx0 + xs.max() + 1, by0 + ys.min(), by0 + ys.max() + 1
-        pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
-        x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
-        x1, y1 = min(page_shape[1], x1 + pad_x), min(page_shape[0], y1 + pad_y)
-        boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+        cuts = [bx0, *_line_gaps(ink.lines, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
+        for left, right in zip(cuts[:-1], cuts[1:]):  # one box per signature line under the cluster
+            ys, xs = np.nonzero(region[:, left - bx0 : right - bx0])
+            if xs.size < 50 or len(boxes) >= max_count:
+                continue
+            x0, x1, y0, y1 = left + xs.min(), left + xs.max() + 1, by0 + ys.min(), by0 + ys.max() + 1
+            pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
+            x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
+            x1, y1 = min(page_shape[1], x1 + pad_x), min(page_shape[0], y1 + pad_y)
+            boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
     return boxes
+
+
+def _line_gaps(lines: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> list[int]:
+    """Where to cut a cluster of ink that stands on two or more signature lines side by side (a joint
+    cheque's signatories each sign on their own line): the middles of the gaps between the lines
+    found under it. The pieces a line was cut into where strokes cross it count as one line."""
+    height, width = lines.shape
+    band = lines[max(0, y0):min(height, y1 + (y1 - y0) // 3), max(0, x0):min(width, x1)].astype(np.uint8)
+    band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((1, 25), np.uint8))  # a line's crossings
+    count, _, stats = connected_components(band)
+    long = sorted((int(stats[i, 0]), int(stats[i, 0] + stats[i, 2])) for i in range(1, count)
+                  if stats[i, 2] >= 0.1 * width)
+    gaps = []
+    for (_, end), (start, _) in zip(long[:-1], long[1:]):
+        if start - end >= 20:
+            gaps.append(max(0, x0) + (end + start) // 2)
+    return gaps
 
 
 #: two ink clusters further apart than this share of the page's width are two signatures (a joint
 #: cheque's signatories sign side by side), however tall their strokes
-JOINT_GAP = 0.065
+JOINT_GAP = 0.12
 
 
 def _grow_cluster(stats: np.ndarray, best: int, max_gap: float = np.inf) -> list[int]:

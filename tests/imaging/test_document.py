@@ -156,3 +156,21 @@ def test_strokes_cut_by_the_signature_line_are_not_taken_for_print():
     letters = np.unique(ink.labels[735:798, 1260:1850])
     letters = letters[letters > 0]
     assert letters.size >= 3 and not ink.printed[letters].any()
+
+
+def _two_words(seed: int) -> np.ndarray:
+    """A signature written as two words with a wide gap (a given name and a surname)."""
+    first, second = _signature(seed), _signature(seed + 100)
+    height = max(first.shape[0], second.shape[0])
+    pad = lambda image: cv2.copyMakeBorder(image, 0, height - image.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=255)
+    return np.hstack([pad(first), np.full((height, first.shape[1] // 8), 255, np.uint8), pad(second)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_joint_cheque_of_two_word_signatures_is_cut_at_the_gap_between_the_signature_lines(seed):
+    """Each signatory signs on their own line: two wide two-word signatures close together were one
+    box (the gap between them no wider than between a name's words); the lines tell them apart."""
+    document = make_document([_two_words(50 + seed), _two_words(60 + seed)], JOINT, np.random.default_rng(seed))
+    boxes = [found.box for found in read_document(document.pixels).signatures()]
+    for truth in document.truth:
+        assert max(box_iou(box, truth) for box in boxes) >= 0.5
