@@ -27,7 +27,9 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from sigverify.errors import DatasetError, SigVerifyError
+from sigverify.errors import BadImageError, DatasetError, SigVerifyError
+from sigverify.imaging.decode import read_image_file
+from sigverify.safe_files import read_regular_file
 from sigverify.store import audit as audit_chain
 from sigverify.store.audit import safe_cell
 from sigverify.store.db import now
@@ -46,13 +48,16 @@ class BatchRow:
     box: str = ""
 
 
+#: a clearing run's manifest larger than this is refused before it is read (a day's run of a large
+#: bank, ~100,000 rows, is a few megabytes)
+MAX_MANIFEST_BYTES = 64 * 2**20
+
+
 def read_manifest(path: Path) -> tuple[str, list[BatchRow]]:
     """(the run's id: SHA-256 of the manifest's bytes, its rows); a manifest that cannot be a
     clearing run at all (unreadable, no header, a required column missing) is refused whole."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the batch manifest ({exc.strerror})") from exc
+    data, _ = read_regular_file(path, MAX_MANIFEST_BYTES, lambda why: DatasetError(f"the batch manifest {why}"),
+                                "a manifest")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -121,9 +126,9 @@ def verify_row(store, engine, actor, batch: str, row: BatchRow, base: Path) -> d
             raise ValueError("image, account and amount are all needed")
         path = Path(row.image) if Path(row.image).is_absolute() else base / row.image
         try:
-            image = path.read_bytes()
-        except OSError as exc:
-            raise ValueError(f"cannot read {row.image} ({exc.strerror})") from exc
+            image, _ = read_image_file(path)
+        except BadImageError as exc:  # a pipe, a device, a directory, too large: that row, one line
+            raise ValueError(f"cannot read {row.image} ({str(exc).split(': ', 1)[-1]})") from exc
         decision = decide_document(store, engine, store.actor(actor), row.account, image, row.amount,
                                    boxes=_parse_box(row.box), filename=path.name,
                                    batch_row=(batch, row.row, _result(row)))

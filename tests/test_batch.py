@@ -140,3 +140,36 @@ def test_a_manifest_that_cannot_be_a_run_is_refused(tmp_path, content, message):
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(DatasetError, match=message):
         read_manifest(path)
+
+
+def test_rows_naming_a_device_a_pipe_or_a_huge_file_fail_alone_in_one_line(clearing):
+    """Issue 30, item 10: /dev/zero ended the run in a MemoryError traceback, a FIFO hung it, and a
+    300 MB file was read whole before its size was checked."""
+    tmp = clearing["tmp"]
+    os.mkfifo(tmp / "pipe.png")
+    with open(tmp / "huge.png", "wb") as handle:  # sparse: 300 MB long, no disk used
+        handle.truncate(300 * 2**20)
+    manifest = tmp / "odd.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "account", "amount"])
+        writer.writerows([["/dev/zero", "NL-1", "10.00"], ["pipe.png", "NL-1", "10.00"],
+                          ["huge.png", "NL-1", "10.00"], [str(tmp), "NL-1", "10.00"], ["cheque0.png", "NL-1", "10.00"]])
+    started = time.monotonic()
+    summary = run_batch(manifest, tmp / "odd-results.csv", clearing["url"], clearing["model"], "carol", workers=1)
+    assert time.monotonic() - started < 120
+    results = _results(tmp / "odd-results.csv")
+    errors = [r["error"] for r in results]
+    assert "not a regular file" in errors[0] and "not a regular file" in errors[1]
+    assert "300 MB" in errors[2] and "not a file" in errors[3]
+    assert all("\n" not in e and "Traceback" not in e for e in errors)
+    assert results[4]["outcome"] == "accepted" and summary.failed == 4
+
+
+@pytest.mark.parametrize("kind", ["device", "pipe"])
+def test_a_manifest_that_is_a_device_or_a_pipe_is_refused_at_once(tmp_path, kind):
+    path = "/dev/zero" if kind == "device" else tmp_path / "m.csv"
+    if kind == "pipe":
+        os.mkfifo(path)
+    with pytest.raises(DatasetError, match="not a regular file"):
+        read_manifest(path)

@@ -9,8 +9,6 @@ Everything after decoding is numpy/OpenCV.
 from __future__ import annotations
 
 import io
-import os
-import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sigverify.errors import BadImageError
+from sigverify.safe_files import read_regular_file
 
 #: Largest image accepted, in pixels. An A4 page at 600 dpi is about 35 MP; a 48 MP phone
 #: photo fits. Anything larger is refused before its pixels are decoded.
@@ -51,38 +50,10 @@ class LoadedImage:
 
 
 def read_image_file(source: str | Path) -> tuple[bytes, str]:
-    """The bytes of an image file, read safely: only a regular file (never a FIFO, a device such as
-    /dev/zero, a directory), its size checked before a byte is read, and never more than the limit.
-    Every way a file enters SigVerify (verify, enrol, document, specimen, the window) reads here."""
-    path = Path(source)
-    name = path.name or str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise BadImageError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise BadImageError(f"{name}: not a file") from None
-    except OSError as exc:
-        raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise BadImageError(f"{name}: not a file")
-        raise BadImageError(f"{name}: not a regular file (a pipe, device or socket cannot be an image)")
-    with os.fdopen(fd, "rb", buffering=0) as handle:
-        if info.st_size == 0:
-            raise BadImageError(f"{name}: the file is empty (0 bytes)")
-        if info.st_size > MAX_FILE_BYTES:
-            raise BadImageError(f"{name}: the file is {info.st_size / 2**20:.0f} MB; "
-                                f"the limit is {MAX_FILE_BYTES // 2**20} MB")
-        try:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise BadImageError(f"{name}: the file grew beyond the {MAX_FILE_BYTES // 2**20} MB limit while being read")
-    return data, name
+    """The bytes of an image file, read safely (sigverify/safe_files.py): never a FIFO, a device or
+    a directory, and never more than the limit. Every way a file enters SigVerify (verify, enrol,
+    document, specimen, batch, the window) reads here."""
+    return read_regular_file(source, MAX_FILE_BYTES, BadImageError, "an image")
 
 
 def _read_bytes(source: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
