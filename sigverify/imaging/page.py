@@ -387,13 +387,15 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         cuts = [bx0, *_line_gaps(ink.lines, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
         for left, right in zip(cuts[:-1], cuts[1:]):  # one box per signature line under the cluster
             ys, xs = np.nonzero(region[:, left - bx0 : right - bx0])
-            if xs.size < 50 or len(boxes) >= max_count:
+            if xs.size == 0 or (len(cuts) > 2 and xs.size < 50) or len(boxes) >= max_count:
                 continue
             x0, x1, y0, y1 = left + xs.min(), left + xs.max() + 1, by0 + ys.min(), by0 + ys.max() + 1
             pad_x, pad_y = int((x1 - x0) * margin) + 4, int((y1 - y0) * margin) + 4
             x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
             x1, y1 = min(page_shape[1], x1 + pad_x), min(page_shape[0], y1 + pad_y)
             boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    if not boxes:
+        raise NoSignatureError("no signature found on the page")
     return boxes
 
 
