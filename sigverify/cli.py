@@ -18,7 +18,7 @@ import sys
 import sigverify
 from sigverify.commands.accounts import cmd_accounts, cmd_enroll, cmd_retire
 from sigverify.commands.audit import cmd_audit, cmd_backup
-from sigverify.commands.common import (EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, EXIT_DATASET, EXIT_FORGED,
+from sigverify.commands.common import (EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, EXIT_DATASET, EXIT_FAILED, EXIT_FORGED,
                                        EXIT_GENUINE, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_REFER, EXIT_USAGE, Parser,
                                        UsageError, finite_float, positive_int)
 from sigverify.commands.mandates import add_commands
@@ -234,7 +234,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sigverify: this command needs {exc.name}; install the training extra (see README)",
                   file=sys.stderr)
             return EXIT_USAGE
-        raise
+        print(f"sigverify: failed, no verdict: the installation is incomplete ({exc.name} is missing); "
+              "set it up again (README)", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("sigverify: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a lost network share: the system's fault, no verdict
+        print(f"sigverify: failed, no verdict: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if getattr(exc, 'filename', None) else ''}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line, the details kept for a maintainer, never exit 1
+        print(f"sigverify: failed, no verdict: internal error ({type(exc).__name__}: {exc}); "
+              f"details in {_keep_crash_report()}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _keep_crash_report() -> str:
+    """The traceback of the exception being handled, in a file under the user's SigVerify home."""
+    import time
+    import traceback
+
+    from sigverify.paths import user_data_dir
+
+    try:
+        folder = user_data_dir() / "crash-reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{id(sys.exc_info()[1]):x}.txt"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "no file (the home folder cannot be written)"

@@ -12,6 +12,9 @@ from pathlib import Path
 EXIT_GENUINE, EXIT_FORGED, EXIT_REFER = 0, 1, 2
 EXIT_BAD_INPUT, EXIT_MODEL, EXIT_DATASET, EXIT_AUDIT_BROKEN = 3, 4, 5, 6
 EXIT_USAGE, EXIT_INTERRUPTED = 64, 130
+#: something failed that is no verdict at all (a full disk, a bug): never 1, which reads as FORGED,
+#: "rejected" or "no match"
+EXIT_FAILED = 70
 VERDICT_EXIT = {"genuine": EXIT_GENUINE, "forged": EXIT_FORGED, "refer": EXIT_REFER}
 
 

@@ -139,3 +139,25 @@ def test_no_screen_gives_a_clear_message_not_a_crash():
         pytest.skip("the check applies to Linux")
     assert result.returncode == 64
     assert "no screen found" in result.stderr and "sigverify --help" in result.stderr
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), FloatingPointError("NaN in a specimen")])
+def test_a_failure_is_never_read_as_a_verdict(tmp_path, images, capsys, monkeypatch, failure):
+    """Issue 30, item 12: a crash exited 1, which `verify` documents as FORGED (and `document` as
+    rejected, `identify` as no match). A full disk or a bug is one line and exit 70, no traceback."""
+    import sigverify.verification.decision as decision
+
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+
+    def broken(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(decision, "decide", broken)
+    model = make_tiny_model(tmp_path / "m", threshold=0.5)
+    code = main(["verify", str(images["ref1"]), str(images["other"]), "--model", str(model)])
+    err = capsys.readouterr().err
+    assert code == 70 and code not in (0, 1, 2)
+    assert err.count("\n") == 1 and "Traceback" not in err and "no verdict" in err
+    if not isinstance(failure, OSError):  # a bug's details are kept for a maintainer
+        reports = list((tmp_path / "home" / "crash-reports").glob("crash-*.txt"))
+        assert len(reports) == 1 and "FloatingPointError" in reports[0].read_text()
