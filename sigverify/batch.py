@@ -146,12 +146,29 @@ def verify_row(store, engine, actor, batch: str, row: BatchRow, base: Path) -> d
 _WORKER: dict = {}
 
 
-def _start_worker(store_url: str, model_dir: str, provider: str) -> None:
+def _start_worker(store_url: str, model_dir: str, provider: str, parent: int | None = None) -> None:
     from sigverify.inference.engine import EmbeddingEngine
     from sigverify.store.repository import Store
 
+    if parent is not None:
+        _leave_with(parent)
+
     _WORKER["store"] = Store(store_url)
     _WORKER["engine"] = EmbeddingEngine(Path(model_dir), provider=provider)
+
+
+def _leave_with(parent: int, every: float = 0.5) -> None:
+    """End this worker when the run that started it is gone (killed with SIGKILL, its terminal
+    closed): nothing else tells a pool's worker, and it would wait for work forever."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-the-run", daemon=True).start()
 
 
 def _work(actor: str, batch: str, row: BatchRow, base: str) -> dict:
@@ -188,7 +205,7 @@ def run_batch(manifest: Path, out: Path, store_url: str, model_dir: Path, actor:
     with open(out, "a", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, RESULT_COLUMNS, extrasaction="ignore")
         with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
-                                 initializer=_start_worker, initargs=(store_url, str(model_dir), provider)) as pool:
+                                 initializer=_start_worker, initargs=(store_url, str(model_dir), provider, os.getpid())) as pool:
             futures = [pool.submit(_work, actor, batch, row, str(Path(manifest).resolve().parent)) for row in todo]
             for future in as_completed(futures):
                 writer.writerow(_cells(future.result()))

@@ -173,3 +173,47 @@ def test_a_manifest_that_is_a_device_or_a_pipe_is_refused_at_once(tmp_path, kind
         os.mkfifo(path)
     with pytest.raises(DatasetError, match="not a regular file"):
         read_manifest(path)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in os.listdir("/proc"):
+        if stat_file.isdigit():
+            try:
+                fields = open(f"/proc/{stat_file}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(stat_file))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_workers_end_when_the_run_is_killed(clearing):
+    """Issue 30, item 11: kill -9 of a batch's main process left its workers running forever."""
+    command = [sys.executable, "-m", "sigverify", "batch", str(clearing["manifest"]), "--out", str(clearing["out"]),
+               "--store", clearing["url"], "--model", str(clearing["model"]), "--provider", "cpu", "--workers", "2",
+               "--user", "carol", "--quiet"]
+    env = dict(os.environ, SIGVERIFY_PASSWORD="clerk pass")
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline, workers = time.monotonic() + 120, []
+    while time.monotonic() < deadline and not (clearing["out"].exists() and len(_results(clearing["out"])) >= 2):
+        time.sleep(0.05)
+    workers = [pid for child in _children(run.pid) for pid in [child, *_children(child)]]
+    assert workers, "the run should have started its workers"
+    os.kill(run.pid, signal.SIGKILL)  # the main process alone, as `kill -9 PID` does
+    run.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.1)
+    alive = []
+    for pid in workers:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] != "Z":  # a zombie has ended, waiting to be reaped
+                    alive.append(pid)
+        except OSError:
+            pass
+    for pid in alive:  # leave nothing behind, whatever the result
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"{len(alive)} worker(s) still running after the run was killed"
