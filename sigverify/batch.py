@@ -51,6 +51,8 @@ class BatchRow:
 #: a clearing run's manifest larger than this is refused before it is read (a day's run of a large
 #: bank, ~100,000 rows, is a few megabytes)
 MAX_MANIFEST_BYTES = 64 * 2**20
+#: and one with more rows than this (a run is split into runs a clearing window can finish)
+MAX_MANIFEST_ROWS = 200_000
 
 
 def read_manifest(path: Path) -> tuple[str, list[BatchRow]]:
@@ -63,6 +65,13 @@ def read_manifest(path: Path) -> tuple[str, list[BatchRow]]:
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: the batch manifest is not UTF-8 text") from exc
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return hashlib.sha256(data).hexdigest(), _rows(path, reader)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, …
+        raise DatasetError(f"{path}: the batch manifest is not a readable CSV file ({exc})") from exc
+
+
+def _rows(path: Path, reader: csv.DictReader) -> list[BatchRow]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -70,10 +79,12 @@ def read_manifest(path: Path) -> tuple[str, list[BatchRow]]:
                            f"missing: {', '.join(missing)}")
     rows = []
     for number, record in enumerate(reader, start=1):
+        if number > MAX_MANIFEST_ROWS:
+            raise DatasetError(f"{path}: the batch manifest has more than {MAX_MANIFEST_ROWS:,} rows; split the run")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items() if k is not None}
         rows.append(BatchRow(number, values.get("image", ""), values.get("account", ""), values.get("amount", ""),
                              values.get("box", "")))
-    return hashlib.sha256(data).hexdigest(), rows
+    return rows
 
 
 def done_rows(store, batch: str) -> dict[int, dict]:

@@ -217,3 +217,23 @@ def test_workers_end_when_the_run_is_killed(clearing):
     for pid in alive:  # leave nothing behind, whatever the result
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"{len(alive)} worker(s) still running after the run was killed"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("image,account,amount\n" + "x" * 200_000 + ",NL-1,10\n", "not a readable CSV"),
+    ("image,account,amount\n" + "a.png,NL-1,10\n" * 200_001, "more than 200,000 rows"),
+])
+def test_a_manifest_too_large_to_be_a_run_is_one_line(tmp_path, content, message):
+    """Issue 30, item 13: a field over 131,072 characters was a traceback; a million rows grew to 1.8 GB."""
+    path = tmp_path / "m.csv"
+    path.write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        read_manifest(path)
+
+
+def test_invisible_characters_do_not_reach_the_results_raw():
+    """Issue 30, item 13: U+202E (right-to-left override) and NUL reached RESULTS.csv as they were."""
+    from sigverify.store.audit import safe_cell
+
+    assert safe_cell("cheque\u202egnp.exe") == "cheque<U+202E>gnp.exe"
+    assert safe_cell("a\x00b") == "a<U+0000>b" and safe_cell("=1+1") == "'=1+1" and safe_cell(3) == 3

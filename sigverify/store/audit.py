@@ -214,9 +214,19 @@ def export_csv(conn: Connection) -> str:
     return out.getvalue()
 
 
+#: characters that change how text reads without being seen: controls (NUL …) and the bidirectional
+#: overrides and isolates (U+202E shows "fdp.exe" as "exe.pdf")
+_HIDDEN = {c: f"<U+{c:04X}>" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F,
+                                        *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
 def safe_cell(value):
-    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab / carriage return) is
-    prefixed with an apostrophe, the usual neutralisation of CSV formula injection."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell a spreadsheet will not run, and that reads as it is: text starting with = + - @ (or a
+    tab / carriage return) is prefixed with an apostrophe, the usual neutralisation of CSV formula
+    injection; invisible controls and direction overrides are written out as <U+XXXX>."""
+    if not isinstance(value, str):
+        return value
+    value = value.translate(_HIDDEN)
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
