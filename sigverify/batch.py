@@ -46,6 +46,7 @@ class BatchRow:
     account: str
     amount: str
     box: str = ""
+    digest: str = ""  # SHA-256 of the image's bytes when the run began ("" where it could not be read)
 
 
 #: a clearing run's manifest larger than this is refused before it is read (a day's run of a large
@@ -85,6 +86,25 @@ def _rows(path: Path, reader: csv.DictReader) -> list[BatchRow]:
         rows.append(BatchRow(number, values.get("image", ""), values.get("account", ""), values.get("amount", ""),
                              values.get("box", "")))
     return rows
+
+
+def _image_path(row: BatchRow, base: Path) -> Path:
+    return Path(row.image) if Path(row.image).is_absolute() else base / row.image
+
+
+def bind_images(manifest_digest: str, rows: list[BatchRow], base: Path) -> tuple[str, list[BatchRow]]:
+    """The run's id from the manifest *and* its images' bytes, each row carrying its image's digest:
+    the same manifest over replaced images is another run (not yesterday's results), and an image
+    that changes while the run goes is refused rather than judged."""
+    bound, digests = [], []
+    for row in rows:
+        try:
+            digest = hashlib.sha256(read_image_file(_image_path(row, base))[0]).hexdigest() if row.image else ""
+        except BadImageError:
+            digest = ""  # the row fails with its reason when it is worked
+        bound.append(BatchRow(row.row, row.image, row.account, row.amount, row.box, digest))
+        digests.append(digest)
+    return hashlib.sha256("\n".join([manifest_digest, *digests]).encode()).hexdigest(), bound
 
 
 def done_rows(store, batch: str) -> dict[int, dict]:
@@ -135,11 +155,13 @@ def verify_row(store, engine, actor, batch: str, row: BatchRow, base: Path) -> d
     try:
         if not row.image or not row.account or not row.amount:
             raise ValueError("image, account and amount are all needed")
-        path = Path(row.image) if Path(row.image).is_absolute() else base / row.image
+        path = _image_path(row, base)
         try:
             image, _ = read_image_file(path)
         except BadImageError as exc:  # a pipe, a device, a directory, too large: that row, one line
             raise ValueError(f"cannot read {row.image} ({str(exc).split(': ', 1)[-1]})") from exc
+        if row.digest and hashlib.sha256(image).hexdigest() != row.digest:
+            raise ValueError(f"{row.image} changed while the run was going; run the manifest again")
         decision = decide_document(store, engine, store.actor(actor), row.account, image, row.amount,
                                    boxes=_parse_box(row.box), filename=path.name,
                                    batch_row=(batch, row.row, _result(row)))
@@ -201,7 +223,7 @@ def run_batch(manifest: Path, out: Path, store_url: str, model_dir: Path, actor:
     """Verify every row not yet done, streaming results into ``out`` as they finish."""
     from sigverify.store.repository import Store
 
-    batch, rows = read_manifest(manifest)
+    batch, rows = bind_images(*read_manifest(manifest), Path(manifest).resolve().parent)
     store = Store(store_url)
     try:
         store.actor(actor)  # who runs it must be a user of this store (in four-eyes mode)

@@ -237,3 +237,16 @@ def test_invisible_characters_do_not_reach_the_results_raw():
 
     assert safe_cell("cheque\u202egnp.exe") == "cheque<U+202E>gnp.exe"
     assert safe_cell("a\x00b") == "a<U+0000>b" and safe_cell("=1+1") == "'=1+1" and safe_cell(3) == 3
+
+
+def test_the_same_manifest_over_replaced_images_is_decided_again(clearing):
+    """Issue 30, item 8: a run was known by its manifest's bytes alone; after the images were
+    replaced, running the manifest again returned yesterday's outcomes (exit 0)."""
+    first = run_batch(clearing["manifest"], clearing["out"], clearing["url"], clearing["model"], "carol", workers=1)
+    assert first.verified == GOOD + BAD
+    blank = np.full((300, 900), 245, np.uint8)  # every cheque replaced by a blank page
+    for i in range(GOOD):
+        cv2.imwrite(str(clearing["tmp"] / f"cheque{i}.png"), blank)
+    again = run_batch(clearing["manifest"], clearing["out"], clearing["url"], clearing["model"], "carol", workers=1)
+    assert again.batch != first.batch and again.resumed == 0 and again.verified == GOOD + BAD
+    assert not any(r["outcome"] == "accepted" for r in _results(clearing["out"]))
