@@ -6,6 +6,7 @@ verification scores an account, name the closest within the open-set threshold o
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def specimen_index(store, engine: EmbeddingEngine, specimens: Specimens | None =
     index = _INDEXES.get(key)
     if index is None:
         index = _INDEXES[key] = load_index(folder, sha, engine.manifest.identity_size or None)
+        # the saved file is only a cache: the store's vectors are the truth (a changed one is rebuilt)
+        if not index.matches(lambda ids: log.vectors(ids, sha)):
+            logging.getLogger(__name__).warning(f"the saved identification index in {folder} does not match the store; rebuilt from the store")
     specimens = _embedded_specimens(store, engine) if specimens is None else specimens
     added, removed = index.sync(specimens.ids, lambda ids: log.vectors(ids, sha))
     if (added or removed) and index.index is not None and index.index.kind == "hnsw":

@@ -56,6 +56,11 @@ class ExactIndex:
         keep = ~np.isin(self._ids, np.asarray(list(ids), np.int64))
         self._ids, self._vectors = self._ids[keep], self._vectors[keep]
 
+    def vectors_of(self, ids) -> np.ndarray:
+        """The vectors the index holds for these ids (in that order)."""
+        where = {int(i): n for n, i in enumerate(self._ids)}
+        return self._vectors[[where[int(i)] for i in ids]]
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, squared distances) of the k nearest, nearest first."""
         if not len(self):
@@ -133,6 +138,11 @@ class HnswIndex:
         found = nodes[0] >= 0
         return self._labels[nodes[0][found]], distances[0][found]
 
+    def vectors_of(self, ids) -> np.ndarray:
+        """The vectors the graph holds for these ids (in that order)."""
+        return np.stack([self._graph.reconstruct(self._node[int(i)]) for i in ids]) if len(ids) else \
+            np.zeros((0, self.dimensions), np.float32)
+
     def save(self, path: Path) -> None:
         import faiss
 
@@ -183,6 +193,22 @@ class SpecimenIndex:
         if gone and self.index is not None:
             self.index.remove(gone)
         return len(new), len(gone)
+
+    def matches(self, fetch: Callable[[list[int]], np.ndarray], chunk: int = 10_000) -> bool:
+        """Whether every vector the index holds is the store's: a saved index is a file in the user's
+        home, which whoever can write it could change (one writer's vectors turned away from the
+        truth would hide that writer from identification). One that does not match is dropped."""
+        if self.index is None:
+            return True
+        ids = sorted(self.index.ids())
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            truth = np.asarray(fetch(part), np.float32)[:, : self.identity_size or None]
+            if truth.shape != (len(part), self.index.dimensions) or \
+                    not np.allclose(self.index.vectors_of(part), truth, atol=1e-4):
+                self.index = None
+                return False
+        return True
 
     def nearest(self, query: np.ndarray, k: int) -> list[int]:
         """Reference ids of the k specimens nearest the query's embedding."""

@@ -58,3 +58,24 @@ def test_a_saved_index_loads_as_it_was_and_another_models_does_not(tmp_path, kin
     assert load_index(tmp_path, "b" * 64, 32).index is None  # another model starts empty
     (tmp_path / f"specimens-{'a' * 16}.index").write_bytes(b"garbage")
     assert load_index(tmp_path, "a" * 64, 32, kind).index is None  # unreadable: rebuilt from the store
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_a_saved_index_whose_vectors_were_changed_is_dropped(tmp_path, kind):
+    """Issue 30, item 9: negating one writer's vectors in the saved index hid that writer from
+    identify ("no match found"); the index is a cache, the store's vectors the truth."""
+    vectors, queries = _gallery(n=300)
+    specimens = SpecimenIndex("a" * 64, 32, kind)
+    specimens.sync(list(range(300)), lambda ids: vectors[ids])
+    save_index(specimens, tmp_path)
+    intact = load_index(tmp_path, "a" * 64, 32, kind)
+    assert intact.matches(lambda ids: vectors[ids]) and intact.index is not None
+    tampered = vectors.copy()
+    tampered[10:15] *= -1  # what the attacker wrote into the file: one writer's five specimens turned away
+    forged = SpecimenIndex("a" * 64, 32, kind)
+    forged.sync(list(range(300)), lambda ids: tampered[ids])
+    save_index(forged, tmp_path)
+    loaded = load_index(tmp_path, "a" * 64, 32, kind)
+    assert not loaded.matches(lambda ids: vectors[ids]) and loaded.index is None
+    loaded.sync(list(range(300)), lambda ids: vectors[ids])  # rebuilt from the store
+    assert [loaded.nearest(q, 3) for q in queries] == [specimens.nearest(q, 3) for q in queries]
