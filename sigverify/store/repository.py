@@ -301,16 +301,33 @@ class Store:
         return verification_id
 
     def record_decision(self, verification_id: int, decision: str, comment: str, actor: "str | Actor") -> int:
-        actor = self.actor(actor).name  # in four-eyes mode: a user of this store
+        """A person's decision on a verification. Accepting what the verifier called FORGED or REFER
+        overrules it: it needs a reason, and with users defined a supervisor other than the one who
+        verified it (a clerk escalates it, with the reason, to the review queue)."""
+        who = self.actor(actor)  # in four-eyes mode: a user of this store
+        actor = who.name
         if decision not in DECISIONS:
             raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == "escalate" and not comment.strip():
             raise StoreError("an escalation needs a comment for the supervisor")
         with self.write() as conn:
-            row = conn.execute(select(verifications.c.id, accounts.c.number).join(accounts).where(
+            row = conn.execute(select(verifications.c.id, verifications.c.verdict, verifications.c.created_by,
+                                      accounts.c.number).join(accounts).where(
                 verifications.c.id == verification_id)).first()
             if row is None:
                 raise StoreError(f"unknown verification {verification_id}")
+            if decision == "accept" and row.verdict in ("forged", "refer"):
+                verdict = row.verdict.upper()
+                if not comment.strip():
+                    raise StoreError(f"accepting a {verdict} verdict overrules the verifier: give the reason "
+                                     "(what was compared, who was asked)")
+                if self.four_eyes() and not who.is_supervisor:
+                    raise PermissionDenied(f"a clerk cannot accept a {verdict} verdict alone: escalate it with the "
+                                           f"reason (decide {verification_id} escalate --comment …); a supervisor "
+                                           "decides it from the review queue")
+                if self.four_eyes() and row.created_by == actor:
+                    raise PermissionDenied(f"accepting a {verdict} verdict of your own verification needs a second "
+                                           "person: escalate it for another supervisor")
             final = conn.execute(select(decisions.c.decision, decisions.c.decided_by).where(and_(
                 decisions.c.verification_id == verification_id, decisions.c.decision.in_(("accept", "reject"))))).first()
             if final is not None:

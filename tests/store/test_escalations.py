@@ -16,7 +16,7 @@ def test_only_escalated_undecided_verifications_wait_and_only_a_supervisor_decid
     made = [store.record_verification("NL-1", b"image%d" % i, f"q{i}.png", "m", "0" * 64, [], 1.0, 0.5, 1.0,
                                       "refer", "clerk") for i in range(3)]
     store.record_decision(made[0], "escalate", "looks shaky", "clerk")
-    store.record_decision(made[1], "accept", "", "clerk")
+    store.record_decision(made[1], "accept", "the customer was at the counter with ID", "clerk")
     queue = EscalationQueue(store)
     waiting = queue.pending()
     assert [w["id"] for w in waiting] == [made[0]] and waiting[0]["comment"] == "looks shaky"

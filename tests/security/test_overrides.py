@@ -1,0 +1,55 @@
+"""Issue 30, item 5: a clerk recorded `decide N accept` on a FORGED verification with no comment and
+no second person, and nothing reached a supervisor's queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from sigverify.errors import StoreError
+from sigverify.store.auth import Actor, PermissionDenied
+from sigverify.store.escalations import EscalationQueue
+from sigverify.store.repository import Store
+
+
+@pytest.fixture
+def bank(tmp_path):
+    store = Store(str(tmp_path / "bank.db"))
+    root = Actor("root", "supervisor")
+    alice = store.users.add("alice", "supervisor", "correct horse", by=root)
+    store.users.add("bob", "supervisor", "battery staple", by=alice)
+    store.users.add("carol", "clerk", "clerk pass", by=alice)
+    store.add_account("NL-1", "Holder", "alice")
+    yield store
+    store.close()
+
+
+def _verification(store, verdict: str, by: str) -> int:
+    return store.record_verification("NL-1", b"cheque", "q.png", "m", "0" * 64, [], 1.4, 0.1, 1.1, verdict, by)
+
+
+@pytest.mark.parametrize("verdict", ["forged", "refer"])
+def test_a_clerk_cannot_overrule_the_verifier_alone(bank, verdict):
+    made = _verification(bank, verdict, "carol")
+    with pytest.raises(StoreError, match="reason"):
+        bank.record_decision(made, "accept", "", "carol")
+    with pytest.raises(PermissionDenied, match="escalate"):
+        bank.record_decision(made, "accept", "I know this customer", "carol")
+    bank.record_decision(made, "escalate", "I know this customer; signs differently since an injury", "carol")
+    queue = EscalationQueue(bank)
+    assert [w["id"] for w in queue.pending()] == [made]
+    queue.decide(Actor("bob", "supervisor"), made, "accept", "compared with the card and called the customer")
+    assert queue.pending() == []
+
+
+def test_a_supervisor_does_not_overrule_their_own_verification(bank):
+    made = _verification(bank, "forged", "alice")
+    with pytest.raises(PermissionDenied, match="second person"):
+        bank.record_decision(made, "accept", "looks fine to me", "alice")
+    bank.record_decision(made, "accept", "compared with the card", "bob")  # another supervisor may
+
+
+def test_a_genuine_verdict_is_accepted_as_before(bank):
+    made = _verification(bank, "genuine", "carol")
+    bank.record_decision(made, "accept", "", "carol")
+    with pytest.raises(StoreError, match="already decided"):
+        bank.record_decision(made, "reject", "", "carol")
