@@ -34,7 +34,25 @@ def require_trusted_model(store, engine) -> None:
     in from elsewhere is refused (exit 4 on the command line)."""
     digest = getattr(engine, "folder_digest", "")
     if is_shipped(digest) or store.model_approved(digest):
+        _require_active(store, engine)
         return
     raise ModelError(f"model {engine.version} in {engine.model_dir} is neither the shipped model nor registered in "
                      f"this store by a supervisor (folder digest {digest[:12]}…); a supervisor registers it with "
                      "'sigverify models register FOLDER --store STORE --user NAME'")
+
+
+def _require_active(store, engine) -> None:
+    """Once a supervisor has activated a model in this store, it alone decides what is recorded there:
+    --model, SIGVERIFY_MODEL or an edited registry in the user's home choose nothing else."""
+    import json
+
+    value = store.get_setting("active_model")
+    if not value:
+        return  # nothing activated yet: the shipped model, or any approved one, decides
+    try:
+        active = json.loads(value)
+    except ValueError:
+        raise ModelError("the store's active model setting is unreadable; a supervisor activates a model again") from None
+    if active.get("sha256") != engine.manifest.sha256:
+        raise ModelError(f"model {engine.version} is not this store's active model ({active.get('version')}); "
+                         "verifications recorded here are decided by the active model only")

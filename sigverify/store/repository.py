@@ -305,7 +305,7 @@ class Store:
         overrules it: it needs a reason, and with users defined a supervisor other than the one who
         verified it (a clerk escalates it, with the reason, to the review queue)."""
         who = self.actor(actor)  # in four-eyes mode: a user of this store
-        actor = who.name
+        actor, four_eyes = who.name, self.four_eyes()
         if decision not in DECISIONS:
             raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == "escalate" and not comment.strip():
@@ -316,23 +316,23 @@ class Store:
                 verifications.c.id == verification_id)).first()
             if row is None:
                 raise StoreError(f"unknown verification {verification_id}")
-            if decision == "accept" and row.verdict in ("forged", "refer"):
-                verdict = row.verdict.upper()
-                if not comment.strip():
-                    raise StoreError(f"accepting a {verdict} verdict overrules the verifier: give the reason "
-                                     "(what was compared, who was asked)")
-                if self.four_eyes() and not who.is_supervisor:
-                    raise PermissionDenied(f"a clerk cannot accept a {verdict} verdict alone: escalate it with the "
-                                           f"reason (decide {verification_id} escalate --comment …); a supervisor "
-                                           "decides it from the review queue")
-                if self.four_eyes() and row.created_by == actor:
-                    raise PermissionDenied(f"accepting a {verdict} verdict of your own verification needs a second "
-                                           "person: escalate it for another supervisor")
             final = conn.execute(select(decisions.c.decision, decisions.c.decided_by).where(and_(
                 decisions.c.verification_id == verification_id, decisions.c.decision.in_(("accept", "reject"))))).first()
             if final is not None:
                 raise StoreError(f"verification {verification_id} was already decided ({final.decision} by "
                                  f"{final.decided_by}); a decision is recorded once")
+            if decision == "accept" and row.verdict in ("forged", "refer"):
+                verdict = row.verdict.upper()
+                if not comment.strip():
+                    raise StoreError(f"accepting a {verdict} verdict overrules the verifier: give the reason "
+                                     "(what was compared, who was asked)")
+                if four_eyes and not who.is_supervisor:
+                    raise PermissionDenied(f"a clerk cannot accept a {verdict} verdict alone: escalate it with the "
+                                           f"reason (decide {verification_id} escalate --comment …); a supervisor "
+                                           "decides it from the review queue")
+                if four_eyes and row.created_by == actor:
+                    raise PermissionDenied(f"accepting a {verdict} verdict of your own verification needs a second "
+                                           "person: escalate it for another supervisor")
             at = now()
             decision_id = conn.execute(decisions.insert().values(
                 verification_id=verification_id, decision=decision, comment=comment, decided_by=actor,

@@ -48,7 +48,7 @@ def bank(tmp_path, monkeypatch, capsys):
     for questioned in ("q", "s"):
         code, out = run("verify", "--account", "ACC", files[questioned], "--json")
         assert code in (0, 1, 2) and '"verdict"' in out, out  # the exit status tells the verdict
-    assert run("decide", "1", "accept")[0] == 0
+    assert run("decide", "1", "accept", "--comment", "compared with the specimen card")[0] == 0
     assert run("identify", files["s"])[0] in (0, 1)  # named or no match: recorded either way
     assert run("user", "add", "sup1", "--role", "supervisor", "--with-password", new_password="pw-1")[0] == 0
     assert run("signatory", "add", "ACC", "Ann", user="sup1", password="pw-1")[0] == 0

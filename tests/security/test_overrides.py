@@ -53,3 +53,23 @@ def test_a_genuine_verdict_is_accepted_as_before(bank):
     bank.record_decision(made, "accept", "", "carol")
     with pytest.raises(StoreError, match="already decided"):
         bank.record_decision(made, "reject", "", "carol")
+
+
+def test_only_the_active_model_decides_what_the_store_records(bank, tmp_path):
+    """Issue 30, item 6: active_model was written but never read: --model, SIGVERIFY_MODEL or an edited
+    registry let a clerk record verdicts with any registered model, one never activated included."""
+    from sigverify.errors import ModelError
+    from sigverify.inference.engine import EmbeddingEngine
+    from sigverify.inference.trust import require_trusted_model
+    from tests.helpers import approve_model, make_tiny_model
+
+    active = EmbeddingEngine(make_tiny_model(tmp_path / "a", embedding=16), provider="cpu")
+    other = EmbeddingEngine(make_tiny_model(tmp_path / "b", embedding=8), provider="cpu")
+    assert active.manifest.sha256 != other.manifest.sha256
+    for engine in (active, other):
+        approve_model(bank, engine.model_dir, Actor("alice", "supervisor"))
+    require_trusted_model(bank, other)  # nothing activated yet: any approved model
+    bank.activate_model(active.version, active.manifest.sha256, Actor("alice", "supervisor"))
+    require_trusted_model(bank, active)
+    with pytest.raises(ModelError, match="not this store's active model"):
+        require_trusted_model(bank, other)
