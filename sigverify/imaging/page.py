@@ -16,6 +16,7 @@ import numpy as np
 
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
+from sigverify.imaging.signature_lines import line_gaps
 
 
 def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
@@ -384,7 +385,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         bx1 = max(stats[c, 0] + stats[c, 2] for c in chosen)
         by1 = max(stats[c, 1] + stats[c, 3] for c in chosen)
         region = mask[by0:by1, bx0:bx1] & np.isin(labels[by0:by1, bx0:bx1], chosen)
-        cuts = [bx0, *_line_gaps(ink.lines, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
+        cuts = [bx0, *line_gaps(ink.lines, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
         for left, right in zip(cuts[:-1], cuts[1:]):  # one box per signature line under the cluster
             ys, xs = np.nonzero(region[:, left - bx0 : right - bx0])
             if xs.size == 0 or (len(cuts) > 2 and xs.size < 50) or len(boxes) >= max_count:
@@ -398,22 +399,6 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         raise NoSignatureError("no signature found on the page")
     return boxes
 
-
-def _line_gaps(lines: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> list[int]:
-    """Where to cut a cluster of ink that stands on two or more signature lines side by side (a joint
-    cheque's signatories each sign on their own line): the middles of the gaps between the lines
-    found under it. The pieces a line was cut into where strokes cross it count as one line."""
-    height, width = lines.shape
-    band = lines[max(0, y0):min(height, y1 + (y1 - y0) // 3), max(0, x0):min(width, x1)].astype(np.uint8)
-    band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((1, 25), np.uint8))  # a line's crossings
-    count, _, stats = connected_components(band)
-    long = sorted((int(stats[i, 0]), int(stats[i, 0] + stats[i, 2])) for i in range(1, count)
-                  if stats[i, 2] >= 0.1 * width)
-    gaps = []
-    for (_, end), (start, _) in zip(long[:-1], long[1:]):
-        if start - end >= 20:
-            gaps.append(max(0, x0) + (end + start) // 2)
-    return gaps
 
 
 #: two ink clusters further apart than this share of the page's width are two signatures (a joint

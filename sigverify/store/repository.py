@@ -15,9 +15,8 @@ from sigverify.store import audit as audit_chain
 from sigverify.store.anchor import AnchorError, AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
 from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection
+from sigverify.store.overrides import check_decision, check_overrule
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
-
-DECISIONS = ("accept", "reject", "escalate")
 
 
 def current_user() -> str:
@@ -301,15 +300,10 @@ class Store:
         return verification_id
 
     def record_decision(self, verification_id: int, decision: str, comment: str, actor: "str | Actor") -> int:
-        """A person's decision on a verification. Accepting what the verifier called FORGED or REFER
-        overrules it: it needs a reason, and with users defined a supervisor other than the one who
-        verified it (a clerk escalates it, with the reason, to the review queue)."""
+        """A person's decision on a verification, within the rules of store/overrides.py."""
         who = self.actor(actor)  # in four-eyes mode: a user of this store
         actor, four_eyes = who.name, self.four_eyes()
-        if decision not in DECISIONS:
-            raise StoreError(f"decision must be one of {', '.join(DECISIONS)}")
-        if decision == "escalate" and not comment.strip():
-            raise StoreError("an escalation needs a comment for the supervisor")
+        check_decision(decision, comment)
         with self.write() as conn:
             row = conn.execute(select(verifications.c.id, verifications.c.verdict, verifications.c.created_by,
                                       accounts.c.number).join(accounts).where(
@@ -321,18 +315,7 @@ class Store:
             if final is not None:
                 raise StoreError(f"verification {verification_id} was already decided ({final.decision} by "
                                  f"{final.decided_by}); a decision is recorded once")
-            if decision == "accept" and row.verdict in ("forged", "refer"):
-                verdict = row.verdict.upper()
-                if not comment.strip():
-                    raise StoreError(f"accepting a {verdict} verdict overrules the verifier: give the reason "
-                                     "(what was compared, who was asked)")
-                if four_eyes and not who.is_supervisor:
-                    raise PermissionDenied(f"a clerk cannot accept a {verdict} verdict alone: escalate it with the "
-                                           f"reason (decide {verification_id} escalate --comment …); a supervisor "
-                                           "decides it from the review queue")
-                if four_eyes and row.created_by == actor:
-                    raise PermissionDenied(f"accepting a {verdict} verdict of your own verification needs a second "
-                                           "person: escalate it for another supervisor")
+            check_overrule(verification_id, row.verdict, row.created_by, decision, comment, who, four_eyes)
             at = now()
             decision_id = conn.execute(decisions.insert().values(
                 verification_id=verification_id, decision=decision, comment=comment, decided_by=actor,
