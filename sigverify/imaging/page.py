@@ -385,7 +385,7 @@ def find_signature_boxes(image: np.ndarray, max_count: int = 4, min_share: float
         bx1 = max(stats[c, 0] + stats[c, 2] for c in chosen)
         by1 = max(stats[c, 1] + stats[c, 3] for c in chosen)
         region = mask[by0:by1, bx0:bx1] & np.isin(labels[by0:by1, bx0:bx1], chosen)
-        cuts = [bx0, *line_gaps(ink.lines, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
+        cuts = [bx0, *line_gaps(ink.lines, mask, bx0, by0, bx1, by1), bx1] if ink.lines is not None else [bx0, bx1]
         for left, right in zip(cuts[:-1], cuts[1:]):  # one box per signature line under the cluster
             ys, xs = np.nonzero(region[:, left - bx0 : right - bx0])
             if xs.size == 0 or (len(cuts) > 2 and xs.size < 50) or len(boxes) >= max_count:

@@ -174,3 +174,17 @@ def test_joint_cheque_of_two_word_signatures_is_cut_at_the_gap_between_the_signa
     boxes = [found.box for found in read_document(document.pixels).signatures()]
     for truth in document.truth:
         assert max(box_iou(box, truth) for box in boxes) >= 0.5
+
+
+def test_a_stroke_written_along_the_line_does_not_part_one_signature():
+    """A signature's stroke that runs along its line hides the line there: the line's two visible
+    pieces are not two signature lines (it cut one signature into two boxes; arabic_photos)."""
+    from sigverify.imaging.signature_lines import line_gaps
+
+    lines = np.zeros((400, 2100), bool)
+    lines[300:302, 1200:1500] = lines[300:302, 1700:1990] = True  # the line, hidden from 1500 to 1700
+    ink = np.zeros_like(lines)
+    ink[150:290, 1250:1900] = True  # the signature above it
+    assert line_gaps(lines, ink, 1200, 150, 1990, 305) == [1600]  # bare paper between: two lines
+    ink[297:304, 1500:1700] = True  # a stroke along the line
+    assert line_gaps(lines, ink, 1200, 150, 1990, 305) == []
