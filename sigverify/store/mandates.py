@@ -196,6 +196,7 @@ class MandateStore:
             ids = {s.id for s in self.signatories(number)}
             if payload.get("signatory_id") not in ids:
                 raise StoreError(f"signatory {payload.get('signatory_id')} does not belong to account {number}")
+            self._check_embedding(payload)
             expires = payload.get("expires_on")
             if expires is not None:
                 try:
@@ -204,6 +205,23 @@ class MandateStore:
                     raise StoreError(f"expiry date {expires!r}: write it as YYYY-MM-DD (e.g. 2099-12-01)") from None
                 if len(str(expires)) != 10:
                     raise StoreError(f"expiry date {expires!r}: write it as YYYY-MM-DD (e.g. 2099-12-01)")
+
+    def _check_embedding(self, payload: dict) -> None:
+        """A specimen's embedding is a vector of finite numbers as long as this model's others: a NaN
+        or a three-number one, once approved, broke verification of the account and identification
+        for the whole store."""
+        try:
+            vector = np.frombuffer(base64.b64decode(payload.get("embedding", ""), validate=True), dtype="<f4")
+        except (ValueError, TypeError):
+            raise StoreError("the specimen's embedding is not a vector of numbers") from None
+        if vector.size < 8 or not np.isfinite(vector).all():
+            raise StoreError(f"the specimen's embedding is not usable ({vector.size} numbers, finite: "
+                             f"{bool(np.isfinite(vector).all())})")
+        with self.store.read() as conn:
+            other = conn.execute(select(embeddings.c.vector).where(
+                embeddings.c.model_sha256 == payload.get("model_sha256")).limit(1)).scalar()
+        if other is not None and len(other) != vector.nbytes:
+            raise StoreError(f"the specimen's embedding has {vector.size} numbers; this model's have {len(other) // 4}")
 
     def approve(self, actor: Actor, change_id: int) -> None:
         require_supervisor(actor, "approve changes")

@@ -73,3 +73,27 @@ def test_only_the_active_model_decides_what_the_store_records(bank, tmp_path):
     require_trusted_model(bank, active)
     with pytest.raises(ModelError, match="not this store's active model"):
         require_trusted_model(bank, other)
+
+
+@pytest.mark.parametrize("vector, message", [
+    ([float("nan")] * 16, "not usable"),
+    ([0.1, 0.2, 0.3], "not usable"),
+    ([0.1] * 8, "has 8 numbers; this model's have 16"),
+])
+def test_a_specimen_whose_embedding_is_not_a_usable_vector_is_refused(bank, vector, message):
+    """Issue 30, item 12: a 3-number or NaN specimen embedding, once approved, crashed identification
+    for the whole store or verification of that account."""
+    import numpy as np
+
+    from sigverify.store.mandates import MandateStore, enrolment_payload
+
+    alice, bob = Actor("alice", "supervisor"), Actor("bob", "supervisor")
+    mandates = MandateStore(bank)
+    mandates.approve(bob, mandates.request(alice, "signatory", "NL-1", {"name": "Anna", "panel": "A",
+                                                                      "approval_limit": None}))
+    anna = mandates.signatories("NL-1")[0]
+    good = enrolment_payload(anna.id, "a.png", (0, 0, 10, 10), np.full(16, 0.25, np.float32), "m" * 64)
+    mandates.approve(bob, mandates.request(alice, "enroll", "NL-1", good, attachment=b"png"))
+    bad = enrolment_payload(anna.id, "b.png", (0, 0, 10, 10), np.asarray(vector, np.float32), "m" * 64)
+    with pytest.raises(StoreError, match=message):
+        mandates.request(alice, "enroll", "NL-1", bad, attachment=b"png")
