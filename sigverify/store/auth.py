@@ -51,6 +51,13 @@ def hash_password(password: str, salt: bytes | None = None, iterations: int = IT
     return f"pbkdf2_sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+#: failed sign-ins to one name within LOCKOUT_MINUTES that lock it for as long
+MAX_FAILURES, LOCKOUT_MINUTES = 5, 15
+#: what an unknown name's password is checked against: the same work as a real check, so a reply's
+#: speed does not tell which names exist
+_NOBODY = f"pbkdf2_sha256${ITERATIONS}${base64.b64encode(bytes(16)).decode()}${base64.b64encode(bytes(32)).decode()}"
+
+
 def check_password(password: str, stored: str) -> bool:
     try:
         scheme, iterations, salt, digest = stored.split("$")
@@ -185,11 +192,41 @@ class UserDirectory:
             return conn.execute(select(users.c.status).where(users.c.name == name)).scalar()
 
     def sign_in(self, name: str, password: str) -> Actor:
+        """A user's Actor for the right password. A wrong one (or an unknown name, which costs the
+        same time) is recorded in the audit trail; after MAX_FAILURES within LOCKOUT_MINUTES the
+        name is locked for that long, so passwords cannot be guessed at the speed of the hash."""
+        subject = str(name)[:128]
+        self._refuse_if_locked(subject)
         with self.store.read() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
-        if row is None or not row.password_hash or not check_password(password, row.password_hash):
+        known = row is not None and bool(row.password_hash)
+        if not (check_password(password, row.password_hash if known else _NOBODY) and known):
+            self._record_failure(subject)
             raise PermissionDenied("unknown user or wrong password")
         return Actor(row.name, acting_role(row))
+
+    def _failures_since(self, subject: str, since: str) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit_chain.audit).where(
+                audit_chain.audit.c.action == "auth.failed", audit_chain.audit.c.subject == subject,
+                audit_chain.audit.c.at >= since)).scalar_one())
+
+    def _refuse_if_locked(self, subject: str) -> None:
+        import datetime as dt
+
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=LOCKOUT_MINUTES)).isoformat(
+            timespec="microseconds")
+        if self._failures_since(subject, since) >= MAX_FAILURES:
+            raise PermissionDenied(f"{subject}: sign-in locked for {LOCKOUT_MINUTES} minutes after {MAX_FAILURES} "
+                                   "failed attempts (each is in the audit trail); a supervisor can check who tried")
+
+    def _record_failure(self, subject: str) -> None:
+        try:
+            with self.store.write() as conn:
+                audit_chain.append(conn, now(), subject, "auth.failed", subject,
+                                   {"reason": "unknown user or wrong password"})
+        except (StoreError, OSError):  # a read-only store: the refusal stands, unrecorded
+            pass
 
     def os_user(self, os_name: str) -> Actor:
         """The OS user's role: single-user mode → supervisor; mapped user without password → its role."""

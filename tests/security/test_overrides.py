@@ -97,3 +97,30 @@ def test_a_specimen_whose_embedding_is_not_a_usable_vector_is_refused(bank, vect
     bad = enrolment_payload(anna.id, "b.png", (0, 0, 10, 10), np.asarray(vector, np.float32), "m" * 64)
     with pytest.raises(StoreError, match=message):
         mandates.request(alice, "enroll", "NL-1", bad, attachment=b"png")
+
+
+def test_failed_sign_ins_are_recorded_slowed_alike_and_lock_the_name(bank):
+    """Issue 30, item 13: no throttling, lockout or audit of failed sign-ins (0.18 s a guess), and an
+    unknown user answered faster than a known one with a wrong password."""
+    import time
+
+    from sigverify.store.auth import MAX_FAILURES
+    from sigverify.store.schema import audit
+
+    def timed(name: str) -> float:
+        started = time.perf_counter()
+        with pytest.raises(PermissionDenied, match="unknown user or wrong password"):
+            bank.users.sign_in(name, "guess")
+        return time.perf_counter() - started
+
+    unknown, known = timed("nobody"), timed("carol")
+    assert unknown > 0.5 * known  # an unknown name costs the same hash
+    for _ in range(MAX_FAILURES - 1):
+        timed("carol")
+    with pytest.raises(PermissionDenied, match="locked"):
+        bank.users.sign_in("carol", "clerk pass")  # even the right password, while locked
+    assert bank.users.sign_in("alice", "correct horse").name == "alice"  # other names are not locked
+    with bank.read() as conn:
+        failed = conn.execute(audit.select().where(audit.c.action == "auth.failed")).all()
+    assert sorted({r.subject for r in failed}) == ["carol", "nobody"] and len(failed) == MAX_FAILURES + 1
+    assert bank.verify_audit().ok
