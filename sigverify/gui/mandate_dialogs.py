@@ -203,9 +203,9 @@ class RuleEditorDialog(QDialog):
         self.new_limit.setToolTip("Approval limit (0 = no limit)")
         add_signatory = QPushButton("Request signatory")
         add_signatory.clicked.connect(self.request_signatory)
-        specimen = QPushButton("Request specimen for selected…")
+        specimen = self.specimen_button = QPushButton("Request specimen for selected…")
         specimen.setToolTip("Enrol a specimen signature for the selected signatory (needs a second supervisor)")
-        specimen.clicked.connect(self.request_specimen)
+        specimen.clicked.connect(lambda: self.request_specimen())  # clicked(bool) must not arrive as the paths
         people_row = QHBoxLayout()
         for widget in (self.new_name, self.new_panel, self.new_limit, add_signatory, specimen):
             people_row.addWidget(widget)

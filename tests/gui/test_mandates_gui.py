@@ -80,7 +80,7 @@ def _sign_in(window, name, password):
     return dialog
 
 
-def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
+def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank, monkeypatch):
     window = _window(qtbot, bank, "workstation")
     assert window.review_queue() is None and "must sign in" in window.message.text()
     dialog = _sign_in(window, "carol", "wrong")
@@ -148,7 +148,12 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank):
     for seed in (9, 10):  # several files at once (issue 14, item 3)
         new_specimens.append(str(bank["tmp"] / f"smit_new{seed}.png"))
         cv2.imwrite(new_specimens[-1], SyntheticWriter(401).genuine(np.random.default_rng(seed)))
-    editor.request_specimen(new_specimens)
+    # through the button, as a supervisor does (issue 31, item 1: the click's `checked` arrived as the
+    # file list and the request died with "'bool' object is not iterable", shown only on the terminal)
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: (new_specimens, "")))
+    qtbot.mouseClick(editor.specimen_button, Qt.MouseButton.LeftButton)
     assert "2 specimen(s) requested for Smit" in editor.message.text() and editor.pending.count() == 4
     save_screenshot(editor, "mandates-rule-editor")
     editor.close()
