@@ -88,13 +88,14 @@ def cmd_specimen(args) -> int:
     mandates = mandates_of(store)
     actor = signed_in_actor(args, store)
     engine = load_engine_for(args.model)
-    data, name = read_image_file(Path(args.image))
+    files = [(read_image_file(Path(image))[0], Path(image).name) for image in args.images]  # all read first
     store.account(args.account)
-    (item,) = prepare_specimens(store, engine, args.account, [(data, Path(args.image).name)])
-    payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
-                                engine.manifest.sha256, args.expires)
-    change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
-    return requested(change)
+    items = prepare_specimens(store, engine, args.account, files)  # every image checked before any request
+    for (data, _name), item in zip(files, items):
+        payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
+                                    engine.manifest.sha256, args.expires)
+        requested(mandates.request(actor, "enroll", args.account, payload, attachment=data))
+    return 0
 
 def cmd_rule(args) -> int:
     store = open_store(args)
@@ -224,10 +225,11 @@ def add_commands(sub, store_help: str) -> None:
     signatory.add_argument("--limit", type=float, help="approval limit (amount)")
     signatory.set_defaults(func=cmd_signatory)
 
-    specimen = common(sub.add_parser("specimen", help="request enrolment of a signatory's specimen"))
+    specimen = common(sub.add_parser("specimen", help="request enrolment of a signatory's specimen(s), one change each"))
     specimen.add_argument("account")
-    specimen.add_argument("signatory", type=int)
-    specimen.add_argument("image")
+    specimen.add_argument("signatory", type=int,
+                          help="the signatory's number, as 'sigverify signatory list ACCOUNT' shows it")
+    specimen.add_argument("images", nargs="+", metavar="image", help="one or more specimen images")
     specimen.add_argument("--expires", help="YYYY-MM-DD after which the specimen is not used")
     specimen.add_argument("--model")
     specimen.set_defaults(func=cmd_specimen)

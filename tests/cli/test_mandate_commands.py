@@ -52,11 +52,15 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
 
     rng = np.random.default_rng(0)
     hand = SyntheticWriter(9)
-    for i in range(2):
+    for i in range(3):
         cv2.imwrite(str(tmp_path / f"anna{i}.png"), hand.genuine(rng))
-        code, out = run("specimen", "J-1", "1", str(tmp_path / f"anna{i}.png"), user="alice", password="alice-pw")
-        assert code == 0
-        assert run("approve", out.split()[1], user="bob", password="bob-pw")[0] == 0
+    # several images in one call (issue 31, item 1), one change each for the second supervisor
+    code, out = run("specimen", "J-1", "1", *(str(tmp_path / f"anna{i}.png") for i in range(3)),
+                    user="alice", password="alice-pw")
+    changes = [line.split()[1] for line in out.splitlines() if line.startswith("change ")]
+    assert code == 0 and len(changes) == 3
+    for change in changes:
+        assert run("approve", change, user="bob", password="bob-pw")[0] == 0
     assert "specimen ok" in run("signatory", "list", "J-1")[1]
 
     rule = tmp_path / "rule.json"
