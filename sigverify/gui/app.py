@@ -22,6 +22,14 @@ def run(model_dir: str | None = None, store: str | None = None, screenshot: str 
         print("sigverify: no screen found (DISPLAY is not set). Start it from a desktop session, set "
               "QT_QPA_PLATFORM=offscreen, or use the command line: sigverify --help", file=sys.stderr)
         return 64
+    if sys.platform.startswith("linux") and os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb" \
+            and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        from sigverify.gui.desktop_libraries import advice, missing_packages
+
+        missing = missing_packages()
+        if missing:
+            print(advice(missing), file=sys.stderr)
+            return 64
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 

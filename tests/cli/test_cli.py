@@ -161,3 +161,20 @@ def test_a_failure_is_never_read_as_a_verdict(tmp_path, images, capsys, monkeypa
     if not isinstance(failure, OSError):  # a bug's details are kept for a maintainer
         reports = list((tmp_path / "home" / "crash-reports").glob("crash-*.txt"))
         assert len(reports) == 1 and "FloatingPointError" in reports[0].read_text()
+
+
+def test_missing_desktop_libraries_are_named_with_the_command_that_installs_them(monkeypatch, capsys):
+    """Issue 31, item 12: on a fresh desktop the README's first command stopped with Qt's "could not
+    load the xcb platform plugin" until libxcb-cursor0 was installed, with no word of the fix."""
+    from sigverify.gui import app, desktop_libraries
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the check applies to Linux")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(desktop_libraries, "XCB_LIBRARIES", {"libsigverify-absent.so.0": "libxcb-cursor0",
+                                                             "libc.so.6": "libc6"})
+    assert app.run() == 64
+    err = capsys.readouterr().err
+    assert "sudo apt install libxcb-cursor0" in err and "libc6" not in err and err.count("\n") == 1
