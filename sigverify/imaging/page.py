@@ -114,7 +114,7 @@ def printed_components(stats: np.ndarray, mask_labels: np.ndarray | None = None,
     for members in rows.values():
         # a stroke that touches a label's letter joins its row, far taller than type: the row is
         # judged (and printed) without such pieces
-        typical = float(np.median(h[members])) if members else 0.0
+        typical = float(np.median(h[members]))  # a row has one member at least
         trimmed = [i for i in members if h[i] <= 2.5 * typical]
         if len(members) - len(trimmed) <= max(1, len(members) // 4):
             members = trimmed
@@ -164,7 +164,6 @@ def _extend_row(printed: np.ndarray, members: list[int], x, y, w, h, typical: fl
     """The rest of a printed row: letters of its size standing on its baseline (or hanging from its
     x-height, as g and p do) next to it. A stroke crossing a label joins some of its letters and
     splits the row; the letters on either side are still the same row of type."""
-    members = list(members)
     bottom = y + h
     baseline = float(np.median(bottom[members]))
     x_height = float(np.median(y[members][h[members] <= 1.1 * typical]))
