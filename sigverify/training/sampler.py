@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 
 from sigverify.training.augment import AugmentParams, augment
+from sigverify.training.capture import captured_canvases
 from sigverify.training.datasets import PreparedSet
 
 def dataset_of(writer: str) -> str:
@@ -25,6 +26,12 @@ class BatchSampler:
         self.forged = {w: np.nonzero((data.writer == w) & data.forged)[0] for w in np.unique(data.writer)}
         self.writers = [w for w, idx in self.genuine.items() if idx.size >= 2]
         self.settle(False)
+        #: capture variants (a clearing image, a low-resolution scan, a JPEG, print painted out) of
+        #: every image, computed once; a share of the draws uses one instead of the clean canvas
+        self.captured = None
+        if getattr(config, "capture_share", 0.0) > 0 and len(data):
+            self.captured = captured_canvases(data.paths, config.preprocess_params, config.capture_variants,
+                                              config.seed, config.cache_dir or None)
         groups: dict[str, list] = {}
         for w in self.writers:
             groups.setdefault(dataset_of(data.writer_names[w]), []).append(w)
@@ -50,6 +57,11 @@ class BatchSampler:
         return np.concatenate([rng.choice(group, size=min(n, len(group)), replace=False)
                                for group, n in zip(self.groups, share)])
 
+    def _canvas(self, index: int) -> np.ndarray:
+        if self.captured is not None and self.rng.random() < self.config.capture_share:
+            return self.captured[index, self.rng.integers(self.captured.shape[1])].astype(np.float32)
+        return self.data.canvases[index]
+
     def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c, rng = self.config, self.rng
         chosen = self._choose_writers()
@@ -62,5 +74,5 @@ class BatchSampler:
                 indices += list(rng.choice(fakes, size=c.forged_per_writer, replace=fakes.size < c.forged_per_writer))
         indices = np.asarray(indices)
         self.drawn.update(indices.astype("<i8").tobytes())
-        images = np.stack([augment(self.data.canvases[i], rng, self.augment) for i in indices])
+        images = np.stack([augment(self._canvas(i), rng, self.augment) for i in indices])
         return images[:, None], self.data.writer[indices], self.data.forged[indices]

@@ -64,6 +64,9 @@ class TrainConfig:
     #: ``settle_augment_strength`` (what the separate fine-tune stage did, in one run)
     settle_epochs: int = 0
     settle_augment_strength: float = 0.5
+    #: share of drawn training images replaced by one of their capture variants (training/capture.py)
+    capture_share: float = 0.0
+    capture_variants: int = 1
     #: at export, fit the forgery space on the training writers and keep it if validation improves
     #: (training/forgery_space.py); no effect on training itself
     forgery_space: bool = True
