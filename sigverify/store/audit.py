@@ -86,8 +86,9 @@ def append(conn: Connection, at: str, actor: str, action: str, subject: str, det
 
     ``rows``: the (table, key) of every data row this action wrote or deleted, read back here so
     the record holds what the rows really contain at commit."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("LOCK TABLE audit IN EXCLUSIVE MODE"))
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and conn.execute(text("SELECT has_table_privilege('audit', 'UPDATE')")).scalar():
+        conn.execute(text("LOCK TABLE audit IN EXCLUSIVE MODE"))  # else the server's trigger locks (pg_roles.py)
     last = conn.execute(select(audit.c.id, audit.c.hash).order_by(audit.c.id.desc()).limit(1)).first()
     record_id = (last.id + 1) if last else 1
     prev = last.hash if last else GENESIS
@@ -95,9 +96,10 @@ def append(conn: Connection, at: str, actor: str, action: str, subject: str, det
         details = {**details, "rows": {row_name(t, k): row_digest(conn, t, k) for t, k in rows}}
     body = canonical(details)
     digest = record_hash(record_id, at, actor, role, action, subject, body, prev)
-    conn.execute(audit.insert().values(
+    written = conn.execute(audit.insert().values(
         id=record_id, at=at, actor=actor, role=role, action=action, subject=subject, details=body, prev_hash=prev,
-        hash=digest))
+        hash=digest).returning(audit.c.id, audit.c.hash)).first()
+    record_id, digest = written.id, written.hash  # where the server chains the records, its values
     conn.info["audit_head"] = (record_id, digest)  # anchored outside the database once committed
     return record_id
 
@@ -181,19 +183,35 @@ def head(conn: Connection) -> tuple[int, str] | None:
     return None if row is None else (row.id, row.hash)
 
 
-def verify_trail(conn: Connection, anchored, problems: list[str] = ()) -> ChainReport:
+def record_hash_of(conn: Connection, record: int) -> str | None:
+    return conn.execute(select(audit.c.hash).where(audit.c.id == record)).scalar()
+
+
+def verify_trail(conn: Connection, anchored, problems: list[str] = (), strict: bool = False) -> ChainReport:
     """The chain, the record this computer anchored (``anchored``: record and hash, or None) and
-    every guarded data row, in one report; ``problems`` already found (an unreadable anchor) join it."""
+    every guarded data row, in one report; ``problems`` already found (an unreadable anchor) join it.
+
+    ``strict`` (one workstation): every record must be one this computer anchored, so records after
+    the anchor and a trail with no anchor at all are problems too."""
     report = verify_chain(conn)
     problems = list(problems)
+    last = head(conn)
     if anchored is not None:
-        seen = conn.execute(select(audit.c.hash).where(audit.c.id == anchored.record)).scalar()
+        seen = record_hash_of(conn, anchored.record)
         if seen is None:
             problems.append(f"record {anchored.record}, which this computer saw, is gone: the trail now ends "
                             f"at record {report.records} (records deleted, or the audit table dropped)")
         elif seen != anchored.hash:
             problems.append(f"record {anchored.record} differs from what this computer saw (records "
                             "rewritten and their hashes recomputed)")
+        elif strict and last is not None and last[0] > anchored.record:
+            problems.append(f"records {anchored.record + 1} to {last[0]} were added after the last record SigVerify "
+                            "anchored on this computer: written outside SigVerify (or SigVerify stopped before it "
+                            "could anchor them); check them, then two supervisors re-anchor")
+    elif strict and last is not None:
+        problems.append("this computer holds no anchor for this store, so nothing it saw can be compared: the "
+                        "anchor was deleted, or this is a copy or another store; if this store is new to this "
+                        "computer, check it, then two supervisors re-anchor")
     problems += verify_rows(conn)
     return ChainReport(report.ok and not problems, report.records, report.first_broken, report.reason,
                        tuple(problems), anchored is not None)

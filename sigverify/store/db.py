@@ -3,7 +3,9 @@ SQLite pragmas for safety, and schema migrations that run on start."""
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
@@ -101,41 +103,92 @@ def _apply(conn, step) -> None:
 def _baseline(conn, version: int) -> None:
     """Schema 3 makes every data row part of its audit record; rows written before are vouched for
     by one baseline record at the upgrade (what they held then is what the store had)."""
-    import datetime as dt
-
     from sigverify.store import audit as audit_chain
 
     rows = audit_chain.all_rows(conn)
     if rows:
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        audit_chain.append(conn, at, "sigverify", "audit.baseline", "*", {"from_schema": version}, rows=rows)
+        audit_chain.append(conn, now(), "sigverify", "audit.baseline", "*", {"from_schema": version}, rows=rows)
+
+
+def _written_at_schema(conn) -> int:
+    """The highest schema version the audit trail shows it was written by: a migration's record, or
+    (3) any record naming its rows' digests. A ``meta.schema_version`` below it was lowered."""
+    from sigverify.store.schema import audit
+
+    highest = 0
+    for (details,) in conn.execute(select(audit.c.details).where(audit.c.action == "schema.migrate")):
+        try:
+            highest = max(highest, int(json.loads(details).get("to", 0)))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    if highest < 3 and conn.execute(select(audit.c.id).where(audit.c.details.like('%"rows":{%')).limit(1)).first():
+        highest = 3
+    return highest
+
+
+def _needs_writing(engine: Engine) -> bool:
+    """Whether opening the store has anything to write (a new store, an older schema, no identity):
+    a store that is current is opened without a write, so a read-only copy can still be checked."""
+    with read_connection(engine) as conn:
+        existing = set(inspect(conn).get_table_names())
+        if "meta" not in existing or not set(metadata.tables) <= existing:
+            return True
+        values = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+    return values.get("schema_version") != str(SCHEMA_VERSION) or "store_id" not in values
 
 
 def migrate(engine: Engine) -> int:
-    """Create the schema, or bring an older one up to SCHEMA_VERSION, in one transaction."""
+    """Create the schema, or bring an older one up to SCHEMA_VERSION, in one transaction; never
+    vouch for rows of a store whose version was lowered behind SigVerify's back."""
     try:
+        if not _needs_writing(engine):
+            return SCHEMA_VERSION
         with engine.begin() as conn:
             existing = set(inspect(conn).get_table_names())
             if "meta" not in existing:
                 metadata.create_all(conn)
                 conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                conn.execute(meta.insert().values(key="store_id", value=uuid.uuid4().hex))
                 return SCHEMA_VERSION
             version = int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
             if version > SCHEMA_VERSION:
                 raise StoreError(f"the store has schema version {version}, newer than this SigVerify "
                                  f"({SCHEMA_VERSION}); update the application")
+            if version < SCHEMA_VERSION and "audit" in existing:
+                written = _written_at_schema(conn)
+                if written > version:
+                    raise StoreError(f"the store says it has schema version {version}, but its audit trail was "
+                                     f"written by version {written}: the version was lowered outside SigVerify "
+                                     "(an upgrade would vouch for rows edited behind its back). Nothing was changed; "
+                                     "restore a backup and report it")
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for step in MIGRATIONS[target]:
                     _apply(conn, step)
                 conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(target)))
             metadata.create_all(conn)  # tables added by later versions
+            if conn.execute(select(meta.c.value).where(meta.c.key == "store_id")).first() is None:
+                conn.execute(meta.insert().values(key="store_id", value=uuid.uuid4().hex))
             if version < 3:
                 _baseline(conn, version)
+            if version < SCHEMA_VERSION:
+                from sigverify.store import audit as audit_chain
+
+                audit_chain.append(conn, now(), "sigverify", "schema.migrate", "*",
+                                   {"from": version, "to": SCHEMA_VERSION})
+            engine.sigverify_audit_head = conn.info.get("audit_head")  # the Store anchors it
             return SCHEMA_VERSION
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - a locked, corrupt or unreachable database
         raise StoreError(f"cannot open the store: {str(exc).splitlines()[0]}") from exc
+
+
+def store_identity(engine: Engine) -> str | None:
+    """The store's own identity (meta.store_id, made when it was created): its audit anchor is
+    found by it, so a copy of the store, or another spelling of its URL, meets the same anchor."""
+    with read_connection(engine) as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "store_id")).scalar()
+    return f"store:{value}" if value else None
 
 
 def now() -> str:

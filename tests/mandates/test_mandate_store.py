@@ -32,7 +32,7 @@ def bank(tmp_path):
     store.add_account("JOINT-1", "De Vries & Jansen", "alice")
     # lenient: these synthetic signatures are judged genuine, so outcomes follow the rules and flags
     folder = make_tiny_model(tmp_path / "model", threshold=5.0)
-    approve_model(store, folder, alice)
+    approve_model(store, folder, alice, second=bob)
     engine = EmbeddingEngine(folder)
     return {"store": store, "m": MandateStore(store), "alice": alice, "bob": bob, "carol": carol, "engine": engine,
             "tmp": tmp_path}
@@ -132,6 +132,9 @@ def test_two_signature_document_on_a_joint_account_end_to_end(bank, rng):
     _enrol(bank, piet, piet_hand.genuine(rng), "piet_old.png", expires_on="2001-01-01")  # expired: not used
     rule = {"bands": [{"up_to": 1000, "count": 1}, {"up_to": None, "count": 2, "panels": {"A": 1, "B": 1}}]}
     m.approve(bob, m.request(alice, "rule", "JOINT-1", {"rule": rule}))
+    from sigverify.services import refresh_embeddings
+
+    refresh_embeddings(store, engine)  # approved specimens: embedded from their images (issue 30, item 7)
     assert len(m.specimen_embeddings("JOINT-1", engine.manifest.sha256)[piet.id]) == 3
 
     # a cheque with both signatures side by side
@@ -172,12 +175,14 @@ def test_two_signature_document_on_a_joint_account_end_to_end(bank, rng):
 
     # with a strict model the same signatures are judged forged and the document is rejected
     strict_folder = make_tiny_model(bank["tmp"] / "strict", threshold=anna_distance / 4)
-    approve_model(store, strict_folder, alice)
+    approve_model(store, strict_folder, alice, second=bank["bob"])
     strict = EmbeddingEngine(strict_folder)
     from sigverify.services import refresh_embeddings
 
     refresh_embeddings(store, strict)
-    m.set_account_flags(alice, "JOINT-1", always_refer=False, instructions="")
+    change = m.set_account_flags(alice, "JOINT-1", always_refer=False, instructions="")
+    assert store.account("JOINT-1").always_refer  # turning it off waits for a second supervisor
+    m.approve(bank["bob"], change)
     forged = decide_document(store, strict, carol, "JOINT-1", encoded.tobytes(), 25000, boxes=boxes)
     assert forged.outcome == "rejected" and "judged forged" in forged.explanation
 
@@ -198,6 +203,9 @@ def test_document_bad_input_writes_nothing(bank, rng):
     _enrol(bank, anna, SyntheticWriter(5).genuine(rng), "a.png")
     rule = {"bands": [{"up_to": None, "count": 2}]}
     m.approve(bank["bob"], m.request(bank["alice"], "rule", "JOINT-1", {"rule": rule}))
+    from sigverify.services import refresh_embeddings
+
+    refresh_embeddings(store, engine)  # the approved specimen's embedding, from its image
     ok, encoded = cv2.imencode(".png", SyntheticWriter(5).genuine(rng))
     before = store.verify_audit().records
     with pytest.raises(RuleError, match="is not a number"):
@@ -205,6 +213,22 @@ def test_document_bad_input_writes_nothing(bank, rng):
     with pytest.raises(StoreError, match="no valid specimen for Piet"):
         decide_document(store, engine, carol, "JOINT-1", encoded.tobytes(), 100)
     assert store.verify_audit().records == before and m.queue() == []
+
+
+def _as_written_before_schema_3(conn) -> None:
+    """The audit trail as schema 1-2 wrote it: no row digests (else the store refuses the upgrade as
+    a lowered version, issue 30 item 2)."""
+    import json
+
+    from sigverify.store import audit as audit_chain
+
+    prev = audit_chain.GENESIS
+    for rid, at, actor, role, action, subject, details in conn.execute(
+            "SELECT id, at, actor, role, action, subject, details FROM audit ORDER BY id").fetchall():
+        body = audit_chain.canonical({k: v for k, v in json.loads(details).items() if k != "rows"})
+        digest = audit_chain.record_hash(rid, at, actor, role, action, subject, body, prev)
+        conn.execute("UPDATE audit SET details = ?, prev_hash = ?, hash = ? WHERE id = ?", (body, prev, digest, rid))
+        prev = digest
 
 
 def test_a_version_1_store_migrates_to_the_current_schema(tmp_path):
@@ -217,6 +241,7 @@ def test_a_version_1_store_migrates_to_the_current_schema(tmp_path):
                       "document_signatures", "documents"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+        _as_written_before_schema_3(conn)
     store = Store(str(path))
     assert store.account("A1").holder_name == "Old"
     assert MandateStore(store).queue() == []
@@ -255,6 +280,7 @@ def test_a_version_2_store_gains_supervisor_approval_and_keeps_its_users_active(
         conn.execute("ALTER TABLE users DROP COLUMN status")
         conn.execute("ALTER TABLE users DROP COLUMN created_by")
         conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+        _as_written_before_schema_3(conn)
     store = Store(str(path))
     assert store.users.sign_in("sup1", "pw-1") == Actor("sup1", "supervisor")
     assert store.users.status("sup1") == "active"
