@@ -21,6 +21,7 @@ from sigverify.commands.audit import cmd_audit, cmd_backup
 from sigverify.commands.common import (EXIT_AUDIT_BROKEN, EXIT_BAD_INPUT, EXIT_DATASET, EXIT_FAILED, EXIT_FORGED,
                                        EXIT_GENUINE, EXIT_INTERRUPTED, EXIT_MODEL, EXIT_REFER, EXIT_USAGE, Parser,
                                        UsageError, finite_float, positive_int)
+from sigverify.commands.database import add_database_command
 from sigverify.commands.mandates import add_commands
 from sigverify.commands.batch import cmd_batch
 from sigverify.commands.identify import cmd_identify
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
     add_commands(sub, store_help)
+    add_database_command(sub, store_help)
 
     models = sub.add_parser("models", help="models on this computer: list, register, activate, rollback "
                                            "(a supervisor registers and activates)")

@@ -59,13 +59,19 @@ def make_tiny_model(folder: Path, params: PreprocessParams | None = None, thresh
     return folder
 
 
-def approve_model(store, folder: Path, actor="setup") -> None:
+def approve_model(store, folder: Path, actor="setup", second=None) -> None:
     """Record a supervisor's approval of a model folder in a store, as 'sigverify models register'
-    does: recorded verifications accept only the shipped model or an approved one."""
+    does: recorded verifications accept only the shipped model or an approved one. Where users are
+    defined the registration is a pending change: ``second`` (another supervisor) approves it."""
     from sigverify.inference.engine import EmbeddingEngine
 
     engine = EmbeddingEngine(folder, provider="cpu")
-    store.approve_model(engine.version, engine.folder_digest, actor)
+    change = store.approve_model(engine.version, engine.folder_digest, actor)
+    if change is not None:
+        assert second is not None, "four-eyes store: name the second supervisor who approves the model"
+        from sigverify.store.mandates import mandates_of
+
+        mandates_of(store).approve(second, change)
 
 
 def png_header_only(width: int, height: int, bit_depth: int = 8, colour_type: int = 0) -> bytes:

@@ -42,7 +42,7 @@ def clearing(tmp_path):
     store.add_account("NL-1", "De Vries", "alice")
     store.add_account("NL-EMPTY", "Nobody", "alice")
     model = make_tiny_model(tmp_path / "model", threshold=5.0)  # lenient: outcomes follow the rows
-    approve_model(store, model, alice)
+    approve_model(store, model, alice, second=bob)
     engine = EmbeddingEngine(model)
     mandates = MandateStore(store)
     mandates.approve(bob, mandates.request(alice, "signatory", "NL-1", {"name": "Anna", "panel": "A",

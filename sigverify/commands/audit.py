@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sigverify.commands.common import EXIT_AUDIT_BROKEN, UsageError, open_store, signed_in_actor
+from sigverify.commands.common import EXIT_AUDIT_BROKEN, UsageError, open_store, requested, signed_in_actor
 
 
 def cmd_audit(args) -> int:
@@ -15,7 +15,9 @@ def cmd_audit(args) -> int:
         print(report.message())
         return 0 if report.ok else EXIT_AUDIT_BROKEN
     if args.action == "reanchor":
-        store.reanchor(signed_in_actor(args, store))
+        change = store.reanchor(signed_in_actor(args, store))
+        if change is not None:
+            return requested(change, "re-anchoring the audit trail")
         print("audit trail re-anchored at its current end on this computer (recorded in the trail)")
         return 0
     text = store.export_audit_csv()

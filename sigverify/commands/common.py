@@ -122,8 +122,10 @@ class ProgressBar:
         if self.enabled:
             sys.stderr.write("\n")
 
-def requested(change: int) -> int:
-    print(f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
+def requested(change: int, what: str = "") -> int:
+    """Tell the supervisor that their change waits for a second one."""
+    print((f"{what}: " if what else "") +
+          f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
     return 0
 
 

@@ -120,9 +120,24 @@ def cmd_approve(args) -> int:
         mandates.reject(actor, args.change, args.reason)
         print(f"change {args.change} rejected")
     else:
+        change = next((c for c in mandates.pending() if c.id == args.change), None)
         mandates.approve(actor, args.change)
         print(f"change {args.change} approved and applied")
+        if change is not None and change.kind == "model.activate":
+            _activate_here(change.payload["version"])
     return 0
+
+def _activate_here(version: str) -> None:
+    """The approved model becomes this computer's active one too, where it is installed."""
+    from sigverify.errors import ModelError
+    from sigverify.inference.registry import default_registry
+
+    try:
+        default_registry().activate(version)
+        print(f"model {version} is active on this computer too")
+    except ModelError:
+        print(f"model {version} is not installed on this computer; register its folder here to use it")
+
 
 def cmd_document(args) -> int:
     from sigverify.mandates.document import decide_document
@@ -183,9 +198,12 @@ def cmd_account(args) -> int:
             from sigverify.store.schema import accounts
 
             current = conn.execute(select(accounts.c.instructions).where(accounts.c.id == account.id)).scalar()
-        mandates.set_account_flags(actor, args.account, always,
-                                   current if args.instructions is None else args.instructions)
-        print(f"account {args.account} updated")
+        change = mandates.set_account_flags(actor, args.account, always,
+                                            current if args.instructions is None else args.instructions)
+        if change is None:
+            print(f"account {args.account} updated")
+        else:
+            requested(change, f"always-refer off for account {args.account}")
     if args.mandate_file:
         from sigverify.imaging.decode import load_image
 
@@ -198,7 +216,9 @@ def cmd_account(args) -> int:
 def cmd_bands(args) -> int:
     store = open_store(args)
     bands = json_file(args.file)
-    mandates_of(store).set_amount_bands(signed_in_actor(args, store), bands)
+    change = mandates_of(store).set_amount_bands(signed_in_actor(args, store), bands)
+    if change is not None:
+        return requested(change, "the amount thresholds")
     print("amount thresholds updated")
     return 0
 

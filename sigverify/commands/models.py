@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from sigverify.commands.common import EXIT_DATASET, ProgressBar, UsageError, load_engine_for, open_store, signed_in_actor
+from sigverify.commands.common import (EXIT_DATASET, ProgressBar, UsageError, load_engine_for, open_store, requested,
+                                       signed_in_actor)
 from sigverify.errors import DatasetError, ModelError
 
 
@@ -34,7 +35,9 @@ def cmd_models(args) -> int:
     if args.action == "register":
         entry = registry.register(Path(args.target))
         engine = EmbeddingEngine(entry.folder, provider="cpu")
-        store.approve_model(engine.version, engine.folder_digest, actor)
+        change = store.approve_model(engine.version, engine.folder_digest, actor)
+        if change is not None:
+            return requested(change, f"model {entry.version} copied to {entry.folder}; approving it in the store")
         print(f"model {entry.version} registered in {entry.folder} and approved in the store")
         return 0
     version = args.target if args.action == "activate" else registry.previous_version()
@@ -47,7 +50,9 @@ def cmd_models(args) -> int:
     if not (is_shipped(engine.folder_digest) or store.model_approved(engine.folder_digest)):
         raise ModelError(f"model {version} is not approved in this store (or its folder changed since); "
                          "register it again with 'sigverify models register FOLDER'")
-    store.activate_model(engine.version, engine.manifest.sha256, actor)
+    change = store.activate_model(engine.version, engine.manifest.sha256, actor)
+    if change is not None:
+        return requested(change, f"activating model {version} (the active model stays until then)")
     registry.activate(version)
     print(f"model {version} is active; reference embeddings are recomputed at the next verification")
     return 0

@@ -175,7 +175,10 @@ class BackOffice:
         return dialog
 
     def activate_model(self, folder: Path) -> Worker:
-        """Load the newly active model in the background, record it, refresh the embedding cache."""
+        """Load the newly active model in the background, record it, refresh the embedding cache.
+        Where users are defined one supervisor only requests it: the model in use stays until a
+        second supervisor approves (Supervisor → Signing rules…, pending changes)."""
+        previous = self.engine.version if self.engine is not None else None
         self.model_dir = Path(folder)
         self.model_status.setText("Loading model…")
         acting = self.acting  # the supervisor who activates it, read here on the UI thread
@@ -183,13 +186,21 @@ class BackOffice:
         def load(progress, should_stop):
             engine = load_model(self.model_dir, self.settings.provider)
             if self.store is not None:
+                requested = []
                 if not is_shipped(engine.folder_digest):  # a supervisor activating a model vouches for it
-                    self.store.approve_model(engine.version, engine.folder_digest, acting)
-                self.store.activate_model(engine.version, engine.manifest.sha256, acting)
+                    requested.append(self.store.approve_model(engine.version, engine.folder_digest, acting))
+                requested.append(self.store.activate_model(engine.version, engine.manifest.sha256, acting))
+                requested = [c for c in requested if c is not None]
+                if requested:
+                    return engine, requested
                 services.refresh_embeddings(self.store, engine, progress=progress, should_stop=should_stop)
-            return engine
+            return engine, []
 
-        def done(engine):
+        def done(result):
+            engine, requested = result
+            if requested:
+                self._activation_requested(engine.version, requested, previous)
+                return
             self.engine = engine
             self.model_status.setText(f"Model {engine.version} · {engine.provider_description}")
             self.statusBar().showMessage(f"Model {engine.version} is active; reference embeddings are up to date",
@@ -199,6 +210,20 @@ class BackOffice:
             self.backendReady.emit(0.0)
 
         return self.run_worker(Worker(load, with_progress=True), done, "Activating the model…")
+
+    def _activation_requested(self, version: str, changes: list[int], previous: str | None) -> None:
+        """Four eyes: the model stays as it was on this computer too, and the window says so."""
+        if previous is not None:
+            try:
+                self.model_dir = self.registry.activate(previous).folder
+            except SigVerifyError:
+                pass
+        numbers = ", ".join(str(c) for c in changes)
+        self.show_error(f"Activating model {version} is requested (change {numbers}): it takes effect when a second "
+                        f"supervisor approves it (Supervisor → Signing rules…, pending changes). Model {previous or 'in use'} "
+                        "stays active until then.")
+        if self.engine is not None:
+            self.model_status.setText(f"Model {self.engine.version} · {self.engine.provider_description}")
 
     # ------------------------------------------------------------------ settings
     def settings_dialog(self) -> None:
@@ -217,6 +242,9 @@ class BackOffice:
         new = None if abs(value - manifest.threshold) < 1e-9 else value
         if new != override:
             try:
-                self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.acting)
+                change = self.store.set_threshold(self.engine.version, new, manifest.threshold_range, self.acting)
+                if change is not None:
+                    self.show_error(f"The threshold change is requested (change {change}): it takes effect when a "
+                                    "second supervisor approves it (Supervisor → Signing rules…, pending changes).")
             except SigVerifyError as exc:
                 self.show_error(str(exc))

@@ -19,6 +19,7 @@ from sigverify.gui.pictures import to_pixmap
 from sigverify.imaging.decode import load_image, read_image_file
 from sigverify.imaging.page import crop
 from sigverify.store.escalations import escalations_of
+from sigverify.store.store_changes import STORE_KINDS
 from sigverify.store.mandates import mandates_of
 
 
@@ -270,7 +271,7 @@ class RuleEditorDialog(QDialog):
             self._add_band("" if band["up_to"] is None else f"{band['up_to']:g}", band["count"], panels)
         self.pending.clear()
         for change in self.mandates.pending():
-            if change.account_number == self.number:
+            if change.account_number == self.number or change.kind in STORE_KINDS:  # store-wide ones too
                 item = QListWidgetItem(f"#{change.id} {change.describe()} — asked by {change.requested_by}")
                 item.setData(Qt.ItemDataRole.UserRole, change.id)
                 if change.kind == "enroll":
@@ -357,9 +358,23 @@ class RuleEditorDialog(QDialog):
                 done.append(change)
             except SigVerifyError as exc:
                 refused.append(f"#{change}: {exc}")
+        if approve and done and self.engine is not None:
+            self._embed_approved(refused)
         verb = "approved and applied" if approve else "rejected"
         self.message.setText("; ".join(([f"{len(done)} change(s) {verb}"] if done else []) + refused))
         self.refresh()
+
+    def _embed_approved(self, refused: list[str]) -> None:
+        """Approved specimens are embedded from their images here and now (a few images): what the
+        approver saw decides, never the vector the request carried (issue 30, item 7)."""
+        from sigverify.services import refresh_embeddings
+
+        try:
+            _, _, missing = self.store.reference_embeddings(self.number, self.engine.manifest.sha256)
+            if missing:
+                refresh_embeddings(self.store, self.engine, reference_ids=missing)
+        except SigVerifyError as exc:
+            refused.append(f"specimen embeddings: {exc} (computed at the next verification)")
 
 
 class DocumentResultPanel(QWidget):

@@ -65,6 +65,11 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
     else:
         threshold, max_far = engine.manifest.threshold, float("nan")
     people = {s.id: s for s in mandates.signatories(number)}
+    _, _, missing = store.reference_embeddings(number, engine.manifest.sha256)
+    if missing:  # specimens approved since, or enrolled under another model: from their images
+        from sigverify.services import refresh_embeddings
+
+        refresh_embeddings(store, engine, reference_ids=missing)
     specimens = mandates.specimen_embeddings(number, engine.manifest.sha256)
     if not specimens:
         raise StoreError(f"account {number} has no signatory with a valid specimen for the active model")

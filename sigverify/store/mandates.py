@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 from sigverify.errors import StoreError
 from sigverify.mandates.rules import ANY_ONE, Mandate, Signatory, check_satisfiable, parse_mandate
 from sigverify.store import audit as audit_chain
+from sigverify.store import store_changes
 from sigverify.store.db import plain_text
 from sigverify.store.auth import Actor, PermissionDenied, require_supervisor
 from sigverify.store.db import now
@@ -45,6 +46,8 @@ class PendingChange:
             return f"enrol specimen {p['filename']} for signatory {p['signatory_id']}"
         if self.kind == "retire":
             return f"retire specimen {p['reference_id']}"
+        if self.kind in store_changes.STORE_KINDS:
+            return store_changes.describe(self.kind, self.account_number, p)
         return f"set rule: {parse_mandate(p['rule']).describe()}"
 
 
@@ -126,18 +129,28 @@ class MandateStore:
                               r.status) for r in rows]
 
     # ------------------------------------------------------------------ account flags and mandate file
-    def set_account_flags(self, actor: Actor, number: str, always_refer: bool, instructions: str) -> None:
+    def set_account_flags(self, actor: Actor, number: str, always_refer: bool, instructions: str,
+                          _approved_by: str = "") -> int | None:
+        """Always-refer and the clerk's instructions. Turning always-refer off lets the verifier accept
+        again, so where users are defined it needs a second supervisor (returns the change's number)."""
         require_supervisor(actor, "change an account's instructions")
         from sigverify.store.schema import accounts
 
         account = self.store.account(number)
+        if account.always_refer and not always_refer and self.store.four_eyes() and not _approved_by:
+            return store_changes.request(self.store, actor, "account.flags", number,
+                                         {"always_refer": False, "instructions": instructions})
         with self.store.write() as conn:
             at = now()
             conn.execute(accounts.update().where(accounts.c.id == account.id).values(
                 always_refer=bool(always_refer), instructions=instructions))
-            audit_chain.append(conn, at, actor.name, "account.flags", number,
-                               {"always_refer": bool(always_refer), "instructions": instructions}, role=actor.role,
+            details = {"always_refer": bool(always_refer), "instructions": instructions}
+            if _approved_by:  # the approver writes the record (PostgreSQL: only in one's own name)
+                details.update(approved_by=_approved_by, requested_by=actor.name)
+            audit_chain.append(conn, at, _approved_by or actor.name, "account.flags", number, details,
+                               role="supervisor" if _approved_by else actor.role,
                                rows=[("accounts", account.id)])
+        return None
 
     def attach_mandate_file(self, actor: Actor, number: str, image: bytes, filename: str) -> int:
         require_supervisor(actor, "attach mandate documents")
@@ -153,24 +166,31 @@ class MandateStore:
                                rows=[("mandate_files", file_id)])
         return file_id
 
-    def set_amount_bands(self, actor: Actor, bands: list[dict]) -> None:
-        """The amount → operating point table (supervisor; audited)."""
+    def set_amount_bands(self, actor: Actor, bands: list[dict], _approved_by: str = "") -> int | None:
+        """The amount → operating point table (supervisor; audited). Where users are defined a second
+        supervisor must approve: the first call returns the pending change's number."""
         from sigverify.mandates.thresholds import parse_bands
 
         require_supervisor(actor, "change amount thresholds")
         parse_bands(bands)
+        if self.store.four_eyes() and not _approved_by:
+            return store_changes.request(self.store, actor, "bands", "*", {"bands": bands})
         with self.store.write() as conn:
             at = now()
             self.store.put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
-            audit_chain.append(conn, at, actor.name, "threshold.bands", "*", {"bands": bands}, role=actor.role,
+            details = {"bands": bands, **({"approved_by": _approved_by, "requested_by": actor.name}
+                                          if _approved_by else {})}
+            audit_chain.append(conn, at, _approved_by or actor.name, "threshold.bands", "*", details,
+                               role="supervisor" if _approved_by else actor.role,
                                rows=[("settings", "amount_bands")])
+        return None
 
     # ------------------------------------------------------------------ four eyes
     def request(self, actor: Actor, kind: str, number: str, payload: dict, attachment: bytes | None = None) -> int:
         """A supervisor asks for a change; it takes effect only when a second supervisor approves."""
         require_supervisor(actor, f"request a {kind} change")
         if kind not in CHANGE_KINDS:
-            raise StoreError(f"unknown change kind {kind!r}")
+            raise StoreError(f"unknown change kind {kind!r}")  # store-wide kinds: store_changes.request
         self.store.account(number)
         self._validate(kind, number, payload)
         with self.store.write() as conn:
@@ -224,25 +244,28 @@ class MandateStore:
             raise StoreError(f"the specimen's embedding has {vector.size} numbers; this model's have {len(other) // 4}")
 
     def approve(self, actor: Actor, change_id: int) -> None:
+        """A second supervisor applies a pending change: the claim, the change and its record commit
+        in one transaction, so two approvers at once apply it once and a crash applies nothing."""
         require_supervisor(actor, "approve changes")
         change = self._change(change_id)
         if change.requested_by == actor.name:
             raise PermissionDenied("a change must be approved by a second supervisor, not by the one who asked")
-        if change.kind == "enroll":
-            self._apply_enrolment(actor, change)
-        elif change.kind == "retire":
-            self.store.retire(int(change.payload["reference_id"]), Actor(change.requested_by, "supervisor"),
-                              _approved_by=actor.name)
         with self.store.write() as conn:
             at = now()
+            self._claim(conn, change_id, "approved", actor, at)
             written = [("pending_changes", change_id)]
-            if change.kind == "signatory":
+            if change.kind == "enroll":
+                self._apply_enrolment(actor, change)
+            elif change.kind == "retire":
+                self.store.retire(int(change.payload["reference_id"]), Actor(change.requested_by, "supervisor"),
+                                  _approved_by=actor.name)
+            elif change.kind in store_changes.STORE_KINDS:
+                self._apply_store_change(change, actor)
+            elif change.kind == "signatory":
                 written.append(("signatories", self._apply_signatory(conn, change, at)))
             elif change.kind == "rule":
                 self._validate("rule", change.account_number, change.payload)
                 written.append(("mandate_rules", self._apply_rule(conn, change, actor, at)))
-            conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
-                status="approved", decided_by=actor.name, decided_at=at))
             audit_chain.append(conn, at, actor.name, "change.approve", change.account_number,
                                {"change_id": change_id, "kind": change.kind}, role=actor.role, rows=written)
 
@@ -251,11 +274,35 @@ class MandateStore:
         change = self._change(change_id)
         with self.store.write() as conn:
             at = now()
-            conn.execute(pending_changes.update().where(pending_changes.c.id == change_id).values(
-                status="rejected", decided_by=actor.name, decided_at=at))
+            self._claim(conn, change_id, "rejected", actor, at)
             audit_chain.append(conn, at, actor.name, "change.reject", change.account_number,
                                {"change_id": change_id, "reason": reason}, role=actor.role,
                                rows=[("pending_changes", change_id)])
+
+    def _apply_store_change(self, change: PendingChange, approver: Actor) -> None:
+        """An approved store-wide change (store_changes.py), applied as its requester asked."""
+        asked, by, p = Actor(change.requested_by, "supervisor"), approver.name, change.payload
+        if change.kind == "model.register":
+            self.store.approve_model(p["version"], p["digest"], asked, _approved_by=by)
+        elif change.kind == "model.activate":
+            self.store.activate_model(p["version"], p["sha256"], asked, _approved_by=by)
+        elif change.kind == "threshold":
+            self.store.set_threshold(p["model_version"], p["threshold"], tuple(p["allowed"]), asked, _approved_by=by)
+        elif change.kind == "bands":
+            self.set_amount_bands(asked, p["bands"], _approved_by=by)
+        elif change.kind == "account.flags":
+            self.set_account_flags(asked, change.account_number, p["always_refer"], p["instructions"], _approved_by=by)
+        else:  # reanchor
+            self.store.reanchor(asked, _approved_by=by, _expected_head=p.get("head"))
+
+    @staticmethod
+    def _claim(conn, change_id: int, status: str, actor: Actor, at: str) -> None:
+        """Decide the change only if it is still pending, inside the caller's transaction."""
+        done = conn.execute(pending_changes.update().where(
+            (pending_changes.c.id == change_id) & (pending_changes.c.status == "pending")).values(
+            status=status, decided_by=actor.name, decided_at=at))
+        if done.rowcount != 1:
+            raise StoreError(f"change {change_id} was decided by someone else meanwhile; nothing was changed")
 
     def _change(self, change_id: int) -> PendingChange:
         with self.store.read() as conn:
@@ -283,12 +330,14 @@ class MandateStore:
         return account.id
 
     def _apply_enrolment(self, actor: Actor, change: PendingChange) -> None:
+        """The approved image becomes a specimen; the embedding the requester sent is not kept. What
+        the approver saw is the image, so its embedding is computed from that image by the active
+        model at the account's next verification (services.refresh_embeddings), never taken on trust."""
         with self.store.read() as conn:
             attachment = conn.execute(select(pending_changes.c.attachment).where(
                 pending_changes.c.id == change.id)).scalar()
         p = change.payload
-        item = EnrolItem(bytes(attachment), p["filename"], tuple(p["box"]),
-                         np.frombuffer(base64.b64decode(p["embedding"]), dtype="<f4"))
+        item = EnrolItem(bytes(attachment), p["filename"], tuple(p["box"]), None)
         self.store.enroll(change.account_number, [item], p["model_sha256"],
                           Actor(change.requested_by, "supervisor"), signatory_id=p["signatory_id"],
                           expires_on=p.get("expires_on"), _approved_by=actor.name)
@@ -355,6 +404,9 @@ class MandateStore:
         doc = self.document(document_id)
         if doc["status"] not in ("open", "aside"):
             raise StoreError(f"document {document_id} is not waiting for review")
+        if doc["created_by"] == actor.name and self.store.four_eyes():
+            raise PermissionDenied(f"document {document_id} was submitted by {actor.name}: another supervisor "
+                                   "reviews it (four eyes)")
         with self.store.write() as conn:
             at = now()
             values = {"status": "aside"} if decision == "aside" else {

@@ -12,11 +12,13 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 
 from sigverify.store import audit as audit_chain
-from sigverify.store.anchor import AnchorError, AuditAnchor
+from sigverify.store.anchor import AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
-from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection
+from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection, store_identity
+from sigverify.store.model_settings import ModelSettings
 from sigverify.store.overrides import check_decision, check_overrule
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
+from sigverify.store.trail import AuditTrail
 
 
 def current_user() -> str:
@@ -59,12 +61,13 @@ class Reference:
 
 @dataclass(frozen=True)
 class EnrolItem:
-    """One reference to enrol: the file's original bytes, where the ink is, its embedding."""
+    """One reference to enrol: the file's original bytes, where the ink is, its embedding (None:
+    computed from the image by the active model when the account is next verified)."""
 
     image: bytes
     filename: str
     box: tuple[int, int, int, int]
-    embedding: np.ndarray
+    embedding: np.ndarray | None
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -75,13 +78,22 @@ def vector_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 
-class Store:
+class Store(ModelSettings, AuditTrail):
     """Accounts, references, embedding cache, verifications, decisions, settings and the audit chain."""
 
     def __init__(self, url: str | None = None) -> None:
+        import threading
+
         self.engine = open_engine(url)
         self.url = str(self.engine.url)
-        self.anchor = AuditAnchor(self.url)
+        self.anchor = AuditAnchor(store_identity(self.engine) or self.url)
+        self._writing = threading.local()
+        migrated = getattr(self.engine, "sigverify_audit_head", None)
+        if migrated is not None:  # the upgrade's own records, anchored like every other write
+            try:
+                self.anchor.advance(*migrated)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.engine.dispose()
@@ -92,14 +104,25 @@ class Store:
     @contextmanager
     def write(self):
         """One transaction; once it has committed, the audit head it wrote is anchored outside
-        the database (store/anchor.py)."""
+        the database (store/anchor.py). A write inside a write joins the outer transaction, so a
+        change and its approval commit together or not at all."""
+        outer = getattr(self._writing, "conn", None)
+        if outer is not None:
+            yield outer
+            return
         with self.engine.begin() as conn:
             conn.info.pop("audit_head", None)
-            yield conn
+            conn.info.pop("force_anchor", None)
+            self._writing.conn = conn
+            try:
+                yield conn
+            finally:
+                self._writing.conn = None
             head = conn.info.pop("audit_head", None)
+            force = conn.info.pop("force_anchor", False)
         if head is not None:
             try:
-                self.anchor.advance(*head)
+                self.anchor.advance(*head, force=force)
             except OSError:
                 pass  # a read-only home folder: the record is stored; audit verify says the anchor is behind
 
@@ -193,15 +216,18 @@ class Store:
                     crop_x=x, crop_y=y, crop_w=w, crop_h=h, enrolled_by=acting.name, enrolled_at=at, active=True,
                     signatory_id=signatory_id, expires_on=expires_on,
                 )).inserted_primary_key[0]
-                conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
-                                                        vector=vector_to_bytes(item.embedding), created_at=at))
+                written = [("reference_signatures", reference_id)]
+                if item.embedding is not None:  # else computed from the image at the next verification
+                    conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
+                                                            vector=vector_to_bytes(item.embedding), created_at=at))
+                    written.append(("embeddings", (reference_id, model_sha256)))
                 details = {"reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
                            "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
-                if _approved_by:
-                    details["approved_by"] = _approved_by
-                audit_chain.append(conn, at, acting.name, "reference.enroll", number, details, role=acting.role,
-                                   rows=[("reference_signatures", reference_id),
-                                         ("embeddings", (reference_id, model_sha256))])
+                if _approved_by:  # the approver writes the record (PostgreSQL: only in one's own name)
+                    details.update(approved_by=_approved_by, requested_by=acting.name)
+                audit_chain.append(conn, at, _approved_by or acting.name, "reference.enroll", number, details,
+                                   role="supervisor" if _approved_by else acting.role,
+                                   rows=written)
                 ids.append(reference_id)
         return ids
 
@@ -222,8 +248,9 @@ class Store:
                 active=False, retired_by=acting.name, retired_at=at))
             details = {"reference_id": reference_id}
             if _approved_by:
-                details["approved_by"] = _approved_by
-            audit_chain.append(conn, at, acting.name, "reference.retire", row.number, details, role=acting.role,
+                details.update(approved_by=_approved_by, requested_by=acting.name)
+            audit_chain.append(conn, at, _approved_by or acting.name, "reference.retire", row.number, details,
+                               role="supervisor" if _approved_by else acting.role,
                                rows=[("reference_signatures", reference_id)])
 
     def references(self, number: str, active_only: bool = True) -> list[Reference]:
@@ -270,6 +297,11 @@ class Store:
             return
         with self.write() as conn:
             at = now()
+            have = {r for (r,) in conn.execute(select(embeddings.c.reference_id).where(and_(
+                embeddings.c.model_sha256 == model_sha256, embeddings.c.reference_id.in_(list(vectors)))))}
+            vectors = {r: v for r, v in vectors.items() if r not in have}  # another process was first
+            if not vectors:
+                return
             for reference_id, vector in vectors.items():
                 conn.execute(embeddings.insert().values(reference_id=reference_id, model_sha256=model_sha256,
                                                         vector=vector_to_bytes(vector), created_at=at))
@@ -352,94 +384,6 @@ class Store:
                                                                                changed_at=at))
         else:
             conn.execute(settings.insert().values(key=key, value=value, changed_by=actor, changed_at=at))
-
-    def set_threshold(self, model_version: str, threshold: float | None, allowed: tuple[float, float],
-                      actor: "str | Actor") -> None:
-        """Override (or clear, with None) the model's threshold, within the range its manifest allows."""
-        acting = self.actor(actor)
-        require_supervisor(acting, "change thresholds")
-        if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
-            raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
-        key = f"threshold:{model_version}"
-        with self.write() as conn:
-            at = now()
-            previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
-            self.put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
-            audit_chain.append(conn, at, acting.name, "threshold.change", model_version,
-                               {"from": previous, "to": threshold}, role=acting.role, rows=[("settings", key)])
-
-    def threshold_override(self, model_version: str) -> float | None:
-        value = self.get_setting(f"threshold:{model_version}")
-        return float(value) if value else None
-
-    def activate_model(self, version: str, sha256: str, actor: "str | Actor") -> None:
-        acting = self.actor(actor)
-        require_supervisor(acting, "activate a model")
-        with self.write() as conn:
-            at = now()
-            previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
-            self.put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
-                              at)
-            audit_chain.append(conn, at, acting.name, "model.activate", version,
-                               {"sha256": sha256, "previous": json.loads(previous) if previous else None},
-                               role=acting.role, rows=[("settings", "active_model")])
-
-    def approve_model(self, version: str, digest: str, actor: "str | Actor") -> None:
-        """A supervisor vouches for a model folder (its manifest and every file, by digest): only
-        approved folders, and the shipped one, may decide verifications recorded in this store."""
-        acting = self.actor(actor)
-        require_supervisor(acting, "register a model")
-        with self.write() as conn:
-            at = now()
-            key = f"model:{digest[:56]}"
-            self.put_setting(conn, key, json.dumps({"version": version, "digest": digest}), acting.name, at)
-            audit_chain.append(conn, at, acting.name, "model.register", version, {"digest": digest},
-                               role=acting.role, rows=[("settings", key)])
-
-    def model_approved(self, digest: str) -> bool:
-        value = self.get_setting(f"model:{digest[:56]}")
-        try:
-            return value is not None and json.loads(value).get("digest") == digest
-        except (ValueError, AttributeError):
-            return False
-
-    # ------------------------------------------------------------------ audit and backup
-    def verify_audit(self) -> audit_chain.ChainReport:
-        """The chain, the anchor this computer holds and every guarded data row; on success the
-        anchor moves to the current head."""
-        try:
-            anchored, trouble = self.anchor.read(), []
-        except AnchorError as exc:
-            anchored, trouble = None, [str(exc)]
-        with self.read() as conn:
-            report = audit_chain.verify_trail(conn, anchored, trouble)
-            head = audit_chain.head(conn)
-        if report.ok and head is not None:
-            try:
-                self.anchor.advance(*head)
-            except OSError:
-                pass
-        return report
-
-    def reanchor(self, actor: "str | Actor") -> None:
-        """After a supervisor restored a backup on purpose: anchor the trail as it now is (audited)."""
-        acting = self.actor(actor)
-        require_supervisor(acting, "re-anchor the audit trail")
-        try:
-            previous = self.anchor.read()
-        except AnchorError:
-            previous = None
-        with self.write() as conn:
-            at = now()
-            audit_chain.append(conn, at, acting.name, "audit.reanchor", "*", {
-                "previous_anchor": None if previous is None else {"record": previous.record, "hash": previous.hash}},
-                role=acting.role)
-            record, digest = conn.info["audit_head"]
-        self.anchor.advance(record, digest, force=True)
-
-    def export_audit_csv(self) -> str:
-        with self.read() as conn:
-            return audit_chain.export_csv(conn)
 
     def backup(self, destination: Path) -> Path:
         """A consistent copy while the store is in use (SQLite's online backup API)."""

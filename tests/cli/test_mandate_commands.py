@@ -39,7 +39,10 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert run("accounts", "add", "J-1", "--name", "Joint", user="carol", password="carol-pw")[0] == 0
     code, out = run("models", "register", str(tmp_path / "model"), user="carol", password="carol-pw")
     assert code == 3 and "only a supervisor may register models" in out
-    assert run("models", "register", str(tmp_path / "model"), user="alice", password="alice-pw")[0] == 0
+    code, out = run("models", "register", str(tmp_path / "model"), user="alice", password="alice-pw")
+    assert code == 0 and "second supervisor must approve" in out, out  # issue 30, item 4: four eyes
+    registration = out.split("change ")[1].split()[0]
+    assert run("approve", registration, user="bob", password="bob-pw")[0] == 0
 
     code, out = run("signatory", "add", "J-1", "Anna", "--panel", "A", user="alice", password="alice-pw")
     assert code == 0 and "second supervisor must approve" in out

@@ -35,7 +35,7 @@ def bank(tmp_path, rng):
     alice = store.users.add("alice", "supervisor", "alice-pw", by=Actor("root", "supervisor"))
     bob = store.users.add("bob", "supervisor", "bob-pw", by=alice)
     store.users.add("carol", "clerk", "carol-pw", by=alice)
-    approve_model(store, model, alice)
+    approve_model(store, model, alice, second=bob)
     store.add_account("JOINT-7", "Smit & Bakker", "alice")
     m = MandateStore(store)
     hands = {"Smit": SyntheticWriter(401), "Bakker": SyntheticWriter(402)}

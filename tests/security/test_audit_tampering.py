@@ -149,7 +149,14 @@ def test_a_restored_backup_is_reported_until_a_supervisor_reanchors(bank, tmp_pa
     (tmp_path / "copy.db").replace(bank["db"])
     _broken(bank, "is gone")
     assert bank["run"]("audit", "reanchor")[0] == 3  # users exist: only a signed-in supervisor
-    assert bank["run"]("audit", "reanchor", user="sup1", password="pw-1")[0] == 0
+    code, out = bank["run"]("audit", "reanchor", user="sup1", password="pw-1")
+    assert code == 0 and "second supervisor" in out, out
+    change = int(re.search(r"change (\d+) requested", out).group(1))
+    _broken(bank)  # one supervisor alone does not re-anchor
+    assert bank["run"]("approve", str(change), user="sup1", password="pw-1")[0] != 0  # not their own request
+    assert bank["run"]("user", "add", "sup2", "--role", "supervisor", "--with-password", user="sup1",
+                       password="pw-1", new_password="pw-2")[0] == 0
+    assert bank["run"]("approve", str(change), user="sup2", password="pw-2")[0] == 0
     code, out = bank["verify"]()
     assert code == 0, out
 
@@ -179,4 +186,4 @@ def test_an_upgraded_store_starts_with_a_baseline_and_verifies(tmp_path):
         from sigverify.store.schema import audit
 
         actions = [r.action for r in conn.execute(select(audit.c.action).order_by(audit.c.id))]
-    assert actions == ["account.create", "audit.baseline"]
+    assert actions == ["account.create", "audit.baseline", "schema.migrate"]

@@ -8,6 +8,7 @@ import pytest
 from sigverify.errors import StoreError
 from sigverify.store.auth import Actor, PermissionDenied
 from sigverify.store.escalations import EscalationQueue
+from sigverify.store.mandates import MandateStore
 from sigverify.store.repository import Store
 
 
@@ -66,10 +67,13 @@ def test_only_the_active_model_decides_what_the_store_records(bank, tmp_path):
     active = EmbeddingEngine(make_tiny_model(tmp_path / "a", embedding=16), provider="cpu")
     other = EmbeddingEngine(make_tiny_model(tmp_path / "b", embedding=8), provider="cpu")
     assert active.manifest.sha256 != other.manifest.sha256
+    alice, bob = Actor("alice", "supervisor"), Actor("bob", "supervisor")
     for engine in (active, other):
-        approve_model(bank, engine.model_dir, Actor("alice", "supervisor"))
+        approve_model(bank, engine.model_dir, alice, second=bob)
     require_trusted_model(bank, other)  # nothing activated yet: any approved model
-    bank.activate_model(active.version, active.manifest.sha256, Actor("alice", "supervisor"))
+    change = bank.activate_model(active.version, active.manifest.sha256, alice)
+    require_trusted_model(bank, other)  # one supervisor's activation waits for a second one
+    MandateStore(bank).approve(bob, change)
     require_trusted_model(bank, active)
     with pytest.raises(ModelError, match="not this store's active model"):
         require_trusted_model(bank, other)
@@ -94,6 +98,8 @@ def test_a_specimen_whose_embedding_is_not_a_usable_vector_is_refused(bank, vect
     anna = mandates.signatories("NL-1")[0]
     good = enrolment_payload(anna.id, "a.png", (0, 0, 10, 10), np.full(16, 0.25, np.float32), "m" * 64)
     mandates.approve(bob, mandates.request(alice, "enroll", "NL-1", good, attachment=b"png"))
+    # approval keeps no requested vector (item 7): the model's own embedding of the image is stored
+    bank.put_embeddings("m" * 64, {bank.references("NL-1")[0].id: np.full(16, 0.25, np.float32)})
     bad = enrolment_payload(anna.id, "b.png", (0, 0, 10, 10), np.asarray(vector, np.float32), "m" * 64)
     with pytest.raises(StoreError, match=message):
         mandates.request(alice, "enroll", "NL-1", bad, attachment=b"png")
