@@ -144,11 +144,9 @@ class MandateStore:
             at = now()
             conn.execute(accounts.update().where(accounts.c.id == account.id).values(
                 always_refer=bool(always_refer), instructions=instructions))
-            details = {"always_refer": bool(always_refer), "instructions": instructions}
-            if _approved_by:  # the approver writes the record (PostgreSQL: only in one's own name)
-                details.update(approved_by=_approved_by, requested_by=actor.name)
-            audit_chain.append(conn, at, _approved_by or actor.name, "account.flags", number, details,
-                               role="supervisor" if _approved_by else actor.role,
+            name, role, details = store_changes.record_writer(
+                actor, _approved_by, {"always_refer": bool(always_refer), "instructions": instructions})
+            audit_chain.append(conn, at, name, "account.flags", number, details, role=role,
                                rows=[("accounts", account.id)])
         return None
 
@@ -178,10 +176,8 @@ class MandateStore:
         with self.store.write() as conn:
             at = now()
             self.store.put_setting(conn, "amount_bands", json.dumps(bands), actor.name, at)
-            details = {"bands": bands, **({"approved_by": _approved_by, "requested_by": actor.name}
-                                          if _approved_by else {})}
-            audit_chain.append(conn, at, _approved_by or actor.name, "threshold.bands", "*", details,
-                               role="supervisor" if _approved_by else actor.role,
+            name, role, details = store_changes.record_writer(actor, _approved_by, {"bands": bands})
+            audit_chain.append(conn, at, name, "threshold.bands", "*", details, role=role,
                                rows=[("settings", "amount_bands")])
         return None
 
@@ -193,15 +189,7 @@ class MandateStore:
             raise StoreError(f"unknown change kind {kind!r}")  # store-wide kinds: store_changes.request
         self.store.account(number)
         self._validate(kind, number, payload)
-        with self.store.write() as conn:
-            at = now()
-            change_id = conn.execute(pending_changes.insert().values(
-                kind=kind, account_number=number, payload=json.dumps(payload), attachment=attachment,
-                requested_by=actor.name, requested_at=at, status="pending")).inserted_primary_key[0]
-            audit_chain.append(conn, at, actor.name, "change.request", number,
-                               {"change_id": change_id, "kind": kind, "payload": _public(payload)}, role=actor.role,
-                               rows=[("pending_changes", change_id)])
-        return change_id
+        return store_changes.request(self.store, actor, kind, number, payload, attachment, shown=_public(payload))
 
     def _validate(self, kind: str, number: str, payload: dict) -> None:
         if kind == "rule":

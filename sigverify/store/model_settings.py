@@ -15,21 +15,8 @@ from sigverify.store.db import StoreError, now
 from sigverify.store.schema import settings
 
 
-def _with_approver(details: dict, approved_by: str, requester: str = "") -> dict:
-    return {**details, "approved_by": approved_by, "requested_by": requester} if approved_by else details
-
-
-def _writer(acting: Actor, approved_by: str) -> tuple[str, str]:
-    """Who writes the record: the approver of an approved change (on PostgreSQL the server accepts
-    records only in the name of the person connected), else the person acting."""
-    return (approved_by, "supervisor") if approved_by else (acting.name, acting.role)
-
-
 class ModelSettings:
     """Mixed into Store: uses its ``actor``, ``four_eyes``, ``write``, ``get_setting``, ``put_setting``."""
-
-    def _needs_second(self, acting: Actor, approved_by: str) -> bool:
-        return self.four_eyes() and not approved_by
 
     def set_threshold(self, model_version: str, threshold: float | None, allowed: tuple[float, float],
                       actor: "str | Actor", _approved_by: str = "") -> int | None:
@@ -39,7 +26,7 @@ class ModelSettings:
         require_supervisor(acting, "change thresholds")
         if threshold is not None and not allowed[0] <= threshold <= allowed[1]:
             raise StoreError(f"threshold {threshold} lies outside the model's range {allowed[0]:.4f}..{allowed[1]:.4f}")
-        if self._needs_second(acting, _approved_by):
+        if self.four_eyes() and not _approved_by:
             return store_changes.request(self, acting, "threshold", model_version, {
                 "model_version": model_version, "threshold": threshold, "allowed": [float(a) for a in allowed]})
         key = f"threshold:{model_version}"
@@ -47,10 +34,10 @@ class ModelSettings:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
             self.put_setting(conn, key, "" if threshold is None else repr(float(threshold)), acting.name, at)
-            name, role = _writer(acting, _approved_by)
-            audit_chain.append(conn, at, name, "threshold.change", model_version,
-                               _with_approver({"from": previous, "to": threshold}, _approved_by, acting.name),
-                               role=role, rows=[("settings", key)])
+            name, role, details = store_changes.record_writer(acting, _approved_by,
+                                                              {"from": previous, "to": threshold})
+            audit_chain.append(conn, at, name, "threshold.change", model_version, details, role=role,
+                               rows=[("settings", key)])
         return None
 
     def threshold_override(self, model_version: str) -> float | None:
@@ -61,17 +48,17 @@ class ModelSettings:
         """Make the model the one every verification of this store uses (or request it)."""
         acting = self.actor(actor)
         require_supervisor(acting, "activate a model")
-        if self._needs_second(acting, _approved_by):
+        if self.four_eyes() and not _approved_by:
             return store_changes.request(self, acting, "model.activate", version, {"version": version, "sha256": sha256})
         with self.write() as conn:
             at = now()
             previous = conn.execute(select(settings.c.value).where(settings.c.key == "active_model")).scalar()
             self.put_setting(conn, "active_model", json.dumps({"version": version, "sha256": sha256}), acting.name,
                              at)
-            name, role = _writer(acting, _approved_by)
-            audit_chain.append(conn, at, name, "model.activate", version, _with_approver(
-                {"sha256": sha256, "previous": json.loads(previous) if previous else None}, _approved_by, acting.name),
-                role=role, rows=[("settings", "active_model")])
+            name, role, details = store_changes.record_writer(acting, _approved_by, {
+                "sha256": sha256, "previous": json.loads(previous) if previous else None})
+            audit_chain.append(conn, at, name, "model.activate", version, details, role=role,
+                               rows=[("settings", "active_model")])
         return None
 
     def approve_model(self, version: str, digest: str, actor: "str | Actor", _approved_by: str = "") -> int | None:
@@ -79,15 +66,14 @@ class ModelSettings:
         and the shipped one, may decide verifications recorded in this store."""
         acting = self.actor(actor)
         require_supervisor(acting, "register a model")
-        if self._needs_second(acting, _approved_by):
+        if self.four_eyes() and not _approved_by:
             return store_changes.request(self, acting, "model.register", version, {"version": version, "digest": digest})
         with self.write() as conn:
             at = now()
             key = f"model:{digest[:56]}"
             self.put_setting(conn, key, json.dumps({"version": version, "digest": digest}), acting.name, at)
-            name, role = _writer(acting, _approved_by)
-            audit_chain.append(conn, at, name, "model.register", version,
-                               _with_approver({"digest": digest}, _approved_by, acting.name), role=role,
+            name, role, details = store_changes.record_writer(acting, _approved_by, {"digest": digest})
+            audit_chain.append(conn, at, name, "model.register", version, details, role=role,
                                rows=[("settings", key)])
         return None
 

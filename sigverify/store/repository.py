@@ -16,6 +16,7 @@ from sigverify.store.anchor import AuditAnchor
 from sigverify.store.auth import Actor, PermissionDenied, UserDirectory, acting_role, require_supervisor
 from sigverify.store.db import StoreError, now, open_engine, plain_text, read_connection, store_identity
 from sigverify.store.model_settings import ModelSettings
+from sigverify.store.store_changes import record_writer
 from sigverify.store.overrides import check_decision, check_overrule
 from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
 from sigverify.store.trail import AuditTrail
@@ -223,11 +224,8 @@ class Store(ModelSettings, AuditTrail):
                     written.append(("embeddings", (reference_id, model_sha256)))
                 details = {"reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
                            "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
-                if _approved_by:  # the approver writes the record (PostgreSQL: only in one's own name)
-                    details.update(approved_by=_approved_by, requested_by=acting.name)
-                audit_chain.append(conn, at, _approved_by or acting.name, "reference.enroll", number, details,
-                                   role="supervisor" if _approved_by else acting.role,
-                                   rows=written)
+                name, role, details = record_writer(acting, _approved_by, details)
+                audit_chain.append(conn, at, name, "reference.enroll", number, details, role=role, rows=written)
                 ids.append(reference_id)
         return ids
 
@@ -247,10 +245,8 @@ class Store(ModelSettings, AuditTrail):
             conn.execute(references.update().where(references.c.id == reference_id).values(
                 active=False, retired_by=acting.name, retired_at=at))
             details = {"reference_id": reference_id}
-            if _approved_by:
-                details.update(approved_by=_approved_by, requested_by=acting.name)
-            audit_chain.append(conn, at, _approved_by or acting.name, "reference.retire", row.number, details,
-                               role="supervisor" if _approved_by else acting.role,
+            name, role, details = record_writer(acting, _approved_by, details)
+            audit_chain.append(conn, at, name, "reference.retire", row.number, details, role=role,
                                rows=[("reference_signatures", reference_id)])
 
     def references(self, number: str, active_only: bool = True) -> list[Reference]:

@@ -20,17 +20,28 @@ from sigverify.store.schema import pending_changes
 STORE_KINDS = ("model.register", "model.activate", "threshold", "bands", "reanchor", "account.flags")
 
 
-def request(store, acting: Actor, kind: str, subject: str, payload: dict) -> int:
-    """Record the change as pending (audited); returns its number."""
+def request(store, acting: Actor, kind: str, subject: str, payload: dict, attachment: bytes | None = None,
+            shown: dict | None = None) -> int:
+    """Record the change as pending (audited, with ``shown`` or the payload); returns its number.
+    Every pending change is written here, an account's (MandateStore.request) or the store's."""
     with store.write() as conn:
         at = now()
         change_id = conn.execute(pending_changes.insert().values(
-            kind=kind, account_number=subject, payload=json.dumps(payload), requested_by=acting.name,
-            requested_at=at, status="pending")).inserted_primary_key[0]
+            kind=kind, account_number=subject, payload=json.dumps(payload), attachment=attachment,
+            requested_by=acting.name, requested_at=at, status="pending")).inserted_primary_key[0]
         audit_chain.append(conn, at, acting.name, "change.request", subject,
-                           {"change_id": change_id, "kind": kind, "payload": payload}, role=acting.role,
-                           rows=[("pending_changes", change_id)])
+                           {"change_id": change_id, "kind": kind, "payload": payload if shown is None else shown},
+                           role=acting.role, rows=[("pending_changes", change_id)])
     return change_id
+
+
+def record_writer(acting: Actor, approved_by: str, details: dict) -> tuple[str, str, dict]:
+    """Who writes an applied change's record, and its details: the approver of an approved change
+    (on PostgreSQL the server accepts records only in the name of the person connected), naming
+    the requester; else the person acting."""
+    if not approved_by:
+        return acting.name, acting.role, details
+    return approved_by, "supervisor", {**details, "approved_by": approved_by, "requested_by": acting.name}
 
 
 def describe(kind: str, subject: str, payload: dict) -> str:

@@ -53,10 +53,8 @@ class AuditTrail:
             at = now()
             details = {"previous_anchor": None if previous is None else
                        {"record": previous.record, "hash": previous.hash}}
-            if _approved_by:
-                details.update(approved_by=_approved_by, requested_by=acting.name)
-            audit_chain.append(conn, at, _approved_by or acting.name, "audit.reanchor", "*", details,
-                               role="supervisor" if _approved_by else acting.role)
+            name, role, details = store_changes.record_writer(acting, _approved_by, details)
+            audit_chain.append(conn, at, name, "audit.reanchor", "*", details, role=role)
             conn.info["force_anchor"] = True  # the anchor moves to the new end, even backwards
         return None
 
