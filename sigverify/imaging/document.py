@@ -24,6 +24,7 @@ from sigverify.errors import NoSignatureError
 from sigverify.imaging.ink_layers import pen_grey
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
 from sigverify.imaging.preprocess import to_grayscale
+from sigverify.imaging.stamps import stamp_boxes
 
 #: pages are analysed with their longer side at most this long (a 300-dpi cheque is about 2,100 px)
 WORKING_SIDE = 2600
@@ -134,70 +135,6 @@ def softened_bitonal(grey: np.ndarray) -> np.ndarray:
     if stroke_width(ink) >= 4.0:
         grey = cv2.dilate(grey, np.ones((2, 2), np.uint8))
     return cv2.GaussianBlur(grey, (0, 0), 0.5)
-
-
-def stamp_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes of rubber stamps left on the (pen-only) page: rings whose whole circumference is ink
-    (a round stamp's border) and frames of two long, ruler-straight, parallel vertical sides (a
-    rectangular one). A pen never draws either; both survive colour separation only when the stamp
-    has the pen's colour, and then the signature cannot be cleaned: the caller refers it."""
-    h, w = grey.shape
-    scale = 700.0 / w
-    small = cv2.resize(grey, (700, max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
-    ink = cv2.dilate((small < 200).astype(np.uint8), np.ones((3, 3), np.uint8))
-    found = []
-    circles = cv2.HoughCircles(cv2.GaussianBlur(small, (0, 0), 1.2), cv2.HOUGH_GRADIENT, dp=1.5, minDist=10,
-                               param1=80, param2=20, minRadius=max(8, int(0.07 * min(small.shape))),
-                               maxRadius=max(9, int(0.3 * small.shape[0])))
-    angles = np.linspace(0, 2 * np.pi, 180, endpoint=False)
-    for x, y, r in ([] if circles is None else circles[0][:60]):
-        px = np.clip((x + r * np.cos(angles)).astype(int), 0, small.shape[1] - 1)
-        py = np.clip((y + r * np.sin(angles)).astype(int), 0, small.shape[0] - 1)
-        if ink[py, px].mean() >= 0.85:
-            found.append((x - r, y - r, 2 * r, 2 * r))
-    found += _frames(ink, max(12, int(0.09 * small.shape[0])))
-    return [tuple(int(round(v / scale)) for v in box) for box in found]  # type: ignore[misc]
-
-
-def _covered(ink: np.ndarray, a, b) -> float:
-    """The share of the straight path from a to b (x, y) that runs over ink."""
-    steps = max(2, int(np.hypot(b[0] - a[0], b[1] - a[1])))
-    xs = np.clip(np.linspace(a[0], b[0], steps).round().astype(int), 0, ink.shape[1] - 1)
-    ys = np.clip(np.linspace(a[1], b[1], steps).round().astype(int), 0, ink.shape[0] - 1)
-    return float(ink[ys, xs].mean())
-
-
-def _frames(ink: np.ndarray, shortest: int) -> list[tuple[float, float, float, float]]:
-    """Rectangles at any turn: two long, straight, parallel strokes whose ends are joined by two
-    more straight strokes of ink (a rectangular stamp's frame; a hand draws no such thing)."""
-    segments = cv2.HoughLinesP(ink * 255, 1, np.pi / 180, threshold=shortest, minLineLength=shortest, maxLineGap=2)
-    if segments is None:
-        return []
-    segments = segments.reshape(-1, 4).astype(np.float64)[:80]  # (N, 1, 4) in OpenCV 4, (N, 4) in 5
-    found = []
-    for i, (x0, y0, x1, y1) in enumerate(segments):
-        direction = np.array([x1 - x0, y1 - y0])
-        length = np.linalg.norm(direction)
-        direction /= length
-        normal = np.array([-direction[1], direction[0]])
-        for u0, v0, u1, v1 in segments[i + 1:]:
-            other = np.array([u1 - u0, v1 - v0])
-            if abs(abs(float(other @ direction)) / np.linalg.norm(other) - 1.0) > 0.003:  # not parallel (about 4°)
-                continue
-            apart = abs(float((np.array([u0, v0]) - [x0, y0]) @ normal))
-            if not max(0.25 * length, shortest) <= apart <= 3.0 * length:  # a stamp, not a letter's box
-                continue
-            along = sorted((float((np.array(p) - [x0, y0]) @ direction) for p in ((u0, v0), (u1, v1))))
-            start, end = max(0.0, along[0]), min(length, along[1])
-            if end - start < 0.6 * length:
-                continue
-            side = 1.0 if float((np.array([u0, v0]) - [x0, y0]) @ normal) > 0 else -1.0
-            corners = [np.array([x0, y0]) + t * direction + k * side * apart * normal
-                       for t in (start, end) for k in (0.0, 1.0)]
-            if min(_covered(ink, corners[0], corners[1]), _covered(ink, corners[2], corners[3])) >= 0.85:
-                xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-                found.append((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
-    return found
 
 
 def skew_angle(grey: np.ndarray, limit: float = 4.0, step: float = 0.25) -> float:
