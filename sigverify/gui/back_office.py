@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-from PySide6.QtWidgets import QInputDialog
 
 from sigverify import services
 from sigverify.errors import SigVerifyError
@@ -111,10 +110,22 @@ class BackOffice:
         dialog.open()
         return dialog
 
-    def document_dialog(self) -> None:
-        amount, ok = QInputDialog.getText(self, "Document amount", "Amount of the cheque or order:")
-        if ok:
-            self.verify_document(amount)
+    def document_dialog(self):
+        """Ask the amount, showing the band of the account's rule it falls under, then verify."""
+        from sigverify.gui.dialogs import AmountDialog
+
+        if self.store is None or self.account is None:
+            self.show_error("Open an account and the scanned document first")
+            return None
+        try:
+            mandate = mandates_of(self.store).mandate(self.account.number)
+        except SigVerifyError as exc:
+            self.show_error(str(exc))
+            return None
+        dialog = AmountDialog(self, mandate)
+        dialog.accepted.connect(lambda: self.verify_document(dialog.amount.text()))
+        dialog.open()
+        return dialog
 
     def verify_document(self, amount: str) -> Worker | None:
         """Every signature on the questioned page, against the account's mandate for this amount."""

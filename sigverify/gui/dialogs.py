@@ -32,6 +32,48 @@ class NewAccountDialog(QDialog):
         form.addRow(buttons)
 
 
+class AmountDialog(QDialog):
+    """The document's amount, read back against the account's signing rule as it is typed: the
+    clerk sees which band applies and how many signatures it needs before verifying."""
+
+    def __init__(self, parent: QWidget | None, mandate) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Document amount")
+        self.mandate = mandate
+        self.amount = QLineEdit()
+        self.amount.setPlaceholderText("e.g. 12,500.00")
+        self.rule = QLabel(f"Signing rule: {mandate.describe()}")
+        self.rule.setWordWrap(True)
+        self.needs = QLabel("")
+        self.needs.setWordWrap(True)
+        self.needs.setStyleSheet("font-weight: bold")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Amount of the cheque or order", self.amount)
+        form.addRow(self.rule)
+        form.addRow(self.needs)
+        form.addRow(self.buttons)
+        self.amount.textChanged.connect(self._read_back)
+        self._read_back("")
+
+    def _read_back(self, text: str) -> None:
+        from sigverify.mandates.rules import RuleError, parse_amount
+
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if not text.strip():
+            self.needs.setText("Type the amount written on the document")
+            ok.setEnabled(False)
+            return
+        try:
+            self.needs.setText(self.mandate.describe_for(parse_amount(text)))
+            ok.setEnabled(True)
+        except RuleError as exc:
+            self.needs.setText(str(exc))
+            ok.setEnabled(False)
+
+
 class SettingsDialog(QDialog):
     """Threshold override within the model's allowed range, store location, provider preference."""
 

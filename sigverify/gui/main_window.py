@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget,
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from sigverify import services
@@ -33,6 +33,20 @@ from sigverify.imaging.decode import load_image
 from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
 from sigverify.store.mandates import mandates_of
+
+
+def rule_beyond_one_signature(store, number: str) -> str:
+    """Why one verified signature cannot clear this account's cheque (its rule needs more
+    signatures at some amount, or a signatory has an approval limit), or '' when it can."""
+    mandates = mandates_of(store)
+    mandate = mandates.mandate(number)
+    limited = [s.name for s in mandates.signatories(number) if s.approval_limit is not None]
+    if mandate.one_signature_suffices() and not limited:
+        return ""
+    why = f"the signing rule ({mandate.describe()})" if not mandate.one_signature_suffices() else \
+        f"approval limits ({', '.join(limited)})"
+    return (f"One signature verified. This account's cheques depend on {why}: verify the whole document with its "
+            "amount (Verify document, Ctrl+D) to accept it")
 
 
 def plain_label(text: str) -> str:
@@ -321,7 +335,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         """The verdict shown no longer applies (new file, crop or account). A verification left without
         the clerk's decision is said so, and History keeps it marked as undecided."""
         shown = self.last_verification
-        if shown is not None and self.result_panel.accept_button.isEnabled():
+        if shown is not None and self.result_panel.reject_button.isEnabled():
             self.statusBar().showMessage(f"Verification #{shown.verification_id} was left without a decision: "
                                          "History lists it as undecided", 10000)
         self.result_panel.clear()
@@ -408,14 +422,17 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
                         for i in result.reference_ids if i not in shown}
             return result, [refs[i] for i in result.reference_ids], canvases, \
-                preprocess(questioned, engine.manifest.preprocessing), store.history(number)
+                preprocess(questioned, engine.manifest.preprocessing), store.history(number), \
+                rule_beyond_one_signature(store, number)
 
         def done(outcome):
-            result, references, canvases, canvas, history = outcome
+            result, references, canvases, canvas, history, beyond = outcome
             self.last_verification = result
             self.reference_canvases.update(canvases)
             self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas,
                                           signatory=result.signatory, problems=result.problems)
+            if beyond:  # one signature cannot clear this account's cheques: its rule decides, with the amount
+                self.result_panel.hold_accept(beyond)
             self.tabs.setCurrentWidget(self.result_panel)
             if self.account is not None and self.account.number == number:
                 self.show_history(history)
@@ -428,6 +445,57 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         return self.run_worker(Worker(work), done, "Verifying…", on_failure=failed)
 
     def record_decision(self, decision: str, comment: str) -> None:
+        """The clerk's decision; accepting what the verifier called FORGED or REFER goes through
+        request_override (a reason, a confirmation, and for a clerk the review queue)."""
+        if self.last_verification is None or self.store is None:
+            return
+        verdict = self.last_verification.decision.verdict
+        if decision == "accept" and verdict in ("forged", "refer"):
+            self.request_override(verdict, comment)
+            return
+        self._record(decision, comment)
+
+    def request_override(self, verdict: str, comment: str) -> QMessageBox | None:
+        """Accepting a FORGED or REFER verdict overrules the verifier: never on one key press. The
+        reason comes first; then the clerk confirms. Where a clerk may not accept it alone (users
+        defined), it goes to the supervisors' review queue with the reason instead."""
+        shown = "REFER" if verdict == "refer" else "FORGED"
+        if not comment.strip():
+            self.show_error(f"Accepting a {shown} verdict overrules the verifier: write the reason in the comment "
+                            "box (what you compared, whom you asked), then Accept again")
+            self.result_panel.comment.setFocus()
+            return None
+        try:
+            who = self.current_actor()
+            alone = not self.store.four_eyes() or (who.is_supervisor and
+                                                   who.name != self.last_verification_by())
+        except SigVerifyError as exc:
+            self.show_error(f"{exc}. Sign in (Ctrl+L) to decide.")
+            return None
+        if alone:
+            question = (f"The verifier called this signature {shown}. Accept it anyway?\n\n"
+                        f"Your reason is recorded in the audit trail: \u201c{comment}\u201d")
+            decision, note = "accept", comment
+        else:
+            question = (f"The verifier called this signature {shown}; accepting it needs a supervisor. Send it to "
+                        f"the review queue with your reason?\n\n\u201c{comment}\u201d")
+            decision, note = "escalate", f"would accept: {comment}"
+        box = QMessageBox(QMessageBox.Icon.Warning, f"Overrule a {shown} verdict", question,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter alone does not overrule
+        box.button(QMessageBox.StandardButton.Yes).setText("Accept" if decision == "accept" else "Send to review queue")
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(lambda: self._record(decision, note))
+        self.override_box = box
+        box.open()
+        return box
+
+    def last_verification_by(self) -> str:
+        """Who made the verification on screen (a supervisor may not overrule their own)."""
+        rows = self.store.history(self.account.number) if self.account is not None else []
+        shown = self.last_verification.verification_id if self.last_verification is not None else None
+        return next((r["created_by"] for r in rows if r["id"] == shown), "")
+
+    def _record(self, decision: str, comment: str) -> None:
         if self.last_verification is None or self.store is None:
             return
         try:
@@ -436,7 +504,10 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.show_error(str(exc))
             return
         self.clear_error()
-        self.result_panel.decision_note.setText(f"Recorded: {decision}" + (f" — {comment}" if comment else ""))
+        sent = " — in the supervisors' review queue" if decision == "escalate" else ""
+        note = f"Recorded: {decision}" + (f" — {comment}" if comment else "") + sent
+        self.result_panel.decision_note.setText(note)
+        self.statusBar().showMessage(note, 8000)  # not the message that asked for the reason
         self.result_panel.set_decision_enabled(False)
         self.refresh_history()
 

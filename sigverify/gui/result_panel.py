@@ -80,6 +80,7 @@ class ResultPanel(QWidget):
             button.clicked.connect(lambda _=False, d=decision: self.decisionMade.emit(d, self.comment.text()))
             buttons.addWidget(button)
         self.decision_note = QLabel("")
+        self.decision_note.setWordWrap(True)  # a recorded reason or the rule's note reads in full
         layout = QVBoxLayout(self)
         layout.addWidget(self.badge)
         layout.addWidget(self.score)
@@ -102,7 +103,15 @@ class ResultPanel(QWidget):
     def set_decision_enabled(self, enabled: bool) -> None:
         for button in (self.accept_button, self.reject_button, self.escalate_button):
             button.setEnabled(enabled)
+        self.accept_button.setToolTip("Record that the clerk accepts the signature (Alt+A)")
         self.comment.setEnabled(enabled)
+
+    def hold_accept(self, why: str) -> None:
+        """Accept is not this verification's to give (the account's rule decides the cheque): say why
+        beside the buttons; reject and escalate stay."""
+        self.accept_button.setEnabled(False)
+        self.accept_button.setToolTip(why)
+        self.decision_note.setText(why)
 
     def clear(self) -> None:
         self.badge.setText("No verification yet")

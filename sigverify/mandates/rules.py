@@ -69,6 +69,22 @@ class Mandate:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def one_signature_suffices(self) -> bool:
+        """Whether any one signatory's signature meets the rule at every amount (then a single
+        verified signature decides the cheque; otherwise its amount and other signatures matter)."""
+        return all(b.requirement.count == 1 and not b.requirement.panels for b in self.bands)
+
+    def describe_for(self, amount: float) -> str:
+        """The requirement an amount falls under, with its band, as the clerk reads it back."""
+        band = self.band_for(amount)
+        index = self.bands.index(band)
+        low = self.bands[index - 1].up_to if index else None
+        span = (f"above {low:,.0f}" if band.up_to is None else
+                f"up to {band.up_to:,.0f}" if low is None else f"{low:,.0f} to {band.up_to:,.0f}")
+        need = band.requirement.describe()
+        need = "the signature of any one signatory" if need == "any one" else f"the signatures of {need}"
+        return f"{amount:,.2f} needs {need} (the band {span})"
+
     def describe(self) -> str:
         parts, low = [], 0.0
         for band in self.bands:

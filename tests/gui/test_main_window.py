@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from sigverify import services  # noqa: E402
 from sigverify.gui.main_window import MainWindow  # noqa: E402
@@ -131,6 +132,8 @@ def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, wor
 
     window.result_panel.comment.setText("signature matches the card")
     qtbot.mouseClick(window.result_panel.accept_button, Qt.MouseButton.LeftButton)
+    if result.decision.verdict != "genuine":  # overruling the verifier is confirmed first (issue 31, item 4)
+        window.override_box.button(QMessageBox.StandardButton.Yes).click()
     history = Store(world["store"]).history("NL-1001")
     assert history[0]["id"] == result.verification_id
     assert history[0]["decisions"] == [{"decision": "accept", "comment": "signature matches the card",

@@ -1,0 +1,175 @@
+"""At the counter (issue 31, items 4 and 5): accepting a FORGED verdict is never one key press, a
+clerk's override reaches the supervisors' queue with its reason, and a single signature on an account
+whose rule needs more cannot be accepted from Verify (F5); the amount typed is read back against the
+rule's bands."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+pytest.importorskip("PySide6")
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox  # noqa: E402
+
+from sigverify.gui.main_window import MainWindow  # noqa: E402
+from sigverify.gui.settings import AppSettings  # noqa: E402
+from sigverify.store.auth import Actor  # noqa: E402
+from sigverify.store.repository import Store  # noqa: E402
+from sigverify.synthetic import SyntheticWriter  # noqa: E402
+from tests.gui.shots import save_screenshot  # noqa: E402
+from tests.gui.test_mandates_gui import _sign_in, _window, bank  # noqa: E402,F401  (the joint account's fixture)
+from tests.helpers import approve_model, make_tiny_model  # noqa: E402
+
+
+def _store_with_account(tmp_path, rng, users: bool):
+    """A store whose model calls every signature FORGED (threshold near zero), one account with
+    three specimens, and a questioned signature file; with users: two supervisors and a clerk."""
+    model = make_tiny_model(tmp_path / "model", threshold=1e-4)
+    store = Store(str(tmp_path / "bank.db"))
+    hand = SyntheticWriter(77)
+    files = []
+    for i in range(4):
+        path = tmp_path / f"sig{i}.png"
+        cv2.imwrite(str(path), hand.genuine(rng))
+        files.append(path)
+    if users:
+        alice = store.users.add("alice", "supervisor", "alice-pw", by=Actor("root", "supervisor"))
+        bob = store.users.add("bob", "supervisor", "bob-pw", by=alice)
+        store.users.add("carol", "clerk", "carol-pw", by=alice)
+        approve_model(store, model, alice, second=bob)
+        from sigverify.store.mandates import MandateStore, enrolment_payload
+
+        from sigverify.inference.engine import EmbeddingEngine
+        from sigverify.imaging.preprocess import preprocess_with_box
+
+        engine = EmbeddingEngine(model)
+        store.add_account("NL-1", "A. Customer", alice)
+        m = MandateStore(store)
+        m.approve(bob, m.request(alice, "signatory", "NL-1", {"name": "A. Customer"}))
+        signatory = m.signatories("NL-1")[0]
+        for path in files[:3]:
+            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            prepared = preprocess_with_box(image, engine.manifest.preprocessing)
+            payload = enrolment_payload(signatory.id, path.name, prepared.box,
+                                        engine.embed_canvases(prepared.canvas[None])[0], engine.manifest.sha256)
+            m.approve(bob, m.request(alice, "enroll", "NL-1", payload, path.read_bytes()))
+    else:
+        from sigverify import services
+        from sigverify.inference.engine import EmbeddingEngine
+
+        approve_model(store, model)
+        store.add_account("NL-1", "A. Customer", "teller")
+        services.enroll_files(store, EmbeddingEngine(model), "NL-1", files[:3], "teller")
+    store.close()
+    return {"model": model, "store": str(tmp_path / "bank.db"), "questioned": files[3], "tmp": tmp_path}
+
+
+def _verified(qtbot, window, path):
+    window.open_account("NL-1")
+    assert window.load_questioned_file(path)
+    window.verify()
+    qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+    return window.last_verification
+
+
+def _decisions(location, verification_id):
+    row = next(r for r in Store(location).history("NL-1") if r["id"] == verification_id)
+    return [(d["decision"], d["by"], d["comment"]) for d in row["decisions"]]
+
+
+def test_a_clerks_accept_of_a_forged_verdict_needs_a_reason_a_confirmation_and_goes_to_the_queue(qtbot, tmp_path,
+                                                                                                  rng):
+    bank_ = _store_with_account(tmp_path, rng, users=True)
+    window = _window(qtbot, bank_, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    result = _verified(qtbot, window, bank_["questioned"])
+    assert result.decision.verdict == "forged"
+    panel = window.result_panel
+
+    # Alt+A alone: nothing recorded, the clerk is asked for the reason and the comment box has the focus
+    qtbot.keyClick(panel.accept_button, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    panel.accept_button.click()
+    assert "write the reason" in window.message.text()
+    assert _decisions(bank_["store"], result.verification_id) == []
+    assert panel.accept_button.isEnabled()
+
+    # with a reason: a confirmation first; "No" (the default button) records nothing
+    panel.comment.setText("customer known to me, signed in front of me")
+    panel.accept_button.click()
+    box = window.override_box
+    assert box.isVisible() and box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    assert "needs a supervisor" in box.text() and "signed in front of me" in box.text()
+    save_screenshot(box, "counter-override-confirmation")
+    box.button(QMessageBox.StandardButton.No).click()
+    assert _decisions(bank_["store"], result.verification_id) == []
+
+    panel.accept_button.click()
+    window.override_box.button(QMessageBox.StandardButton.Yes).click()
+    assert _decisions(bank_["store"], result.verification_id) == [
+        ("escalate", "carol", "would accept: customer known to me, signed in front of me")]
+    assert "review queue" in panel.decision_note.text() and not panel.accept_button.isEnabled()
+    save_screenshot(window, "counter-override-sent-to-queue")
+
+    # a supervisor finds it in the queue, with the clerk's reason
+    window.sign_out()
+    _sign_in(window, "bob", "bob-pw")
+    queue = window.review_queue()
+    labels = [queue.list.item(i).text() for i in range(queue.list.count())]
+    assert any(label.startswith(f"Verification #{result.verification_id} NL-1") for label in labels)
+    assert "signed in front of me" in queue.explanation.text()
+    save_screenshot(queue, "counter-override-in-review-queue")
+    queue.close()
+
+
+def test_alone_at_the_counter_an_override_is_confirmed_and_recorded_with_its_reason(qtbot, tmp_path, rng):
+    bank_ = _store_with_account(tmp_path, rng, users=False)
+    window = _window(qtbot, bank_, "teller")
+    result = _verified(qtbot, window, bank_["questioned"])
+    assert result.decision.verdict == "forged"
+    window.result_panel.comment.setText("compared with the passport")
+    window.result_panel.accept_button.click()
+    box = window.override_box
+    assert "Accept it anyway" in box.text()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    assert _decisions(bank_["store"], result.verification_id) == [("accept", "teller", "compared with the passport")]
+
+
+def test_verify_f5_on_an_account_whose_rule_needs_two_signatures_cannot_accept_the_cheque(qtbot, bank):
+    """Item 5: F5 verified one signature of a joint account and allowed Accept; the rule (two
+    signatures above 1,000) was applied only by Verify document."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    assert window.load_questioned_file(bank["order"])
+    view = window.crop_view
+    start, end = view.to_widget(60, 140), view.to_widget(560, 400)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+    assert window.last_verification.decision.verdict == "genuine"
+    panel = window.result_panel
+    assert not panel.accept_button.isEnabled() and panel.reject_button.isEnabled()
+    assert "Ctrl+D" in panel.decision_note.text() and "signing rule" in panel.decision_note.text()
+    qtbot.keyClick(panel, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    row = next(r for r in Store(bank["store"]).history("JOINT-7") if r["id"] == window.last_verification.verification_id)
+    assert row["decisions"] == []
+    save_screenshot(window, "counter-f5-on-a-joint-account")
+
+    # the amount typed for Verify document is read back against the rule's bands
+    dialog = window.document_dialog()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled() and "Type the amount" in dialog.needs.text()
+    dialog.amount.setText("500")
+    assert "any one signatory" in dialog.needs.text() and "up to 1,000" in dialog.needs.text() and ok.isEnabled()
+    dialog.amount.setText("25,000")
+    assert "2 signatories" in dialog.needs.text() and "panel A" in dialog.needs.text()
+    dialog.amount.setText("twelve")
+    assert "not a number" in dialog.needs.text() and not ok.isEnabled()
+    save_screenshot(dialog, "counter-amount-read-back")
+    dialog.amount.setText("25,000")
+    ok.click()
+    qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
+    assert len(window.last_document.matches) >= 1
