@@ -122,7 +122,7 @@ def _eer(genuine: np.ndarray, forged: np.ndarray) -> float:
 
 
 def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limit: int | None, workers: int,
-        joint_count: int, seed: int = 0) -> dict:
+        joint_count: int, seed: int = 0, model: str | None = None) -> dict:
     import cv2
 
     from sigverify.inference.engine import EmbeddingEngine
@@ -132,7 +132,7 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
     from sigverify.training.known_datasets import KNOWN_DATASETS, shared_data_folder
     from sigverify.verification.account_model import fit_account
 
-    engine = EmbeddingEngine(shipped_model_dir(), provider="cpu")
+    engine = EmbeddingEngine(Path(model) if model else shipped_model_dir(), provider="cpu")
     m = engine.manifest
     policy = m.policy
     threshold = float(m.metrics.get("thresholds_by_references", {}).get(str(K), m.threshold))
@@ -307,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="2 writers per dataset, 3 conditions (the test suite)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--model", default=None, help="a model folder (default: the shipped model); compare a "
+                                                      "candidate with the shipped one on the same documents")
     args = parser.parse_args(argv)
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         conditions = ["grey 300 dpi", "coloured stamp over the signature", "clearing 200 dpi black-and-white"]
         limit, per_writer, joint = 2, 2, 4
     started = time.perf_counter()
-    result = run(conditions, args.datasets, per_writer, limit, args.workers, joint)
+    result = run(conditions, args.datasets, per_writer, limit, args.workers, joint, model=args.model)
     command = "python bench/documents.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result.update(command=command.strip(), commit=commit(), machine=machine(), date=time.strftime("%Y-%m-%d"),
                   seconds=round(time.perf_counter() - started))

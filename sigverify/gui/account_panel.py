@@ -58,6 +58,7 @@ class AccountPanel(QWidget):
         layout.addLayout(buttons)
         self.accounts.itemClicked.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.accounts.itemActivated.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.search.returnPressed.connect(self._open_from_search)
         self.enrol_button.clicked.connect(self.enrolRequested)
         self.gallery.itemSelectionChanged.connect(
             lambda: self.retire_button.setEnabled(bool(self.gallery.selectedItems())))
@@ -79,6 +80,16 @@ class AccountPanel(QWidget):
             self._hint("Click an account to open it and see its reference signatures")
         else:
             self._hint("")
+
+    def _open_from_search(self) -> None:
+        """Enter in the search opens the only match (or the one selected); with several it moves to
+        the list, so the arrows choose one and Enter opens it."""
+        item = self.accounts.currentItem() if self.accounts.count() > 1 else self.accounts.item(0)
+        if self.accounts.count() == 1 or (item is not None and item.isSelected()):
+            self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole))
+        elif self.accounts.count() > 1:
+            self.accounts.setFocus()
+            self.accounts.setCurrentRow(0)
 
     def _retire_selected(self) -> None:
         items = self.gallery.selectedItems()

@@ -41,6 +41,7 @@ class IdentifyDialog(QDialog):
         self.verdict.setWordWrap(True)
         self.verdict.setStyleSheet("font-size: 15px; font-weight: bold")
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab moves on, not from cell to cell
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -136,6 +136,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.history.setHorizontalHeaderLabels(["#", "When", "By", "Verdict", "Decision"])
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
+        self.history.setTabKeyNavigation(False)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.result_panel, "Result")
         self.tabs.addTab(self.history, "History")
@@ -463,7 +464,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if not comment.strip():
             self.show_error(f"Accepting a {shown} verdict overrules the verifier: write the reason in the comment "
                             "box (what you compared, whom you asked), then Accept again")
-            self.result_panel.comment.setFocus()
+            self.result_panel.ask_comment("accept", f"Why accept a {shown} verdict? Type the reason, then Enter")
             return None
         try:
             who = self.current_actor()
@@ -483,7 +484,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, f"Overrule a {shown} verdict", question,
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter alone does not overrule
-        box.button(QMessageBox.StandardButton.Yes).setText("Accept" if decision == "accept" else "Send to review queue")
+        box.button(QMessageBox.StandardButton.Yes).setText("&Accept" if decision == "accept" else "&Send to review queue")
         box.button(QMessageBox.StandardButton.Yes).clicked.connect(lambda: self._record(decision, note))
         self.override_box = box
         box.open()

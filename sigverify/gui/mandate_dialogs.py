@@ -67,6 +67,7 @@ class ReviewQueueDialog(QDialog):
         self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.page.setMinimumSize(520, 260)
         self.pairs = QTableWidget(0, 4)
+        self.pairs.setTabKeyNavigation(False)  # Tab moves on, not from cell to cell
         self.pairs.setHorizontalHeaderLabels(["Signature", "Closest signatory", "Specimen", "Verdict"])
         self.pairs.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.explanation = QLabel("")
@@ -195,6 +196,7 @@ class RuleEditorDialog(QDialog):
         self.store, self.mandates, self.actor, self.number = store, mandates_of(store), actor, number
         self.engine = engine
         self.signatories = QTableWidget(0, 4)
+        self.signatories.setTabKeyNavigation(False)  # Tab moves on, not from cell to cell
         self.signatories.setHorizontalHeaderLabels(["Signatory", "Panel", "Approval limit", "Specimen"])
         self.signatories.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.new_name, self.new_panel = QLineEdit(placeholderText="New signatory's name"), QLineEdit()
@@ -387,6 +389,7 @@ class DocumentResultPanel(QWidget):
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.signatures = QTableWidget(0, 3)  # each signature found, whom it matched, the verdict
+        self.signatures.setTabKeyNavigation(False)  # Tab moves on, not from cell to cell
         self.signatures.setHorizontalHeaderLabels(["Signature", "Closest signatory", "Verdict"])
         self.signatures.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.signatures.horizontalHeader().setStretchLastSection(True)

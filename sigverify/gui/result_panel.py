@@ -61,6 +61,7 @@ class ResultPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Distance of the questioned signature to each reference (smaller is closer)")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the comment and the buttons
         self.overlay = QLabel()
         self.overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.overlay.setMinimumHeight(110)
@@ -77,8 +78,11 @@ class ResultPanel(QWidget):
         buttons = QHBoxLayout()
         for button, decision in ((self.accept_button, "accept"), (self.reject_button, "reject"),
                                  (self.escalate_button, "escalate")):
-            button.clicked.connect(lambda _=False, d=decision: self.decisionMade.emit(d, self.comment.text()))
+            button.clicked.connect(lambda _=False, d=decision: self._decide(d))
             buttons.addWidget(button)
+        #: a decision that waits for its comment: Enter in the comment box makes it
+        self.awaiting = ""
+        self.comment.returnPressed.connect(lambda: self.awaiting and self._decide(self.awaiting))
         self.decision_note = QLabel("")
         self.decision_note.setWordWrap(True)  # a recorded reason or the rule's note reads in full
         layout = QVBoxLayout(self)
@@ -95,6 +99,20 @@ class ResultPanel(QWidget):
         self._questioned = None
         self.table.itemSelectionChanged.connect(self._show_overlay)
         self.set_decision_enabled(False)
+
+    def _decide(self, decision: str) -> None:
+        """Escalating needs a comment: without one the comment box takes the focus (Alt+E, type,
+        Enter) instead of refusing; whatever was typed stays."""
+        if decision == "escalate" and not self.comment.text().strip():
+            self.ask_comment("escalate", "Type the reason for the supervisor, then press Enter to escalate")
+            return
+        self.awaiting = ""
+        self.decisionMade.emit(decision, self.comment.text())
+
+    def ask_comment(self, decision: str, hint: str) -> None:
+        self.awaiting = decision
+        self.comment.setPlaceholderText(hint)
+        self.comment.setFocus()
 
     def _style_badge(self, colour: str) -> None:
         self.badge.setStyleSheet(f"background: {colour}; color: white; font-size: 22pt; font-weight: bold;"
@@ -114,6 +132,8 @@ class ResultPanel(QWidget):
         self.decision_note.setText(why)
 
     def clear(self) -> None:
+        self.awaiting = ""
+        self.comment.setPlaceholderText("Comment (required to escalate)")
         self.badge.setText("No verification yet")
         self._style_badge("#9e9e9e")
         self.score.setText(NEXT_STEPS)
@@ -135,7 +155,10 @@ class ResultPanel(QWidget):
         self.badge.setToolTip("")  # the reason is in words below, not in a tooltip over the signature
         self._style_badge(colour)
         self.why.setText(f"{tip}. " + explain(decision, references, by_document=bool(problems)))
-        self.score.setText((f"matched to {signatory}'s specimens  ·  " if signatory else "") +
+        # a signature that does not match is nobody's: it was only compared with the closest signatory
+        whose = "" if not signatory else (f"matched to {signatory}'s specimens  ·  " if decision.verdict == "genuine"
+                                          else f"compared with {signatory}'s specimens (the closest)  ·  ")
+        self.score.setText(whose +
                            f"score {decision.score:.2f}  ·  distance {decision.distance:.3f}  ·  "
                            f"threshold {decision.threshold:.3f}")
         self._canvases, self._questioned = canvases, questioned_canvas
@@ -153,6 +176,8 @@ class ResultPanel(QWidget):
             self.table.selectRow(0)
         self.decision_note.setText("")
         self.comment.clear()
+        self.awaiting = ""
+        self.comment.setPlaceholderText("Comment (required to escalate)")
         self.set_decision_enabled(True)
 
     def distances_shown(self) -> list[float]:

@@ -16,6 +16,7 @@ class UsersDialog(QDialog):
         self.setMinimumSize(640, 420)
         self.store, self.actor = store, actor
         self.table = QTableWidget(0, 5)
+        self.table.setTabKeyNavigation(False)  # Tab moves on, not from cell to cell
         self.table.setHorizontalHeaderLabels(["Name", "Role", "Status", "Password", "Added or changed by"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

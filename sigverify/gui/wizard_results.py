@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSlider,
-                               QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
+                               QPushButton, QSlider, QVBoxLayout, QWizardPage)
 
 from sigverify.errors import SigVerifyError
 from sigverify.gui.training_process import TrainingProcess
@@ -49,6 +49,24 @@ def advice(evaluation: dict, new_eer: float, epoch_eers: list[float]) -> str:
     elif in_use:
         lines.append(f"The model in use could not be measured on these writers ({in_use['error']}).")
     return "\n".join(lines)
+
+
+def activation_question(version: str, new_eer: float, evaluation: dict) -> tuple[str, bool]:
+    """What a supervisor confirms before activating: the new model's EER beside the model in use's
+    on the same writers, and whether the new one is worse (then genuine signatures would be called
+    FORGED more often: the question says so, and No stays the default)."""
+    in_use = evaluation.get("in_use") or {}
+    metrics = in_use.get("metrics") or {}
+    old = metrics.get("eer_skilled", metrics.get("eer_random"))
+    text = f"Activate model {version}? On the held-out writers its EER is {100 * new_eer:.2f}%"
+    if old is None:
+        return text + " (the model in use could not be measured on the same writers).", False
+    worse = new_eer > old
+    text += f"; the model in use ({in_use.get('version', '?')}) has {100 * old:.2f}% on the same writers."
+    if worse:
+        text += ("\n\n\u26a0 The new model is WORSE than the model in use: more genuine signatures would be "
+                 "called FORGED and more forgeries accepted. Keep the model in use unless you know why.")
+    return text, worse
 
 
 class EvaluationPage(QWizardPage):
@@ -199,7 +217,21 @@ class ExportPage(QWizardPage):
         self.activate_button.setEnabled(True)
         self.completeChanged.emit()
 
-    def activate(self) -> None:
+    def activate(self) -> QMessageBox:
+        """Never on one click: the supervisor confirms, seeing the new model against the one in use."""
+        wizard = self.wizard()
+        text, worse = activation_question(self.registered_version, wizard.evaluation_page.eer_value,
+                                          wizard.training_page.evaluation)
+        box = QMessageBox(QMessageBox.Icon.Warning if worse else QMessageBox.Icon.Question, "Activate the new model",
+                          text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Activate the worse model" if worse else "Activate")
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self._activate)
+        self.confirmation = box
+        box.open()
+        return box
+
+    def _activate(self) -> None:
         registry = self.wizard().registry
         from sigverify.inference.registry import default_registry
 

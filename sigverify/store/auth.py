@@ -93,6 +93,7 @@ class UserDirectory:
         if password is not None and not password:
             raise StoreError("an empty password is no password; choose one")
         if self.count():
+            by = self.store.actor(by)  # a user of this store as it is now, not the OS user of single-user mode
             require_supervisor(by, "add users")
         elif role != "supervisor":
             raise StoreError("the first user must be a supervisor")
@@ -115,6 +116,7 @@ class UserDirectory:
 
     def approve(self, name: str, by: Actor) -> None:
         """A second supervisor lets a pending supervisor act (never the one who added them, nor themselves)."""
+        by = self.store.actor(by)
         require_supervisor(by, "approve a new supervisor")
         with self.store.write() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
@@ -141,6 +143,7 @@ class UserDirectory:
     def reset_password(self, name: str, password: str, by: Actor) -> None:
         """A new password for a clerk, or for oneself. Another supervisor's password is theirs alone:
         whoever could set it could act as them and defeat the second approval."""
+        by = self.store.actor(by)
         if by.name != name:
             require_supervisor(by, "reset passwords")
         if not password:
@@ -158,6 +161,7 @@ class UserDirectory:
         supervisor's approval (as when added). A demotion never leaves fewer than two active
         supervisors once there are two: else one supervisor could demote the other and, as the only
         one left, make an accomplice supervisor at once (the first two need no approval)."""
+        by = self.store.actor(by)
         require_supervisor(by, "change roles")
         if role not in ROLES:
             raise StoreError(f"role must be one of {', '.join(ROLES)}")

@@ -36,6 +36,7 @@ class PendingChange:
     requested_by: str
     requested_at: str
     status: str
+    signatory_name: str = ""  # an enrolment's signatory, by name (the payload holds its number)
 
     def describe(self) -> str:
         p = self.payload
@@ -43,7 +44,8 @@ class PendingChange:
             limit = "no limit" if p.get("approval_limit") is None else f"limit {float(p['approval_limit']):,.2f}"
             return f"add signatory {p['name']} (panel {p.get('panel') or '-'}, {limit})"
         if self.kind == "enroll":
-            return f"enrol specimen {p['filename']} for signatory {p['signatory_id']}"
+            who = f"{self.signatory_name} (#{p['signatory_id']})" if self.signatory_name else f"#{p['signatory_id']}"
+            return f"enrol specimen {p['filename']} for signatory {who}"
         if self.kind == "retire":
             return f"retire specimen {p['reference_id']}"
         if self.kind in store_changes.STORE_KINDS:
@@ -125,8 +127,14 @@ class MandateStore:
         with self.store.read() as conn:
             rows = conn.execute(select(pending_changes).where(pending_changes.c.status == "pending").order_by(
                 pending_changes.c.id)).all()
-        return [PendingChange(r.id, r.kind, r.account_number, json.loads(r.payload), r.requested_by, r.requested_at,
-                              r.status) for r in rows]
+            names = dict(conn.execute(select(signatories.c.id, signatories.c.name)).all())
+        changes = []
+        for r in rows:
+            payload = json.loads(r.payload)
+            name = names.get(payload.get("signatory_id"), "") if r.kind == "enroll" else ""
+            changes.append(PendingChange(r.id, r.kind, r.account_number, payload, r.requested_by, r.requested_at,
+                                         r.status, name))
+        return changes
 
     # ------------------------------------------------------------------ account flags and mandate file
     def set_account_flags(self, actor: Actor, number: str, always_refer: bool, instructions: str,

@@ -137,18 +137,23 @@ class Store(ModelSettings, AuditTrail):
         return self.users.count() > 0
 
     def actor(self, actor: "str | Actor") -> Actor:
-        """An Actor as given, or a name resolved to its role (single-user mode: supervisor)."""
-        if isinstance(actor, Actor):
-            return actor
+        """A name resolved to its role (single-user mode: supervisor). An Actor given is checked
+        against the users as they are now: one made before users were defined (the OS user acting
+        as supervisor in single-user mode), or before a role changed, acts no more."""
         if not self.four_eyes():
-            return Actor(actor, "supervisor")
+            return actor if isinstance(actor, Actor) else Actor(actor, "supervisor")
         from sigverify.store.schema import users
 
+        name = actor.name if isinstance(actor, Actor) else actor
         with self.read() as conn:
-            row = conn.execute(select(users).where(users.c.name == actor)).first()
+            row = conn.execute(select(users).where(users.c.name == name)).first()
         if row is None:  # users are defined: nobody acts under a name the store does not know
-            raise PermissionDenied(f"{actor} is not a user of this store; sign in with --user NAME")
-        return Actor(actor, acting_role(row))
+            raise PermissionDenied(f"{name} is not a user of this store (users are defined): sign in "
+                                   "(Ctrl+L in the window, --user NAME on the command line)")
+        role = acting_role(row)
+        if isinstance(actor, Actor) and actor.role != role:
+            raise PermissionDenied(f"{name} is a {role} in this store now, not a {actor.role}: sign in again")
+        return Actor(name, role)
 
     # ------------------------------------------------------------------ accounts
     def add_account(self, number: str, holder_name: str, actor: "str | Actor") -> Account:

@@ -65,6 +65,15 @@ def _store_with_account(tmp_path, rng, users: bool):
     return {"model": model, "store": str(tmp_path / "bank.db"), "questioned": files[3], "tmp": tmp_path}
 
 
+def _active(qtbot, window):
+    """Keyboard shortcuts and mnemonics reach the active window only."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    return window
+
+
 def _verified(qtbot, window, path):
     window.open_account("NL-1")
     assert window.load_questioned_file(path)
@@ -83,14 +92,13 @@ def test_a_clerks_accept_of_a_forged_verdict_needs_a_reason_a_confirmation_and_g
     bank_ = _store_with_account(tmp_path, rng, users=True)
     window = _window(qtbot, bank_, "workstation")
     _sign_in(window, "carol", "carol-pw")
-    result = _verified(qtbot, window, bank_["questioned"])
+    result = _verified(qtbot, _active(qtbot, window), bank_["questioned"])
     assert result.decision.verdict == "forged"
     panel = window.result_panel
 
     # Alt+A alone: nothing recorded, the clerk is asked for the reason and the comment box has the focus
-    qtbot.keyClick(panel.accept_button, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
-    panel.accept_button.click()
-    assert "write the reason" in window.message.text()
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: "write the reason" in window.message.text(), timeout=3000)
     assert _decisions(bank_["store"], result.verification_id) == []
     assert panel.accept_button.isEnabled()
 
@@ -140,6 +148,7 @@ def test_verify_f5_on_an_account_whose_rule_needs_two_signatures_cannot_accept_t
     signatures above 1,000) was applied only by Verify document."""
     window = _window(qtbot, bank, "workstation")
     _sign_in(window, "carol", "carol-pw")
+    _active(qtbot, window)
     window.open_account("JOINT-7")
     assert window.load_questioned_file(bank["order"])
     view = window.crop_view
@@ -153,7 +162,8 @@ def test_verify_f5_on_an_account_whose_rule_needs_two_signatures_cannot_accept_t
     panel = window.result_panel
     assert not panel.accept_button.isEnabled() and panel.reject_button.isEnabled()
     assert "Ctrl+D" in panel.decision_note.text() and "signing rule" in panel.decision_note.text()
-    qtbot.keyClick(panel, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.wait(300)  # a mnemonic clicks after 100 ms: a disabled button does not
     row = next(r for r in Store(bank["store"]).history("JOINT-7") if r["id"] == window.last_verification.verification_id)
     assert row["decisions"] == []
     save_screenshot(window, "counter-f5-on-a-joint-account")
@@ -173,3 +183,125 @@ def test_verify_f5_on_an_account_whose_rule_needs_two_signatures_cannot_accept_t
     ok.click()
     qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
     assert len(window.last_document.matches) >= 1
+
+
+def test_the_users_dialog_opened_in_single_user_mode_stops_acting_once_users_exist(qtbot, tmp_path, rng):
+    """Item 7: opened by the OS user (a supervisor while no users exist), the dialog went on adding
+    users and changing roles as that OS user after the first user was defined."""
+    bank_ = _store_with_account(tmp_path, rng, users=False)
+    window = _window(qtbot, bank_, "root")
+    users = window.users_dialog()
+    users.name.setText("alice")
+    users.role.setCurrentText("supervisor")
+    users.password.setText("alice-pw")
+    users.add_user()
+    assert "alice added as supervisor" in users.message.text()
+    users.name.setText("mallory")
+    users.role.setCurrentText("supervisor")
+    users.password.setText("m-pw")
+    users.add_user()
+    assert "root is not a user of this store" in users.message.text() and "sign in" in users.message.text()
+    users.table.selectRow(0)
+    users.change_role()
+    assert "root is not a user of this store" in users.message.text()
+    assert [u["name"] for u in Store(bank_["store"]).users.listing()] == ["alice"]
+    users.close()
+    # the window itself now needs a sign-in too, and the signed-in supervisor can go on
+    assert window.users_dialog() is None and "must sign in" in window.message.text()
+    _sign_in(window, "alice", "alice-pw")
+    users = window.users_dialog()
+    users.name.setText("bob")
+    users.role.setCurrentText("supervisor")
+    users.password.setText("bob-pw")
+    users.add_user()
+    assert "bob added as supervisor" in users.message.text()
+
+
+def test_a_clerks_whole_flow_by_keyboard_alone(qtbot, tmp_path, rng, monkeypatch):
+    """Item 11 and the keyboard-only acceptance: find the account (Ctrl+F, type, Enter), open the file
+    (Ctrl+O), verify (F5), read the verdict, Tab out of the distances, escalate with a comment (Alt+E,
+    type, Enter), reject (Alt+R), and overrule with a reason and a confirmation (Alt+A)."""
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    bank_ = _store_with_account(tmp_path, rng, users=False)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bank_["questioned"]), ""))
+    window = _active(qtbot, _window(qtbot, bank_, "teller"))
+    panel = window.result_panel
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.account_panel.search
+    qtbot.keyClicks(window.account_panel.search, "NL-1")
+    qtbot.keyClick(window.account_panel.search, Qt.Key.Key_Return)
+    assert window.account is not None and window.account.number == "NL-1"
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert window.questioned_name == bank_["questioned"].name
+
+    def verify_by_f5():
+        window.last_verification = None
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: window.last_verification is not None and not window.busy(), timeout=20000)
+        assert panel.badge.text() == "FORGED"
+        return window.last_verification.verification_id
+
+    first = verify_by_f5()
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is not panel.table  # Tab is not trapped in the distances
+
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)  # a mnemonic clicks after 100 ms
+    qtbot.waitUntil(lambda: "Enter to escalate" in panel.comment.placeholderText(), timeout=3000)
+    assert QApplication.focusWidget() is panel.comment
+    qtbot.keyClicks(panel.comment, "please compare with the card")
+    qtbot.keyClick(panel.comment, Qt.Key.Key_Return)
+    assert _decisions(bank_["store"], first) == [("escalate", "teller", "please compare with the card")]
+
+    second = verify_by_f5()
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: _decisions(bank_["store"], second) == [("reject", "teller", "")], timeout=3000)
+
+    third = verify_by_f5()
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: "Why accept a FORGED verdict" in panel.comment.placeholderText(), timeout=3000)
+    assert QApplication.focusWidget() is panel.comment and _decisions(bank_["store"], third) == []
+    qtbot.keyClicks(panel.comment, "customer showed a passport")
+    qtbot.keyClick(panel.comment, Qt.Key.Key_Return)
+    box = window.override_box
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is box, timeout=5000)
+    qtbot.keyClick(box, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: _decisions(bank_["store"], third) == [("accept", "teller", "customer showed a passport")],
+                    timeout=3000)
+    save_screenshot(window, "counter-keyboard-overrule-recorded")
+
+
+def test_a_stranger_is_not_said_to_match_and_a_pending_specimen_names_its_signatory(qtbot, bank):
+    """Item 9: a stranger's FORGED signature read "matched to G. Jansen's specimens"; a pending
+    enrolment read "for signatory 1"."""
+    import numpy as np
+
+    from sigverify.gui.result_panel import ResultPanel
+    from sigverify.store.mandates import MandateStore
+    from sigverify.verification.decision import Decision
+
+    panel = ResultPanel()
+    qtbot.addWidget(panel)
+    canvas = np.full((128, 256), 255, np.uint8)
+
+    class Ref:
+        id, filename = 1, "a.png"
+
+    for verdict, expected in (("forged", "compared with G. Jansen's specimens (the closest)"),
+                              ("genuine", "matched to G. Jansen's specimens")):
+        panel.show_result(Decision((1.3,), 1.3, 0.1, verdict, 1.16, 0.5), [Ref()], {1: canvas}, canvas,
+                          signatory="G. Jansen")
+        assert expected in panel.score.text()
+        assert ("matched to" in panel.score.text()) == (verdict == "genuine")
+
+    store = Store(bank["store"])
+    mandates = MandateStore(store)
+    smit = next(s for s in mandates.signatories("JOINT-7") if s.name == "Smit")
+    image = cv2.imencode(".png", SyntheticWriter(401).genuine(np.random.default_rng(3)))[1].tobytes()
+    from sigverify.store.mandates import enrolment_payload
+
+    mandates.request(Actor("alice", "supervisor"), "enroll", "JOINT-7",
+                     enrolment_payload(smit.id, "new.png", (0, 0, 10, 10), np.ones(64, np.float32), ""), image)
+    assert f"for signatory Smit (#{smit.id})" in mandates.pending()[-1].describe()

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QWizard  # noqa: E402
+from PySide6.QtWidgets import QMessageBox, QWizard  # noqa: E402
 
 from sigverify import services  # noqa: E402
 from sigverify.gui.main_window import MainWindow  # noqa: E402
@@ -131,7 +131,13 @@ def test_walk_the_whole_wizard_then_activate_and_roll_back(qtbot, setup):
     qtbot.waitUntil(lambda: export.activate_button.isEnabled(), timeout=120000)
     new_version = export.registered_version
     assert new_version in [e.version for e in registry.entries()]
-    export.activate_button.click()
+    export.activate_button.click()  # never on one click: the new model beside the one in use (issue 31, item 6)
+    question = export.confirmation
+    assert f"EER is {100 * evaluation.eer_value:.2f}%" in question.text() and f"{100 * old:.2f}%" in question.text()
+    assert ("WORSE" in question.text()) == (evaluation.eer_value > old)
+    assert question.defaultButton() is question.button(QMessageBox.StandardButton.No)
+    save_screenshot(question, "wizard-6-activation-question")
+    question.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: window.engine.version == new_version and not window.busy(), timeout=30000)
     save_screenshot(wizard, "wizard-5-export")
     assert window.engine.manifest.threshold == pytest.approx(evaluation.threshold)
@@ -263,3 +269,16 @@ def test_the_evaluation_page_warns_about_few_writers_and_a_rising_validation_eer
     calm = advice({"writers": list("abcdefgh"), "epoch": 2, "rule": "spread",
                    "in_use": {"version": "v1", "metrics": {"eer_skilled": 0.25}}}, 0.2, [0.30, 0.22, 0.21])
     assert "⚠" not in calm and "Model in use (v1) on the same writers: EER 25.00%" in calm and "better than" in calm
+
+
+def test_activating_a_model_worse_than_the_one_in_use_is_said_before_it_happens():
+    """Issue 31, item 6: the wizard's evaluation said 22.3% against 7.86%, and one click activated it."""
+    from sigverify.gui.wizard_results import activation_question
+
+    evaluation = {"in_use": {"version": "sigverify-old", "metrics": {"eer_skilled": 0.0786}}}
+    text, worse = activation_question("sigverify-new", 0.223, evaluation)
+    assert worse and "WORSE" in text and "22.30%" in text and "7.86%" in text and "sigverify-old" in text
+    text, worse = activation_question("sigverify-new", 0.05, evaluation)
+    assert not worse and "WORSE" not in text and "5.00%" in text
+    text, worse = activation_question("sigverify-new", 0.05, {"in_use": {"error": "no model"}})
+    assert not worse and "could not be measured" in text

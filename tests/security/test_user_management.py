@@ -62,8 +62,14 @@ def test_the_last_active_supervisors_are_never_demoted(tmp_path):
     with pytest.raises(PermissionDenied):
         store.users.change_role("dave", "clerk", by=dave)
     with pytest.raises(StoreError, match="would leave 1 active supervisor"):
+        store.users.change_role("dave", "clerk", by=alice)
+    # the OS user who was a supervisor before users existed acts no more (issue 31, item 7)
+    with pytest.raises(PermissionDenied, match="root is not a user of this store"):
         store.users.change_role("dave", "clerk", by=Actor("root", "supervisor"))
-    assert [u["role"] for u in store.users.listing()] == ["supervisor", "supervisor"]
+    store.users.add("frank", "clerk", "f-pw", by=alice)
+    with pytest.raises(PermissionDenied, match="frank is a clerk in this store now, not a supervisor"):
+        store.users.add("eve", "supervisor", "e-pw", by=Actor("frank", "supervisor"))
+    assert [u["role"] for u in store.users.listing()] == ["supervisor", "supervisor", "clerk"]
 
 
 def test_one_supervisor_cannot_replace_the_other_with_an_accomplice(staff):
