@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("account")
     enroll.add_argument("images", nargs="*", metavar="IMAGE")
     enroll.add_argument("--model", help="model folder; default: the installed model")
+    enroll.add_argument("--unlike-reason", default="", metavar="REASON",
+                        help="enrol specimens the model finds unlike the account's others, for this reason "
+                             "(recorded in the audit trail), e.g. \"signed in front of me; signature changed\"")
     enroll.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto")
     enroll.add_argument("--store", help=store_help)
     enroll.add_argument("--user", help="sign in as this user (password from $SIGVERIFY_PASSWORD or asked)")

@@ -36,13 +36,15 @@ def read_questioned(questioned: Path | bytes, filename: str = "") -> tuple[bytes
 
 
 def prepare_specimens(store: Store, engine: EmbeddingEngine, number: str,
-                      files: list[tuple[bytes, str]]) -> list[EnrolItem]:
+                      files: list[tuple[bytes, str]], unlike_reason: str = "") -> list[EnrolItem]:
     """Decode, check, find the ink and embed specimens; refuse any that cannot serve as one.
 
     Each must look like dark handwriting on light paper (imaging/specimen_check.py) and, where
     the account has two specimens or more, must not be judged a forgery against them: a specimen
     unlike the others is far more often the wrong image than a changed signature (which a
-    supervisor handles by retiring the old specimens first)."""
+    supervisor handles by retiring the old specimens first). A supervisor who has checked it (the
+    customer signed in front of them, the signature has changed) enrols it with ``unlike_reason``,
+    which the audit trail keeps."""
     params = engine.manifest.preprocessing
     prepared = []
     for data, name in files:
@@ -53,26 +55,39 @@ def prepare_specimens(store: Store, engine: EmbeddingEngine, number: str,
         prepared.append(preprocess_with_box(pixels, params))
     vectors = engine.embed_canvases(np.stack([p.canvas for p in prepared]))
     ids, existing, _ = store.reference_embeddings(number, engine.manifest.sha256)
+    unlike = [False] * len(files)
     if len(ids) >= 2:  # one specimen alone says too little about how this hand varies
         policy = engine.manifest.policy
-        for (_, name), vector in zip(files, vectors):
+        for i, ((_, name), vector) in enumerate(zip(files, vectors)):
             decision = decide(vector, existing, policy)
-            if decision.verdict == FORGED:
-                raise SpecimenRefused(
+            unlike[i] = decision.verdict == FORGED
+            if unlike[i] and not unlike_reason.strip():
+                raise UnlikeSpecimen(
                     f"{name} is unlike account {number}'s {len(ids)} other specimen(s) (distance "
                     f"{decision.distance:.3f}, beyond the model's forgery line "
                     f"{policy.threshold * (1 + policy.refer_band):.3f}); check that it is this signatory's "
-                    f"signature, or retire the old specimens first if the signature has changed")
-    return [EnrolItem(data, name, p.box, vector) for (data, name), p, vector in zip(files, prepared, vectors)]
+                    f"signature. If it is (signed in front of you, or the signature has changed), enrol it with "
+                    f"the reason (--unlike-reason \"…\" on the command line; the window asks for it)", name)
+    return [EnrolItem(data, name, p.box, vector, unlike_reason.strip() if flag else "")
+            for (data, name), p, vector, flag in zip(files, prepared, vectors, unlike)]
 
 
-def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str) -> list[int]:
+class UnlikeSpecimen(SpecimenRefused):
+    """A specimen the model judges unlike the account's others: refused unless a reason is given."""
+
+    def __init__(self, message: str, filename: str) -> None:
+        super().__init__(message)
+        self.filename = filename
+
+
+def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str,
+                 unlike_reason: str = "") -> list[int]:
     """Decode, check, find the ink, embed, then enrol all files in one transaction (or none)."""
     if not paths:
         raise StoreError("no images given to enrol")
     store.account(number)  # unknown account: refuse before any decoding
     files = [(_read(path), Path(path).name) for path in paths]
-    items = prepare_specimens(store, engine, number, files)
+    items = prepare_specimens(store, engine, number, files, unlike_reason)
     return store.enroll(number, items, engine.manifest.sha256, actor)
 
 

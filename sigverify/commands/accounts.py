@@ -30,7 +30,7 @@ def cmd_enroll(args) -> int:
     store.account(args.account)  # an unknown account is refused before the model loads
     engine = load_engine_for(args.model, args.provider)
     actor = signed_in_actor(args, store)
-    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], actor)
+    ids = enroll_files(store, engine, args.account, [Path(p) for p in args.images], actor, args.unlike_reason)
     print(f"enrolled {len(ids)} reference(s) for account {args.account}: ids {', '.join(map(str, ids))}")
     return 0
 

@@ -122,8 +122,13 @@ class ProgressBar:
         if self.enabled:
             sys.stderr.write("\n")
 
-def requested(change: int, what: str = "") -> int:
-    """Tell the supervisor that their change waits for a second one."""
+def requested(change: int, what: str = "", applied: bool = False) -> int:
+    """Tell the supervisor that their change waits for a second one (or, in single-user mode, that
+    it took effect at once)."""
+    if applied:
+        print((f"{what}: " if what else "") + f"change {change} applied (single-user mode: no users are defined, "
+              "so no second supervisor is asked; 'sigverify user add' starts four-eyes)")
+        return 0
     print((f"{what}: " if what else "") +
           f"change {change} requested: a second supervisor must approve it ('sigverify approve {change}')")
     return 0

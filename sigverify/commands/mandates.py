@@ -77,7 +77,7 @@ def cmd_signatory(args) -> int:
     change = mandates.request(signed_in_actor(args, store), "signatory", args.account,
                               {"name": args.name, "panel": args.panel, "role": args.role,
                                "approval_limit": args.limit})
-    return requested(change)
+    return requested(change, applied=mandates.applied(change))
 
 def cmd_specimen(args) -> int:
     from sigverify.imaging.decode import read_image_file
@@ -90,11 +90,13 @@ def cmd_specimen(args) -> int:
     engine = load_engine_for(args.model)
     files = [(read_image_file(Path(image))[0], Path(image).name) for image in args.images]  # all read first
     store.account(args.account)
-    items = prepare_specimens(store, engine, args.account, files)  # every image checked before any request
+    # every image checked before any request
+    items = prepare_specimens(store, engine, args.account, files, args.unlike_reason)
     for (data, _name), item in zip(files, items):
         payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
-                                    engine.manifest.sha256, args.expires)
-        requested(mandates.request(actor, "enroll", args.account, payload, attachment=data))
+                                    engine.manifest.sha256, args.expires, item.unlike_reason)
+        change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
+        requested(change, applied=mandates.applied(change))
     return 0
 
 def cmd_rule(args) -> int:
@@ -105,7 +107,7 @@ def cmd_rule(args) -> int:
         return 0
     rule = json_file(args.file) if args.file else None
     change = mandates.request(signed_in_actor(args, store), "rule", args.account, {"rule": rule})
-    return requested(change)
+    return requested(change, applied=mandates.applied(change))
 
 def cmd_changes(args) -> int:
     for change in mandates_of(open_store(args)).pending():
@@ -251,6 +253,9 @@ def add_commands(sub, store_help: str) -> None:
                           help="the signatory's number, as 'sigverify signatory list ACCOUNT' shows it")
     specimen.add_argument("images", nargs="+", metavar="image", help="one or more specimen images")
     specimen.add_argument("--expires", help="YYYY-MM-DD after which the specimen is not used")
+    specimen.add_argument("--unlike-reason", default="", metavar="REASON",
+                          help="request specimens the model finds unlike the signatory's others, for this reason "
+                               "(the approving supervisor sees it; the audit trail keeps it)")
     specimen.add_argument("--model")
     specimen.set_defaults(func=cmd_specimen)
 

@@ -41,11 +41,13 @@ class BackOffice:
 
     def signed_in(self, actor) -> None:
         self.identity = actor
+        self.clear_error()  # a message meant for the previous user does not stay into this one's session
         self.statusBar().showMessage(f"Signed in as {actor.name} ({actor.role})", 8000)
         self.setWindowTitle(f"SigVerify — {actor.name} ({actor.role})")
 
     def sign_out(self) -> None:
         self.identity = None
+        self.clear_error()
         self.setWindowTitle("SigVerify")
 
     def _need(self, what: str):
@@ -72,6 +74,11 @@ class BackOffice:
 
         return self._supervisor_dialog("work the review queue", "the review queue is worked by supervisors",
                                        ReviewQueueDialog)
+
+    def audit_dialog(self):
+        from sigverify.gui.audit_dialog import AuditDialog
+
+        return self._supervisor_dialog("see the audit trail", "the audit trail is checked by supervisors", AuditDialog)
 
     def users_dialog(self):
         from sigverify.gui.users_dialog import UsersDialog

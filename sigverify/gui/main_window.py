@@ -49,6 +49,23 @@ def rule_beyond_one_signature(store, number: str) -> str:
             "amount (Verify document, Ctrl+D) to accept it")
 
 
+def first_start_text(users: int, os_user: str) -> str:
+    """What a new store needs, in the order a supervisor sets it up: single-user mode or users,
+    then accounts and specimens, then the clerks' work."""
+    if users:
+        who = ("Users are defined: everyone signs in (User → Sign in…, Ctrl+L); specimens, signing rules, "
+               "models and thresholds change only when a second supervisor approves.")
+    else:
+        who = (f"No users are defined yet, so this is <b>single-user mode</b>: you ({os_user}) act as a supervisor "
+               "and changes apply at once. For a branch, add two supervisors first (Supervisor → Users…), then the "
+               "clerks: from then on everyone signs in (Ctrl+L) and every change to specimens, rules, models and "
+               "thresholds needs a second supervisor.")
+    return ("<b>Welcome to SigVerify — this store is new.</b> " + who + "<br>Then: 1. Account → New account… "
+            "(Ctrl+N); 2. Account → Enrol references… (Ctrl+E): three to five specimens from the signature card; "
+            "3. Supervisor → Signing rules… for joint accounts and amount bands. A clerk then opens the account, "
+            "the cheque (Ctrl+O) and presses Verify (F5).")
+
+
 def plain_label(text: str) -> str:
     """A menu text as words for the status bar: mnemonic ampersands dropped, a doubled one kept."""
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
@@ -108,6 +125,10 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.message.setWordWrap(True)
         self.message.setVisible(False)
         self.message.setStyleSheet("background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px")
+        self.guide = QLabel("")  # first start: what to set up, in order (hidden once an account exists)
+        self.guide.setWordWrap(True)
+        self.guide.setVisible(False)
+        self.guide.setStyleSheet("background: #e3f2fd; color: #0d47a1; padding: 8px; border-radius: 4px")
         self.account_panel = AccountPanel()
         self.crop_view = CropView()
         self.preview = QLabel("The model's view of the signature appears here")
@@ -152,6 +173,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         splitter.setSizes([320, 560, 480])
         root = QWidget()
         layout = QVBoxLayout(root)
+        layout.addWidget(self.guide)
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(root)
@@ -215,6 +237,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
                      "Documents waiting for a supervisor's decision")
         self._action(supervisor_menu, "&Signing rules…", self.rule_editor, None,
                      "The open account's signatories and signing rule; approve pending changes")
+        self._action(supervisor_menu, "&Audit trail…", self.audit_dialog, None,
+                     "Whether the audit trail is intact, its newest records, and a CSV export")
         self._action(supervisor_menu, "&Users…", self.users_dialog, None,
                      "Add users, set a clerk's password, change a role, approve a new supervisor")
         self.model_menu = bar.addMenu("&Model")
@@ -308,9 +332,16 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if self.store is None:
             return
         try:
-            self.account_panel.show_accounts(self.store.find_accounts(text))
+            found = self.store.find_accounts(text)
+            self.account_panel.show_accounts(found)
+            if not text:
+                self.show_guide(first_start_text(self.store.users.count(), self.actor) if not found else "")
         except SigVerifyError as exc:
             self.show_error(str(exc))
+
+    def show_guide(self, text: str) -> None:
+        self.guide.setText(text)
+        self.guide.setVisible(bool(text))
 
     def open_account(self, number: str) -> None:
         if self.store is None:
@@ -375,6 +406,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
+        self.show_guide("")
         self.account_panel.search.setText(account.number)
         self.open_account(account.number)
 
@@ -386,19 +418,38 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         if paths:
             self.enrol_files([Path(p) for p in paths])
 
-    def enrol_files(self, paths: list[Path]) -> Worker | None:
+    def enrol_files(self, paths: list[Path], unlike_reason: str = "") -> Worker | None:
         if self.account is None or self.engine is None or self.store is None:
             self.show_error("Open an account (and wait for the model) before enrolling")
             return None
         number = self.account.number
-        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting)
+        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting, unlike_reason)
 
         def done(ids):
             self.clear_error()
             self.statusBar().showMessage(f"Enrolled {len(ids)} reference(s)", 5000)
             self.open_account(number)
 
-        return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…")
+        def failed(failure: Failure):
+            self.show_failure(failure)
+            if isinstance(failure.exception, services.UnlikeSpecimen) and not unlike_reason:
+                self.ask_unlike_reason(paths, failure.message)
+
+        return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…", on_failure=failed)
+
+    def ask_unlike_reason(self, paths: list[Path], why: str):
+        """A genuine specimen the model finds unlike the others is not a dead end: the supervisor
+        who checked it enrols it with the reason, which the audit trail keeps."""
+        from PySide6.QtWidgets import QInputDialog
+
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Specimen unlike the others")
+        dialog.setLabelText(f"{why}\n\nEnrol all {len(paths)} anyway? Give the reason (recorded):")
+        dialog.setOkButtonText("Enrol with this reason")
+        dialog.textValueSelected.connect(lambda text: text.strip() and self.enrol_files(paths, text.strip()))
+        self.unlike_dialog = dialog
+        dialog.open()
+        return dialog
 
     # ------------------------------------------------------------------ verification
     def verify(self) -> Worker | None:

@@ -78,6 +78,11 @@ class ReviewQueueDialog(QDialog):
         self.message = QLabel("")
         self.message.setStyleSheet("color: #b71c1c")
         buttons = QHBoxLayout()
+        self.ok_button.setToolTip("OK: the signatures are the signatories' own — the document is accepted "
+                                  "(a verification: the clerk's escalation is accepted)")
+        self.nok_button.setToolTip("NOK: not the signatories' signatures — the document is refused (a comment "
+                                   "says why)")
+        self.aside_button.setToolTip("Put aside: keep it in the queue for later (e.g. after calling the customer)")
         for button, decision in ((self.ok_button, "OK"), (self.nok_button, "NOK"), (self.aside_button, "aside")):
             button.clicked.connect(lambda _=False, d=decision: self.decide(d))
             buttons.addWidget(button)
@@ -257,7 +262,9 @@ class RuleEditorDialog(QDialog):
         for col, value in enumerate((up_to, count, panels)):
             self.bands.setItem(row, col, QTableWidgetItem(str(value)))
 
-    def refresh(self) -> None:
+    def refresh(self, keep_bands: bool = False) -> None:
+        """Signatories, rule and pending changes as stored; ``keep_bands``: the table keeps what the
+        supervisor typed (a requested rule waiting for approval must not snap back to the old one)."""
         people = self.mandates.signatories(self.number)
         self.signatories.setRowCount(len(people))
         for row, s in enumerate(people):
@@ -267,10 +274,11 @@ class RuleEditorDialog(QDialog):
                 self.signatories.setItem(row, col, QTableWidgetItem(value))
         mandate = self.mandates.mandate(self.number)
         self.current.setText(f"Current rule: {mandate.describe()}")
-        self.bands.setRowCount(0)
-        for band in mandate.to_dict()["bands"]:
-            panels = ",".join(f"{p}:{n}" for p, n in band["panels"].items())
-            self._add_band("" if band["up_to"] is None else f"{band['up_to']:g}", band["count"], panels)
+        if not keep_bands:
+            self.bands.setRowCount(0)
+            for band in mandate.to_dict()["bands"]:
+                panels = ",".join(f"{p}:{n}" for p, n in band["panels"].items())
+                self._add_band("" if band["up_to"] is None else f"{band['up_to']:g}", band["count"], panels)
         self.pending.clear()
         for change in self.mandates.pending():
             if change.account_number == self.number or change.kind in STORE_KINDS:  # store-wide ones too
@@ -300,8 +308,22 @@ class RuleEditorDialog(QDialog):
         except (SigVerifyError, ValueError) as exc:
             self.message.setText(str(exc))
             return
-        self.message.setText(f"Change #{change} requested; a second supervisor must approve it.")
-        self.refresh()
+        self.message.setText(self._outcome(change))
+        self.refresh(keep_bands=not self.mandates.applied(change))
+        if self.mandates.applied(change):
+            self._account_changed()
+
+    def _outcome(self, change: int) -> str:
+        if self.mandates.applied(change):
+            return f"Change #{change} applied (single-user mode: no second supervisor to ask)."
+        return f"Change #{change} requested; a second supervisor must approve it (listed below until then)."
+
+    def _account_changed(self) -> None:
+        """The window behind shows this account: its specimens and counts follow what was applied."""
+        window = self.parent()
+        account = getattr(window, "account", None)
+        if account is not None and account.number == self.number and hasattr(window, "open_account"):
+            window.open_account(self.number)
 
     def request_signatory(self) -> None:
         limit = self.new_limit.value() or None
@@ -311,7 +333,7 @@ class RuleEditorDialog(QDialog):
         except SigVerifyError as exc:
             self.message.setText(str(exc))
             return
-        self.message.setText(f"Change #{change} requested; a second supervisor must approve it.")
+        self.message.setText(self._outcome(change))
         self.new_name.clear()
         self.refresh()
 
@@ -344,8 +366,13 @@ class RuleEditorDialog(QDialog):
             self.message.setText(str(exc) + (f" ({len(changes)} requested before it)" if changes else ""))
             self.refresh()
             return
-        self.message.setText(f"{len(changes)} specimen(s) requested for {people[row].name} (changes "
-                             f"{', '.join(f'#{c}' for c in changes)}); a second supervisor must approve them.")
+        applied = all(self.mandates.applied(c) for c in changes)
+        self.message.setText(f"{len(changes)} specimen(s) {'enrolled' if applied else 'requested'} for "
+                             f"{people[row].name} (changes {', '.join(f'#{c}' for c in changes)})" +
+                             ("." if applied else "; a second supervisor must approve them."))
+        if applied and self.engine is not None:
+            self._embed_approved([])
+            self._account_changed()
         self.refresh()
 
     def _decide(self, approve: bool) -> None:
@@ -365,6 +392,8 @@ class RuleEditorDialog(QDialog):
         verb = "approved and applied" if approve else "rejected"
         self.message.setText("; ".join(([f"{len(done)} change(s) {verb}"] if done else []) + refused))
         self.refresh()
+        if approve and done:
+            self._account_changed()  # the gallery and its count, not "0 reference(s)" until clicked again
 
     def _embed_approved(self, refused: list[str]) -> None:
         """Approved specimens are embedded from their images here and now (a few images): what the
@@ -397,6 +426,13 @@ class DocumentResultPanel(QWidget):
         layout.addWidget(self.outcome)
         layout.addWidget(self.details)
         layout.addWidget(self.signatures, 1)
+
+    def clear(self) -> None:
+        """A new questioned document: the previous one's outcome must not stay beside it."""
+        self.outcome.setText("No document verified yet: Verify document with amount (Ctrl+D)")
+        self.outcome.setStyleSheet("font-size: 16pt; font-weight: bold; color: #9e9e9e")
+        self.details.setText("")
+        self.signatures.setRowCount(0)
 
     def show_decision(self, decision, page: np.ndarray | None = None) -> None:
         """The outcome, why (the rule band's threshold for this amount), and each signature beside

@@ -55,6 +55,7 @@ class QuestionedInput:
         self.clear_error()
         self.questioned_image, self.questioned_name = image, name
         self.leave_verification()
+        self.document_panel.clear()  # the previous cheque's outcome is not this one's
         self.propose_box()
 
     def forget_questioned(self) -> None:

@@ -23,6 +23,9 @@ SEARCH_WIDTH = 700
 INK_LEVEL = 215
 #: share of a ring's or a frame side's length that must run over ink
 COVERED = 0.85
+#: a stamp's ring is at least this share of the page's shorter side in radius (on a cheque about
+#: 0.3 inch; a bank's round stamp is an inch or more across): smaller rings are a pen's loops
+SMALLEST_RING = 0.09
 #: at most this many circle proposals are fitted
 PROPOSALS = 40
 
@@ -70,9 +73,27 @@ def rings(small_grey: np.ndarray, ink: np.ndarray) -> list[tuple[float, float, f
         if ring_cover(ink, x, y, r) < 0.4:
             continue  # nothing ring-like here worth fitting
         cover, cx, cy, cr = fitted_ring(ink, x, y, r)
-        if cover >= COVERED:
+        if cover >= COVERED and cr >= SMALLEST_RING * shortest and stamp_inside(ink, cx, cy, cr):
             found.append((cx - cr, cy - cr, 2 * cr, 2 * cr))
     return found
+
+
+def _annulus_share(ink: np.ndarray, x: float, y: float, inner: float, outer: float) -> float:
+    """The share of ink in the ring between two radii around (x, y)."""
+    h, w = ink.shape
+    ys, xs = np.ogrid[:h, :w]
+    distance = np.hypot(xs - x, ys - y)
+    band = (distance >= inner) & (distance <= outer)
+    return float(ink[band].mean()) if band.any() else 0.0
+
+
+def stamp_inside(ink: np.ndarray, x: float, y: float, r: float) -> bool:
+    """What a round stamp has inside its border and a pen's loop has not: a second, inner ring, or
+    a band of lettering running along the border (the bank's name, the branch). A large, round
+    loop of a signature has paper inside its stroke."""
+    inner_ring = max(ring_cover(ink, x, y, r * k) for k in np.linspace(0.6, 0.82, 12))
+    lettering = _annulus_share(ink, x, y, 0.74 * r, 0.93 * r)
+    return inner_ring >= 0.75 or lettering >= 0.2
 
 
 def _covered(ink: np.ndarray, a, b) -> float:

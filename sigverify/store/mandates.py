@@ -191,13 +191,25 @@ class MandateStore:
 
     # ------------------------------------------------------------------ four eyes
     def request(self, actor: Actor, kind: str, number: str, payload: dict, attachment: bytes | None = None) -> int:
-        """A supervisor asks for a change; it takes effect only when a second supervisor approves."""
+        """A supervisor asks for a change; it takes effect only when a second supervisor approves.
+        In single-user mode (no users defined: nobody else could approve) it is requested and
+        applied at once, both recorded: a first install works alone, as the rest of the store does."""
+        actor = self.store.actor(actor)
         require_supervisor(actor, f"request a {kind} change")
         if kind not in CHANGE_KINDS:
             raise StoreError(f"unknown change kind {kind!r}")  # store-wide kinds: store_changes.request
         self.store.account(number)
         self._validate(kind, number, payload)
-        return store_changes.request(self.store, actor, kind, number, payload, attachment, shown=_public(payload))
+        change = store_changes.request(self.store, actor, kind, number, payload, attachment, shown=_public(payload))
+        if not self.store.four_eyes():
+            self.approve(actor, change)
+        return change
+
+    def applied(self, change_id: int) -> bool:
+        """Whether a change has taken effect (approved), not merely been requested."""
+        with self.store.read() as conn:
+            return conn.execute(select(pending_changes.c.status).where(
+                pending_changes.c.id == change_id)).scalar() == "approved"
 
     def _validate(self, kind: str, number: str, payload: dict) -> None:
         if kind == "rule":
@@ -244,7 +256,7 @@ class MandateStore:
         in one transaction, so two approvers at once apply it once and a crash applies nothing."""
         require_supervisor(actor, "approve changes")
         change = self._change(change_id)
-        if change.requested_by == actor.name:
+        if change.requested_by == actor.name and self.store.four_eyes():
             raise PermissionDenied("a change must be approved by a second supervisor, not by the one who asked")
         with self.store.write() as conn:
             at = now()
@@ -333,7 +345,7 @@ class MandateStore:
             attachment = conn.execute(select(pending_changes.c.attachment).where(
                 pending_changes.c.id == change.id)).scalar()
         p = change.payload
-        item = EnrolItem(bytes(attachment), p["filename"], tuple(p["box"]), None)
+        item = EnrolItem(bytes(attachment), p["filename"], tuple(p["box"]), None, p.get("unlike_reason") or "")
         self.store.enroll(change.account_number, [item], p["model_sha256"],
                           Actor(change.requested_by, "supervisor"), signatory_id=p["signatory_id"],
                           expires_on=p.get("expires_on"), _approved_by=actor.name)
@@ -420,7 +432,10 @@ def _public(payload: dict) -> dict:
 
 
 def enrolment_payload(signatory_id: int, filename: str, box, embedding: np.ndarray, model_sha256: str,
-                      expires_on: str | None = None) -> dict:
-    return {"signatory_id": signatory_id, "filename": filename, "box": [int(v) for v in box],
-            "embedding": base64.b64encode(np.asarray(embedding, dtype="<f4").tobytes()).decode(),
-            "model_sha256": model_sha256, "expires_on": expires_on}
+                      expires_on: str | None = None, unlike_reason: str = "") -> dict:
+    payload = {"signatory_id": signatory_id, "filename": filename, "box": [int(v) for v in box],
+               "embedding": base64.b64encode(np.asarray(embedding, dtype="<f4").tobytes()).decode(),
+               "model_sha256": model_sha256, "expires_on": expires_on}
+    if unlike_reason:  # shown to the approving supervisor and kept in the audit trail
+        payload["unlike_reason"] = unlike_reason
+    return payload

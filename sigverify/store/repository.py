@@ -18,7 +18,7 @@ from sigverify.store.db import StoreError, now, open_engine, plain_text, read_co
 from sigverify.store.model_settings import ModelSettings
 from sigverify.store.store_changes import record_writer
 from sigverify.store.overrides import check_decision, check_overrule
-from sigverify.store.schema import accounts, decisions, embeddings, references, settings, verifications
+from sigverify.store.schema import accounts, decisions, embeddings, references, settings, signatories, verifications
 from sigverify.store.trail import AuditTrail
 
 
@@ -69,6 +69,8 @@ class EnrolItem:
     filename: str
     box: tuple[int, int, int, int]
     embedding: np.ndarray | None
+    #: why a specimen unlike the account's others was enrolled all the same (recorded in the audit)
+    unlike_reason: str = ""
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -190,6 +192,28 @@ class Store(ModelSettings, AuditTrail):
             return [Account(r.id, r.number, r.holder_name, bool(r.always_refer)) for r in conn.execute(statement)]
 
     # ------------------------------------------------------------------ references
+    def _sole_signatory(self, conn, account, acting: Actor) -> int:
+        """Whose specimens an enrolment without a named signatory adds: the account's only signatory,
+        or (a first enrolment) one created for the account holder, so that documents, batches and the
+        mandate see them exactly as ``verify --account`` does. Several signatories: say whose."""
+        rows = conn.execute(select(signatories.c.id, signatories.c.name).where(
+            signatories.c.account_id == account.id).order_by(signatories.c.id)).all()
+        if len(rows) > 1:
+            listed = ", ".join(f"{r.id} {r.name}" for r in rows)
+            raise StoreError(f"account {account.number} has {len(rows)} signatories ({listed}): say whose specimens "
+                             "these are ('sigverify specimen ACCOUNT SIGNATORY FILES…')")
+        if rows:
+            return int(rows[0].id)
+        at = now()
+        signatory_id = conn.execute(signatories.insert().values(
+            account_id=account.id, name=account.holder_name, role="", panel="", approval_limit=None,
+            created_at=at)).inserted_primary_key[0]
+        audit_chain.append(conn, at, acting.name, "signatory.add", account.number,
+                           {"signatory_id": signatory_id, "name": account.holder_name,
+                            "why": "first specimens of an account without signatories: its holder signs"},
+                           role=acting.role, rows=[("signatories", signatory_id)])
+        return int(signatory_id)
+
     def enroll(self, number: str, items: list[EnrolItem], model_sha256: str, actor: "str | Actor",
                signatory_id: int | None = None, expires_on: str | None = None, _approved_by: str = "") -> list[int]:
         """Add references with their embeddings; all or nothing, duplicates refused by file hash.
@@ -207,6 +231,8 @@ class Store(ModelSettings, AuditTrail):
         if len(set(hashes)) != len(hashes):
             raise StoreError("the same image is given twice; nothing was enrolled")
         with self.write() as conn:
+            if signatory_id is None:  # one enrolment model: every specimen is a signatory's
+                signatory_id = self._sole_signatory(conn, account, acting)
             known = {r.image_sha256: r.filename for r in conn.execute(
                 select(references.c.image_sha256, references.c.filename).where(
                     and_(references.c.account_id == account.id, references.c.image_sha256.in_(hashes))))}
@@ -229,6 +255,8 @@ class Store(ModelSettings, AuditTrail):
                     written.append(("embeddings", (reference_id, model_sha256)))
                 details = {"reference_id": reference_id, "filename": item.filename, "image_sha256": digest,
                            "box": [x, y, w, h], "signatory_id": signatory_id, "expires_on": expires_on}
+                if item.unlike_reason:
+                    details["enrolled_although_unlike"] = item.unlike_reason
                 name, role, details = record_writer(acting, _approved_by, details)
                 audit_chain.append(conn, at, name, "reference.enroll", number, details, role=role, rows=written)
                 ids.append(reference_id)

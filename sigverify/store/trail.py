@@ -58,6 +58,21 @@ class AuditTrail:
             conn.info["force_anchor"] = True  # the anchor moves to the new end, even backwards
         return None
 
+    def recent_audit(self, limit: int = 500, containing: str = "") -> list[dict]:
+        """The newest records first (what the window's audit view lists), optionally only those whose
+        actor, action or subject contains ``containing``; hidden characters written out as in the CSV."""
+        from sqlalchemy import or_, select
+
+        query = select(audit_chain.audit).order_by(audit_chain.audit.c.id.desc()).limit(max(1, int(limit)))
+        if containing:
+            like = f"%{containing}%"
+            column = audit_chain.audit.c
+            query = query.where(or_(column.actor.like(like), column.action.like(like), column.subject.like(like)))
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return [{k: audit_chain.safe_cell(getattr(r, k)) for k in ("id", "at", "actor", "role", "action", "subject",
+                                                                   "details")} for r in rows]
+
     def export_audit_csv(self) -> str:
         with self.read() as conn:
             return audit_chain.export_csv(conn)

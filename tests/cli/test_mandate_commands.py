@@ -101,3 +101,65 @@ def test_four_eyes_flow_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert code == 0 and out.strip() == ""
     code, out = run("audit", "verify")
     assert code == 0 and "intact" in out
+
+
+def test_a_first_install_alone_enrols_once_for_every_path(tmp_path, monkeypatch, capsys):
+    """Issue 31, item 3: an account enrolled with `enroll` verified with `verify --account`, but
+    `document` answered "no signatory with a valid specimen"; and on a fresh single-user install
+    `signatory add` waited for a second supervisor who does not exist."""
+    monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIGVERIFY_MODEL", str(make_tiny_model(tmp_path / "model", threshold=4.0)))
+
+    def run(*args):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    hand, rng = SyntheticWriter(21), np.random.default_rng(0)
+    files = []
+    for i in range(4):
+        files.append(tmp_path / f"s{i}.png")
+        cv2.imwrite(str(files[-1]), hand.genuine(rng))
+    assert run("models", "register", str(tmp_path / "model"))[0] == 0  # single-user mode: at once
+    assert run("accounts", "add", "NL-3", "--name", "P. Jansen")[0] == 0
+    code, out = run("enroll", "NL-3", *map(str, files[:3]))
+    assert code == 0, out
+    code, out = run("signatory", "list", "NL-3")
+    assert "P. Jansen" in out and "NO VALID SPECIMEN" not in out, out
+    code, out = run("document", "NL-3", str(files[3]), "--amount", "100")
+    assert "no signatory with a valid specimen" not in out and code in (0, 1, 2), out
+    code, out = run("signatory", "add", "NL-3", "Q. Jansen")
+    assert code == 0 and "applied (single-user mode" in out, out
+    code, out = run("signatory", "list", "NL-3")
+    assert "Q. Jansen" in out
+    # two signatories now: an enrolment must say whose
+    code, out = run("enroll", "NL-3", str(files[3]))
+    assert code != 0 and "say whose specimens" in out
+
+
+def test_enroll_a_specimen_unlike_the_others_needs_and_records_a_reason(tmp_path, monkeypatch, capsys):
+    """Issue 31, item 2: the refusal names the way forward; with --unlike-reason it is enrolled and audited."""
+    monkeypatch.setenv("SIGVERIFY_STORE", str(tmp_path / "s.db"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIGVERIFY_MODEL", str(make_tiny_model(tmp_path / "model", threshold=1e-4)))
+
+    def run(*args):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    hand, rng = SyntheticWriter(22), np.random.default_rng(1)
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"s{i}.png")
+        cv2.imwrite(str(files[-1]), hand.genuine(rng))
+    assert run("models", "register", str(tmp_path / "model"))[0] == 0
+    assert run("accounts", "add", "NL-4", "--name", "R. Jansen")[0] == 0
+    assert run("enroll", "NL-4", str(files[0]), str(files[1]))[0] == 0
+    code, out = run("enroll", "NL-4", str(files[2]))
+    assert code != 0 and "is unlike account NL-4" in out and "--unlike-reason" in out
+    code, out = run("enroll", "NL-4", str(files[2]), "--unlike-reason", "signed at the counter in front of me")
+    assert code == 0, out
+    code, out = run("audit", "export")
+    assert "enrolled_although_unlike" in out and "signed at the counter" in out

@@ -42,10 +42,11 @@ def test_account_workflow(env, capsys):
     listing = capsys.readouterr().out
     assert "NL-77" in listing and "2 active reference(s)" in listing
     assert main(["audit", "verify"]) == 0
-    assert "audit chain intact: 8 record(s)" in capsys.readouterr().out
+    # (one record more since the first enrolment names the holder as the account's signatory)
+    assert "audit chain intact: 9 record(s)" in capsys.readouterr().out
     assert main(["audit", "export", "--csv", "--out", str(tmp_path / "audit.csv")]) == 0
     lines = (tmp_path / "audit.csv").read_text().splitlines()
-    assert lines[0].startswith("id,at,actor") and len(lines) == 9
+    assert lines[0].startswith("id,at,actor") and len(lines) == 10
     assert main(["backup", str(tmp_path / "copy.db")]) == 0
     assert (tmp_path / "copy.db").is_file()
 

@@ -305,3 +305,97 @@ def test_a_stranger_is_not_said_to_match_and_a_pending_specimen_names_its_signat
     mandates.request(Actor("alice", "supervisor"), "enroll", "JOINT-7",
                      enrolment_payload(smit.id, "new.png", (0, 0, 10, 10), np.ones(64, np.float32), ""), image)
     assert f"for signatory Smit (#{smit.id})" in mandates.pending()[-1].describe()
+
+
+def test_the_audit_view_shows_the_trail_and_says_when_it_was_rewritten(qtbot, tmp_path, rng):
+    """Item 8: supervisors had to run 'sigverify audit verify' in a terminal."""
+    import sqlite3
+
+    bank_ = _store_with_account(tmp_path, rng, users=True)
+    window = _window(qtbot, bank_, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    result = _verified(qtbot, window, bank_["questioned"])
+    assert window.audit_dialog() is None and "supervisors" in window.message.text()
+    window.sign_out()
+    _sign_in(window, "alice", "alice-pw")
+    view = window.audit_dialog()
+    qtbot.waitUntil(lambda: view.report is not None, timeout=20000)
+    assert "audit chain intact" in view.status.text()
+    actions = [view.table.item(r, 4).text() for r in range(view.table.rowCount())]
+    assert actions[0] == "verification" and "user.add" in actions
+    view.search.setText("carol")
+    view.show_records()
+    shown = [(view.table.item(r, 2).text(), view.table.item(r, 5).text()) for r in range(view.table.rowCount())]
+    assert shown and all("carol" in who + subject for who, subject in shown) and ("alice", "carol") in shown
+    exported = view.export(str(tmp_path / "audit.csv"))
+    assert exported.read_text(encoding="utf-8").startswith("id,at,actor")
+    save_screenshot(view, "audit-view")
+    view.close()
+
+    with sqlite3.connect(tmp_path / "bank.db") as conn:  # someone who can write the file rewrites a verdict
+        conn.execute("UPDATE verifications SET verdict = 'genuine' WHERE id = ?", (result.verification_id,))
+    view = window.audit_dialog()
+    qtbot.waitUntil(lambda: view.report is not None, timeout=20000)
+    assert not view.report.ok and "BROKEN" in view.status.text()
+    save_screenshot(view, "audit-view-broken")
+    view.close()
+
+
+def test_first_start_says_what_to_set_up_and_in_which_order(qtbot, tmp_path):
+    """Item 10: a first start said only "create the first account"."""
+    model = make_tiny_model(tmp_path / "model")
+    store = Store(str(tmp_path / "new.db"))
+    approve_model(store, model)
+    store.close()
+    settings = AppSettings(QSettings(str(tmp_path / "first.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(model_dir=model, store_location=str(tmp_path / "new.db"), settings=settings, actor="teller")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.engine is not None and window.guide.isVisible(), timeout=15000)
+    text = window.guide.text()
+    for words in ("single-user mode", "teller", "Supervisor → Users", "signs in", "second supervisor",
+                  "New account", "Enrol references", "Signing rules", "Verify (F5)"):
+        assert words in text, words
+    save_screenshot(window, "first-start")
+    window.create_account("NL-1", "First Customer")
+    assert not window.guide.isVisible()
+
+
+def test_nothing_stale_stays_for_the_next_user_or_the_next_cheque(qtbot, bank):
+    """Item 9: a message stayed into the next user's session; the Document tab kept the previous
+    cheque's outcome."""
+    window = _window(qtbot, bank, "workstation")
+    _sign_in(window, "carol", "carol-pw")
+    assert window.review_queue() is None and window.message.isVisible()
+    window.sign_out()
+    assert not window.message.isVisible()
+    _sign_in(window, "carol", "carol-pw")
+    window.open_account("JOINT-7")
+    assert window.load_questioned_file(bank["order"])
+    window.verify_document("500")
+    qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
+    assert "Document" in window.document_panel.outcome.text()
+    assert window.load_questioned_file(bank["order"])
+    assert "No document verified yet" in window.document_panel.outcome.text()
+    assert window.document_panel.signatures.rowCount() == 0
+
+
+def test_a_specimen_unlike_the_others_is_enrolled_with_a_reason_not_left_at_a_dead_end(qtbot, tmp_path, rng):
+    """Item 2: genuine specimens refused as "unlike the account's other specimens", no way forward."""
+    import json
+
+    bank_ = _store_with_account(tmp_path, rng, users=False)  # a model that finds every new specimen unlike
+    extra = tmp_path / "extra.png"
+    cv2.imwrite(str(extra), SyntheticWriter(77).genuine(rng))
+    window = _window(qtbot, bank_, "teller")
+    window.open_account("NL-1")
+    window.enrol_files([extra])
+    qtbot.waitUntil(lambda: getattr(window, "unlike_dialog", None) is not None, timeout=20000)
+    dialog = window.unlike_dialog
+    assert "unlike account NL-1" in dialog.labelText() and "reason" in dialog.labelText()
+    save_screenshot(dialog, "enrol-unlike-specimen-reason")
+    dialog.setTextValue("signed in front of me; the customer's signature has changed")
+    dialog.accept()
+    qtbot.waitUntil(lambda: "4 reference(s)" in window.account_panel.title.text() and not window.busy(), timeout=20000)
+    records = [r for r in Store(bank_["store"]).recent_audit(5) if r["action"] == "reference.enroll"]
+    assert json.loads(records[0]["details"])["enrolled_although_unlike"].startswith("signed in front of me")

@@ -135,6 +135,7 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank, monkeypatch):
     editor.bands.item(0, 0).setText("2000")
     editor.request_rule()
     assert "requested" in editor.message.text() and editor.pending.count() == 1
+    assert editor.bands.item(0, 0).text() == "2000"  # the requested rule stays in the table (issue 31, item 9)
     editor.pending.setCurrentRow(0)
     editor._decide(True)
     assert "second supervisor" in editor.message.text()  # bob asked, bob cannot approve
@@ -170,6 +171,8 @@ def test_clerk_sends_to_queue_supervisor_decides(qtbot, bank, monkeypatch):
     editor._decide(True)
     assert editor.message.text() == "4 change(s) approved and applied", editor.message.text()
     assert editor.pending.count() == 0
+    # the window behind follows at once, not "0 reference(s)" until the account is clicked again
+    assert "6 reference(s)" in window.account_panel.title.text(), window.account_panel.title.text()
     assert editor.signatories.rowCount() == 3
     assert "up to 2,000: any one" in editor.current.text()
     m = MandateStore(Store(bank["store"]))
