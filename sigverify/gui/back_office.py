@@ -157,6 +157,7 @@ class BackOffice:
             self.last_document = decision
             self.document_panel.show_decision(decision, image)
             self.tabs.setCurrentWidget(self.document_panel)
+            self.refresh_history()  # the document is in History at once, not when the account is reopened
 
         return self.run_worker(worker, done, "Verifying the document…")
 

@@ -35,6 +35,33 @@ from sigverify.imaging.preprocess import preprocess
 from sigverify.store.mandates import mandates_of
 
 
+def request_specimens(store, engine, number: str, paths: list[Path], actor, unlike_reason: str = "") -> list[int]:
+    """Enrol references… where users are defined: every file checked, then one enrolment request
+    each for the account's signatory (a second supervisor approves them with the images)."""
+    from sigverify.imaging.decode import read_image_file
+    from sigverify.store.mandates import enrolment_payload
+
+    mandates = mandates_of(store)
+    people = mandates.signatories(number)
+    if len(people) != 1:
+        raise SigVerifyError(
+            f"account {number} has {len(people) or 'no'} signator{'y' if len(people) == 1 else 'ies'}: use Supervisor → "
+            "Signing rules… to add one or to choose whose specimens these are (Request specimen for selected…)")
+    files = [(read_image_file(Path(p))[0], Path(p).name) for p in paths]
+    items = services.prepare_specimens(store, engine, number, files, unlike_reason)
+    who = store.actor(actor)
+    return [mandates.request(who, "enroll", number, enrolment_payload(
+        people[0].id, item.filename, item.box, item.embedding, engine.manifest.sha256, None, item.unlike_reason),
+        attachment=data) for (data, _), item in zip(files, items)]
+
+
+def account_history(store, number: str) -> list[dict]:
+    """The account's verifications and verified documents together, newest first."""
+    rows = [dict(r, kind="verification") for r in store.history(number)]
+    rows += [dict(d, kind="document") for d in mandates_of(store).account_documents(number)]
+    return sorted(rows, key=lambda r: r["created_at"], reverse=True)
+
+
 def rule_beyond_one_signature(store, number: str) -> str:
     """Why one verified signature cannot clear this account's cheque (its rule needs more
     signatures at some amount, or a signatory has an approval limit), or '' when it can."""
@@ -153,8 +180,8 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         centre_layout.addWidget(self.verify_button)
         self.result_panel = ResultPanel()
         self.result_panel.decisionMade.connect(self.record_decision)
-        self.history = QTableWidget(0, 5)
-        self.history.setHorizontalHeaderLabels(["#", "When", "By", "Verdict", "Decision"])
+        self.history = QTableWidget(0, 6)
+        self.history.setHorizontalHeaderLabels(["#", "When", "By", "File", "Verdict", "Decision"])
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
         self.history.setTabKeyNavigation(False)
@@ -376,16 +403,25 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
     def refresh_history(self) -> None:
         if self.account is None or self.store is None:
             return
-        self.show_history(self.store.history(self.account.number))
+        self.show_history(account_history(self.store, self.account.number))
 
     def show_history(self, rows: list[dict]) -> None:
+        """Verifications and documents, newest first, each with its file and what was decided."""
         self.tabs.setTabText(self.tabs.indexOf(self.history), f"History ({len(rows)})" if rows else "History (none yet)")
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
-                                for d in row["decisions"]) or "— no decision yet"
-            for col, value in enumerate([row["id"], row["created_at"][:19].replace("T", " "), row["created_by"],
-                                         row["verdict"], decided]):
+            if row.get("kind") == "document":
+                decided = (f"{row['review_decision']} by {row['reviewed_by']}" +
+                           (f" ({row['review_comment']})" if row["review_comment"] else "")
+                           if row["review_decision"] else
+                           "— waiting in the review queue" if row["status"] in ("open", "aside") else "—")
+                label, verdict = f"doc {row['id']}", f"document {row['outcome']} ({row['amount']:,.2f})"
+            else:
+                decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
+                                    for d in row["decisions"]) or "— no decision yet"
+                label, verdict = row["id"], row["verdict"]
+            for col, value in enumerate([label, row["created_at"][:19].replace("T", " "), row["created_by"],
+                                         row.get("filename") or "", verdict, decided]):
                 cell = QTableWidgetItem(str(value))
                 cell.setToolTip(str(value))  # a long decision comment reads in full
                 self.history.setItem(i, col, cell)
@@ -423,10 +459,18 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self.show_error("Open an account (and wait for the model) before enrolling")
             return None
         number = self.account.number
-        worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting, unlike_reason)
+        if self.store.four_eyes():  # with users defined, specimens are requested for a second supervisor
+            worker = Worker(request_specimens, self.store, self.engine, number, paths, self.acting, unlike_reason)
+        else:
+            worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting, unlike_reason)
 
         def done(ids):
             self.clear_error()
+            if self.store.four_eyes():
+                self.statusBar().showMessage(
+                    f"{len(ids)} specimen(s) requested (changes {', '.join(f'#{c}' for c in ids)}): a second "
+                    "supervisor approves them in Supervisor → Signing rules…, pending changes", 12000)
+                return
             self.statusBar().showMessage(f"Enrolled {len(ids)} reference(s)", 5000)
             self.open_account(number)
 
@@ -444,7 +488,10 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
 
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Specimen unlike the others")
-        dialog.setLabelText(f"{why}\n\nEnrol all {len(paths)} anyway? Give the reason (recorded):")
+        import textwrap
+
+        dialog.setLabelText(textwrap.fill(why, 90) + f"\n\nEnrol {'it' if len(paths) == 1 else f'all {len(paths)}'} "
+                            "anyway? Give the reason (recorded in the audit trail):")
         dialog.setOkButtonText("Enrol with this reason")
         dialog.textValueSelected.connect(lambda text: text.strip() and self.enrol_files(paths, text.strip()))
         self.unlike_dialog = dialog
@@ -474,7 +521,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
                         for i in result.reference_ids if i not in shown}
             return result, [refs[i] for i in result.reference_ids], canvases, \
-                preprocess(questioned, engine.manifest.preprocessing), store.history(number), \
+                preprocess(questioned, engine.manifest.preprocessing), account_history(store, number), \
                 rule_beyond_one_signature(store, number)
 
         def done(outcome):

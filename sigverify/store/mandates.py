@@ -393,6 +393,17 @@ class MandateStore:
             numbers = {r.id: r.number for r in conn.execute(select(accounts.c.id, accounts.c.number))}
         return [dict(r._mapping, account=numbers[r.account_id]) for r in rows]
 
+    def account_documents(self, number: str) -> list[dict]:
+        """The account's verified documents, newest first (the window's History lists them)."""
+        account = self.store.account(number)
+        with self.store.read() as conn:
+            rows = conn.execute(select(documents.c.id, documents.c.created_at, documents.c.created_by,
+                                       documents.c.filename, documents.c.amount, documents.c.outcome,
+                                       documents.c.status, documents.c.review_decision, documents.c.review_comment,
+                                       documents.c.reviewed_by).where(documents.c.account_id == account.id)
+                                .order_by(documents.c.id.desc())).all()
+        return [dict(r._mapping) for r in rows]
+
     def document(self, document_id: int) -> dict:
         with self.store.read() as conn:
             row = conn.execute(select(documents).where(documents.c.id == document_id)).first()

@@ -375,6 +375,9 @@ def test_nothing_stale_stays_for_the_next_user_or_the_next_cheque(qtbot, bank):
     window.verify_document("500")
     qtbot.waitUntil(lambda: getattr(window, "last_document", None) is not None and not window.busy(), timeout=20000)
     assert "Document" in window.document_panel.outcome.text()
+    # item 8: History lists the document at once, with its file
+    rows = [[window.history.item(r, c).text() for c in range(6)] for r in range(window.history.rowCount())]
+    assert rows and rows[0][0].startswith("doc ") and rows[0][3] == "order.png" and "500.00" in rows[0][4]
     assert window.load_questioned_file(bank["order"])
     assert "No document verified yet" in window.document_panel.outcome.text()
     assert window.document_panel.signatures.rowCount() == 0
@@ -399,3 +402,26 @@ def test_a_specimen_unlike_the_others_is_enrolled_with_a_reason_not_left_at_a_de
     qtbot.waitUntil(lambda: "4 reference(s)" in window.account_panel.title.text() and not window.busy(), timeout=20000)
     records = [r for r in Store(bank_["store"]).recent_audit(5) if r["action"] == "reference.enroll"]
     assert json.loads(records[0]["details"])["enrolled_although_unlike"].startswith("signed in front of me")
+
+
+def test_enrol_references_with_users_defined_requests_them_and_says_where_they_wait(qtbot, tmp_path, rng):
+    """Item 1: "Enrol references…" took five files, then said four-eyes needs a request, not where."""
+    from sigverify.store.mandates import MandateStore
+
+    bank_ = _store_with_account(tmp_path, rng, users=True)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"more{i}.png")
+        cv2.imwrite(str(paths[-1]), SyntheticWriter(77).genuine(rng))
+    window = _window(qtbot, bank_, "workstation")
+    _sign_in(window, "alice", "alice-pw")
+    window.open_account("NL-1")
+    window.enrol_files(paths, unlike_reason="new card signed at the branch")  # the tiny model finds them unlike
+    qtbot.waitUntil(lambda: not window.busy() and "requested" in window.statusBar().currentMessage(), timeout=20000)
+    assert "Signing rules" in window.statusBar().currentMessage()
+    pending = [c for c in MandateStore(Store(bank_["store"])).pending() if c.kind == "enroll"]
+    assert len(pending) == 3 and all("A. Customer" in c.describe() for c in pending)
+    editor = window.rule_editor()
+    assert editor.pending.count() == 3
+    save_screenshot(editor, "enrol-several-specimens-requested")
+    editor.close()

@@ -138,7 +138,8 @@ def test_open_account_open_file_adjust_crop_verify_and_decide(qtbot, window, wor
     assert history[0]["id"] == result.verification_id
     assert history[0]["decisions"] == [{"decision": "accept", "comment": "signature matches the card",
                                         "by": "clerk1", "at": history[0]["decisions"][0]["at"]}]
-    assert window.history.rowCount() == 1 and "accept by clerk1" in window.history.item(0, 4).text()
+    assert window.history.rowCount() == 1 and "accept by clerk1" in window.history.item(0, 5).text()
+    assert window.history.item(0, 3).text() == "page.png"  # the file (issue 31, item 8)
     assert Store(world["store"]).verify_audit().ok
 
 
@@ -515,7 +516,7 @@ def test_leaving_a_verification_without_a_decision_is_said_and_shown_in_history(
     window.load_questioned_file(world["files"]["x"])  # the clerk moves on without Accept/Reject/Escalate
     assert f"Verification #{undecided} was left without a decision" in window.statusBar().currentMessage()
     row = next(r for r in range(window.history.rowCount()) if window.history.item(r, 0).text() == str(undecided))
-    assert window.history.item(row, 4).text() == "— no decision yet"
+    assert window.history.item(row, 5).text() == "— no decision yet"
     _verify(qtbot, window)
     window.record_decision("reject", "")
     window.load_questioned_file(world["files"]["q"])  # decided: nothing to say
