@@ -44,7 +44,7 @@ class AuditDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.search.returnPressed.connect(self.show_records)
-        self.search.textChanged.connect(lambda text: text or self.show_records())
+        self.search.textChanged.connect(self._search_cleared)
         self.check_button.clicked.connect(self.check)
         self.export_button.clicked.connect(self.export)
         self.report = None
@@ -73,6 +73,10 @@ class AuditDialog(QDialog):
         self.worker = worker
         launch(worker, returned=done, errored=failed, finished=lambda: self.check_button.setEnabled(True))
         return worker
+
+    def _search_cleared(self, text: str) -> None:
+        if not text:
+            self.show_records()
 
     def show_records(self) -> None:
         try:

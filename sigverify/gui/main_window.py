@@ -481,6 +481,10 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
 
         return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…", on_failure=failed)
 
+    def _enrol_with_reason(self, paths: list[Path], text: str) -> None:
+        if text.strip():
+            self.enrol_files(paths, text.strip())
+
     def ask_unlike_reason(self, paths: list[Path], why: str):
         """A genuine specimen the model finds unlike the others is not a dead end: the supervisor
         who checked it enrols it with the reason, which the audit trail keeps."""
@@ -493,7 +497,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         dialog.setLabelText(textwrap.fill(why, 90) + f"\n\nEnrol {'it' if len(paths) == 1 else f'all {len(paths)}'} "
                             "anyway? Give the reason (recorded in the audit trail):")
         dialog.setOkButtonText("Enrol with this reason")
-        dialog.textValueSelected.connect(lambda text: text.strip() and self.enrol_files(paths, text.strip()))
+        dialog.textValueSelected.connect(lambda text: self._enrol_with_reason(paths, text))
         self.unlike_dialog = dialog
         dialog.open()
         return dialog

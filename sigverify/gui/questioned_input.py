@@ -211,7 +211,7 @@ class QuestionedInput:
 
     def camera_dialog(self, sources: list | None = None) -> CameraDialog:
         dialog = CameraDialog(self, sources)
-        dialog.accepted.connect(lambda: dialog.frame is not None and self._camera_frame(dialog.frame))
+        dialog.accepted.connect(lambda: self._camera_frame(dialog.frame) if dialog.frame is not None else None)
         dialog.open()
         return dialog
 

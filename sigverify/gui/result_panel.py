@@ -82,7 +82,7 @@ class ResultPanel(QWidget):
             buttons.addWidget(button)
         #: a decision that waits for its comment: Enter in the comment box makes it
         self.awaiting = ""
-        self.comment.returnPressed.connect(lambda: self.awaiting and self._decide(self.awaiting))
+        self.comment.returnPressed.connect(self._comment_entered)
         self.decision_note = QLabel("")
         self.decision_note.setWordWrap(True)  # a recorded reason or the rule's note reads in full
         layout = QVBoxLayout(self)
@@ -99,6 +99,10 @@ class ResultPanel(QWidget):
         self._questioned = None
         self.table.itemSelectionChanged.connect(self._show_overlay)
         self.set_decision_enabled(False)
+
+    def _comment_entered(self) -> None:
+        if self.awaiting:
+            self._decide(self.awaiting)
 
     def _decide(self, decision: str) -> None:
         """Escalating needs a comment: without one the comment box takes the focus (Alt+E, type,
