@@ -126,6 +126,8 @@ def test_a_clerks_accept_of_a_forged_verdict_needs_a_reason_a_confirmation_and_g
     labels = [queue.list.item(i).text() for i in range(queue.list.count())]
     assert any(label.startswith(f"Verification #{result.verification_id} NL-1") for label in labels)
     assert "signed in front of me" in queue.explanation.text()
+    # item 9: OK / NOK say what they do
+    assert "accepted" in queue.ok_button.toolTip() and "refused" in queue.nok_button.toolTip()
     save_screenshot(queue, "counter-override-in-review-queue")
     queue.close()
 
