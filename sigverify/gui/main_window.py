@@ -15,17 +15,18 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTableWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from sigverify import services
 from sigverify.errors import SigVerifyError
 from sigverify.gui.account_panel import AccountPanel
 from sigverify.gui.back_office import BackOffice
 from sigverify.gui.backend import load_model, open_store
+from sigverify.gui.counter import CounterActions, account_history, first_start_text, rule_beyond_one_signature
 from sigverify.gui.crop_view import CropView
 from sigverify.gui.dialogs import NewAccountDialog, show_about
-from sigverify.gui.questioned_input import IMAGE_FILTER, QuestionedInput
+from sigverify.gui.questioned_input import QuestionedInput
 from sigverify.gui.result_panel import ResultPanel
 from sigverify.gui.settings import AppSettings
 from sigverify.gui.workers import Failure, Worker, launch
@@ -33,64 +34,6 @@ from sigverify.imaging.decode import load_image
 from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
 from sigverify.store.mandates import mandates_of
-
-
-def request_specimens(store, engine, number: str, paths: list[Path], actor, unlike_reason: str = "") -> list[int]:
-    """Enrol references… where users are defined: every file checked, then one enrolment request
-    each for the account's signatory (a second supervisor approves them with the images)."""
-    from sigverify.imaging.decode import read_image_file
-    from sigverify.store.mandates import enrolment_payload
-
-    mandates = mandates_of(store)
-    people = mandates.signatories(number)
-    if len(people) != 1:
-        raise SigVerifyError(
-            f"account {number} has {len(people) or 'no'} signator{'y' if len(people) == 1 else 'ies'}: use Supervisor → "
-            "Signing rules… to add one or to choose whose specimens these are (Request specimen for selected…)")
-    files = [(read_image_file(Path(p))[0], Path(p).name) for p in paths]
-    items = services.prepare_specimens(store, engine, number, files, unlike_reason)
-    who = store.actor(actor)
-    return [mandates.request(who, "enroll", number, enrolment_payload(
-        people[0].id, item.filename, item.box, item.embedding, engine.manifest.sha256, None, item.unlike_reason),
-        attachment=data) for (data, _), item in zip(files, items)]
-
-
-def account_history(store, number: str) -> list[dict]:
-    """The account's verifications and verified documents together, newest first."""
-    rows = [dict(r, kind="verification") for r in store.history(number)]
-    rows += [dict(d, kind="document") for d in mandates_of(store).account_documents(number)]
-    return sorted(rows, key=lambda r: r["created_at"], reverse=True)
-
-
-def rule_beyond_one_signature(store, number: str) -> str:
-    """Why one verified signature cannot clear this account's cheque (its rule needs more
-    signatures at some amount, or a signatory has an approval limit), or '' when it can."""
-    mandates = mandates_of(store)
-    mandate = mandates.mandate(number)
-    limited = [s.name for s in mandates.signatories(number) if s.approval_limit is not None]
-    if mandate.one_signature_suffices() and not limited:
-        return ""
-    why = f"the signing rule ({mandate.describe()})" if not mandate.one_signature_suffices() else \
-        f"approval limits ({', '.join(limited)})"
-    return (f"One signature verified. This account's cheques depend on {why}: verify the whole document with its "
-            "amount (Verify document, Ctrl+D) to accept it")
-
-
-def first_start_text(users: int, os_user: str) -> str:
-    """What a new store needs, in the order a supervisor sets it up: single-user mode or users,
-    then accounts and specimens, then the clerks' work."""
-    if users:
-        who = ("Users are defined: everyone signs in (User → Sign in…, Ctrl+L); specimens, signing rules, "
-               "models and thresholds change only when a second supervisor approves.")
-    else:
-        who = (f"No users are defined yet, so this is <b>single-user mode</b>: you ({os_user}) act as a supervisor "
-               "and changes apply at once. For a branch, add two supervisors first (Supervisor → Users…), then the "
-               "clerks: from then on everyone signs in (Ctrl+L) and every change to specimens, rules, models and "
-               "thresholds needs a second supervisor.")
-    return ("<b>Welcome to SigVerify — this store is new.</b> " + who + "<br>Then: 1. Account → New account… "
-            "(Ctrl+N); 2. Account → Enrol references… (Ctrl+E): three to five specimens from the signature card; "
-            "3. Supervisor → Signing rules… for joint accounts and amount bands. A clerk then opens the account, "
-            "the cheque (Ctrl+O) and presses Verify (F5).")
 
 
 def plain_label(text: str) -> str:
@@ -111,7 +54,7 @@ def fitting_size(width: int, height: int):
     return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
 
 
-class MainWindow(QuestionedInput, BackOffice, QMainWindow):
+class MainWindow(CounterActions, QuestionedInput, BackOffice, QMainWindow):
     backendReady = Signal(float)  # seconds the model and store took to load
 
     def __init__(self, model_dir: Path | None = None, store_location: str | None = None,
@@ -188,7 +131,7 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.result_panel, "Result")
         self.tabs.addTab(self.history, "History")
-        from sigverify.gui.mandate_dialogs import DocumentResultPanel
+        from sigverify.gui.document_panel import DocumentResultPanel
 
         self.document_panel = DocumentResultPanel()
         self.tabs.addTab(self.document_panel, "Document")
@@ -400,34 +343,6 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.result_panel.clear()
         self.last_verification = None
 
-    def refresh_history(self) -> None:
-        if self.account is None or self.store is None:
-            return
-        self.show_history(account_history(self.store, self.account.number))
-
-    def show_history(self, rows: list[dict]) -> None:
-        """Verifications and documents, newest first, each with its file and what was decided."""
-        self.tabs.setTabText(self.tabs.indexOf(self.history), f"History ({len(rows)})" if rows else "History (none yet)")
-        self.history.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            if row.get("kind") == "document":
-                decided = (f"{row['review_decision']} by {row['reviewed_by']}" +
-                           (f" ({row['review_comment']})" if row["review_comment"] else "")
-                           if row["review_decision"] else
-                           "— waiting in the review queue" if row["status"] in ("open", "aside") else "—")
-                label, verdict = f"doc {row['id']}", f"document {row['outcome']} ({row['amount']:,.2f})"
-            else:
-                decided = "; ".join(f"{d['decision']} by {d['by']}" + (f" ({d['comment']})" if d["comment"] else "")
-                                    for d in row["decisions"]) or "— no decision yet"
-                label, verdict = row["id"], row["verdict"]
-            for col, value in enumerate([label, row["created_at"][:19].replace("T", " "), row["created_by"],
-                                         row.get("filename") or "", verdict, decided]):
-                cell = QTableWidgetItem(str(value))
-                cell.setToolTip(str(value))  # a long decision comment reads in full
-                self.history.setItem(i, col, cell)
-        self.history.resizeColumnsToContents()  # the decision column (stretched) takes the rest, wrapped
-        self.history.resizeRowsToContents()
-
     def new_account_dialog(self) -> None:
         if self.store is None:
             return
@@ -446,63 +361,6 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
         self.account_panel.search.setText(account.number)
         self.open_account(account.number)
 
-    def enrol_dialog(self) -> None:
-        if self.account is None:
-            self.show_error("Open an account first")
-            return
-        paths, _ = QFileDialog.getOpenFileNames(self, "Reference signatures", "", IMAGE_FILTER)
-        if paths:
-            self.enrol_files([Path(p) for p in paths])
-
-    def enrol_files(self, paths: list[Path], unlike_reason: str = "") -> Worker | None:
-        if self.account is None or self.engine is None or self.store is None:
-            self.show_error("Open an account (and wait for the model) before enrolling")
-            return None
-        number = self.account.number
-        if self.store.four_eyes():  # with users defined, specimens are requested for a second supervisor
-            worker = Worker(request_specimens, self.store, self.engine, number, paths, self.acting, unlike_reason)
-        else:
-            worker = Worker(services.enroll_files, self.store, self.engine, number, paths, self.acting, unlike_reason)
-
-        def done(ids):
-            self.clear_error()
-            if self.store.four_eyes():
-                self.statusBar().showMessage(
-                    f"{len(ids)} specimen(s) requested (changes {', '.join(f'#{c}' for c in ids)}): a second "
-                    "supervisor approves them in Supervisor → Signing rules…, pending changes", 12000)
-                return
-            self.statusBar().showMessage(f"Enrolled {len(ids)} reference(s)", 5000)
-            self.open_account(number)
-
-        def failed(failure: Failure):
-            self.show_failure(failure)
-            if isinstance(failure.exception, services.UnlikeSpecimen) and not unlike_reason:
-                self.ask_unlike_reason(paths, failure.message)
-
-        return self.run_worker(worker, done, f"Enrolling {len(paths)} reference(s)…", on_failure=failed)
-
-    def _enrol_with_reason(self, paths: list[Path], text: str) -> None:
-        if text.strip():
-            self.enrol_files(paths, text.strip())
-
-    def ask_unlike_reason(self, paths: list[Path], why: str):
-        """A genuine specimen the model finds unlike the others is not a dead end: the supervisor
-        who checked it enrols it with the reason, which the audit trail keeps."""
-        from PySide6.QtWidgets import QInputDialog
-
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Specimen unlike the others")
-        import textwrap
-
-        dialog.setLabelText(textwrap.fill(why, 90) + f"\n\nEnrol {'it' if len(paths) == 1 else f'all {len(paths)}'} "
-                            "anyway? Give the reason (recorded in the audit trail):")
-        dialog.setOkButtonText("Enrol with this reason")
-        dialog.textValueSelected.connect(lambda text: self._enrol_with_reason(paths, text))
-        self.unlike_dialog = dialog
-        dialog.open()
-        return dialog
-
-    # ------------------------------------------------------------------ verification
     def verify(self) -> Worker | None:
         if self.engine is None or self.account is None or self.questioned_image is None or self.crop_view.box is None:
             self.show_error("Open an account and a questioned signature first")
@@ -546,73 +404,6 @@ class MainWindow(QuestionedInput, BackOffice, QMainWindow):
             self._update_enabled()
 
         return self.run_worker(Worker(work), done, "Verifying…", on_failure=failed)
-
-    def record_decision(self, decision: str, comment: str) -> None:
-        """The clerk's decision; accepting what the verifier called FORGED or REFER goes through
-        request_override (a reason, a confirmation, and for a clerk the review queue)."""
-        if self.last_verification is None or self.store is None:
-            return
-        verdict = self.last_verification.decision.verdict
-        if decision == "accept" and verdict in ("forged", "refer"):
-            self.request_override(verdict, comment)
-            return
-        self._record(decision, comment)
-
-    def request_override(self, verdict: str, comment: str) -> QMessageBox | None:
-        """Accepting a FORGED or REFER verdict overrules the verifier: never on one key press. The
-        reason comes first; then the clerk confirms. Where a clerk may not accept it alone (users
-        defined), it goes to the supervisors' review queue with the reason instead."""
-        shown = "REFER" if verdict == "refer" else "FORGED"
-        if not comment.strip():
-            self.show_error(f"Accepting a {shown} verdict overrules the verifier: write the reason in the comment "
-                            "box (what you compared, whom you asked), then Accept again")
-            self.result_panel.ask_comment("accept", f"Why accept a {shown} verdict? Type the reason, then Enter")
-            return None
-        try:
-            who = self.current_actor()
-            alone = not self.store.four_eyes() or (who.is_supervisor and
-                                                   who.name != self.last_verification_by())
-        except SigVerifyError as exc:
-            self.show_error(f"{exc}. Sign in (Ctrl+L) to decide.")
-            return None
-        if alone:
-            question = (f"The verifier called this signature {shown}. Accept it anyway?\n\n"
-                        f"Your reason is recorded in the audit trail: \u201c{comment}\u201d")
-            decision, note = "accept", comment
-        else:
-            question = (f"The verifier called this signature {shown}; accepting it needs a supervisor. Send it to "
-                        f"the review queue with your reason?\n\n\u201c{comment}\u201d")
-            decision, note = "escalate", f"would accept: {comment}"
-        box = QMessageBox(QMessageBox.Icon.Warning, f"Overrule a {shown} verdict", question,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter alone does not overrule
-        box.button(QMessageBox.StandardButton.Yes).setText("&Accept" if decision == "accept" else "&Send to review queue")
-        box.button(QMessageBox.StandardButton.Yes).clicked.connect(lambda: self._record(decision, note))
-        self.override_box = box
-        box.open()
-        return box
-
-    def last_verification_by(self) -> str:
-        """Who made the verification on screen (a supervisor may not overrule their own)."""
-        rows = self.store.history(self.account.number) if self.account is not None else []
-        shown = self.last_verification.verification_id if self.last_verification is not None else None
-        return next((r["created_by"] for r in rows if r["id"] == shown), "")
-
-    def _record(self, decision: str, comment: str) -> None:
-        if self.last_verification is None or self.store is None:
-            return
-        try:
-            self.store.record_decision(self.last_verification.verification_id, decision, comment, self.acting)
-        except SigVerifyError as exc:
-            self.show_error(str(exc))
-            return
-        self.clear_error()
-        sent = " — in the supervisors' review queue" if decision == "escalate" else ""
-        note = f"Recorded: {decision}" + (f" — {comment}" if comment else "") + sent
-        self.result_panel.decision_note.setText(note)
-        self.statusBar().showMessage(note, 8000)  # not the message that asked for the reason
-        self.result_panel.set_decision_enabled(False)
-        self.refresh_history()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         for worker in self.workers:

@@ -24,6 +24,8 @@ from sigverify.store.repository import EnrolItem, Store, vector_from_bytes
 from sigverify.store.schema import (batch_rows, document_signatures, documents, embeddings, mandate_files, mandate_rules,
                                     pending_changes, references, signatories)
 
+from sigverify.store.enrolment import enrolment_payload  # noqa: E402,F401  (re-exported)
+
 CHANGE_KINDS = ("signatory", "enroll", "retire", "rule")
 
 
@@ -440,13 +442,3 @@ class MandateStore:
 def _public(payload: dict) -> dict:
     """The payload for the audit record, without the bulky embedding."""
     return {k: v for k, v in payload.items() if k != "embedding"}
-
-
-def enrolment_payload(signatory_id: int, filename: str, box, embedding: np.ndarray, model_sha256: str,
-                      expires_on: str | None = None, unlike_reason: str = "") -> dict:
-    payload = {"signatory_id": signatory_id, "filename": filename, "box": [int(v) for v in box],
-               "embedding": base64.b64encode(np.asarray(embedding, dtype="<f4").tobytes()).decode(),
-               "model_sha256": model_sha256, "expires_on": expires_on}
-    if unlike_reason:  # shown to the approving supervisor and kept in the audit trail
-        payload["unlike_reason"] = unlike_reason
-    return payload
