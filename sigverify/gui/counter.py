@@ -186,7 +186,7 @@ class CounterActions:
         try:
             who = self.current_actor()
             alone = not self.store.four_eyes() or (who.is_supervisor and
-                                                   who.name != self.last_verification_by())
+                                                   who.name != getattr(self, "verified_by", ""))
         except SigVerifyError as exc:
             self.show_error(f"{exc}. Sign in (Ctrl+L) to decide.")
             return None
@@ -206,12 +206,6 @@ class CounterActions:
         self.override_box = box
         box.open()
         return box
-
-    def last_verification_by(self) -> str:
-        """Who made the verification on screen (a supervisor may not overrule their own)."""
-        rows = self.store.history(self.account.number) if self.account is not None else []
-        shown = self.last_verification.verification_id if self.last_verification is not None else None
-        return next((r["created_by"] for r in rows if r["id"] == shown), "")
 
     def _record(self, decision: str, comment: str) -> None:
         if self.last_verification is None or self.store is None:

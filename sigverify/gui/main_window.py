@@ -389,6 +389,7 @@ class MainWindow(CounterActions, QuestionedInput, BackOffice, QMainWindow):
         def done(outcome):
             result, references, canvases, canvas, history, beyond = outcome
             self.last_verification = result
+            self.verified_by = getattr(actor, "name", actor)  # who made it (nobody overrules their own)
             self.reference_canvases.update(canvases)
             self.result_panel.show_result(result.decision, references, self.reference_canvases, canvas,
                                           signatory=result.signatory, problems=result.problems)
