@@ -80,6 +80,21 @@ class UnlikeSpecimen(SpecimenRefused):
         self.filename = filename
 
 
+def request_specimens(store: Store, engine: EmbeddingEngine, number: str, signatory_id: int,
+                      files: list[tuple[bytes, str]], actor, unlike_reason: str = "",
+                      expires_on: str | None = None) -> list[int]:
+    """Where a second supervisor approves enrolments: every image checked first, then one request
+    each (with its image) for the signatory; returns the change numbers (applied at once in
+    single-user mode)."""
+    from sigverify.store.mandates import enrolment_payload, mandates_of
+
+    items = prepare_specimens(store, engine, number, files, unlike_reason)
+    mandates = mandates_of(store)
+    return [mandates.request(actor, "enroll", number, enrolment_payload(
+        signatory_id, item.filename, item.box, item.embedding, engine.manifest.sha256, expires_on,
+        item.unlike_reason), attachment=data) for (data, _), item in zip(files, items)]
+
+
 def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str,
                  unlike_reason: str = "") -> list[int]:
     """Decode, check, find the ink, embed, then enrol all files in one transaction (or none)."""

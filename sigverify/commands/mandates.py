@@ -81,8 +81,7 @@ def cmd_signatory(args) -> int:
 
 def cmd_specimen(args) -> int:
     from sigverify.imaging.decode import read_image_file
-    from sigverify.services import prepare_specimens
-    from sigverify.store.mandates import enrolment_payload
+    from sigverify.services import request_specimens
 
     store = open_store(args)
     mandates = mandates_of(store)
@@ -90,12 +89,8 @@ def cmd_specimen(args) -> int:
     engine = load_engine_for(args.model)
     files = [(read_image_file(Path(image))[0], Path(image).name) for image in args.images]  # all read first
     store.account(args.account)
-    # every image checked before any request
-    items = prepare_specimens(store, engine, args.account, files, args.unlike_reason)
-    for (data, _name), item in zip(files, items):
-        payload = enrolment_payload(args.signatory, item.filename, item.box, item.embedding,
-                                    engine.manifest.sha256, args.expires, item.unlike_reason)
-        change = mandates.request(actor, "enroll", args.account, payload, attachment=data)
+    for change in request_specimens(store, engine, args.account, args.signatory, files, actor, args.unlike_reason,
+                                    args.expires):
         requested(change, applied=mandates.applied(change))
     return 0
 

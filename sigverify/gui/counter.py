@@ -20,20 +20,14 @@ def request_specimens(store, engine, number: str, paths: list[Path], actor, unli
     """Enrol references… where users are defined: every file checked, then one enrolment request
     each for the account's signatory (a second supervisor approves them with the images)."""
     from sigverify.imaging.decode import read_image_file
-    from sigverify.store.mandates import enrolment_payload
 
-    mandates = mandates_of(store)
-    people = mandates.signatories(number)
+    people = mandates_of(store).signatories(number)
     if len(people) != 1:
         raise SigVerifyError(
             f"account {number} has {len(people) or 'no'} signator{'y' if len(people) == 1 else 'ies'}: use Supervisor → "
             "Signing rules… to add one or to choose whose specimens these are (Request specimen for selected…)")
     files = [(read_image_file(Path(p))[0], Path(p).name) for p in paths]
-    items = services.prepare_specimens(store, engine, number, files, unlike_reason)
-    who = store.actor(actor)
-    return [mandates.request(who, "enroll", number, enrolment_payload(
-        people[0].id, item.filename, item.box, item.embedding, engine.manifest.sha256, None, item.unlike_reason),
-        attachment=data) for (data, _), item in zip(files, items)]
+    return services.request_specimens(store, engine, number, people[0].id, files, store.actor(actor), unlike_reason)
 
 
 def account_history(store, number: str) -> list[dict]:

@@ -342,8 +342,7 @@ class RuleEditorDialog(QDialog):
         signatory (one change each, so the second supervisor sees and approves every image)."""
         from pathlib import Path
 
-        from sigverify.services import prepare_specimens
-        from sigverify.store.mandates import enrolment_payload
+        from sigverify.services import request_specimens
 
         row = self.signatories.currentRow()
         people = self.mandates.signatories(self.number)
@@ -358,10 +357,7 @@ class RuleEditorDialog(QDialog):
         changes = []
         try:
             files = [(read_image_file(Path(path))[0], Path(path).name) for path in paths]
-            for (data, _name), item in zip(files, prepare_specimens(self.store, self.engine, self.number, files)):
-                payload = enrolment_payload(people[row].id, item.filename, item.box, item.embedding,
-                                            self.engine.manifest.sha256)
-                changes.append(self.mandates.request(self.actor, "enroll", self.number, payload, attachment=data))
+            changes = request_specimens(self.store, self.engine, self.number, people[row].id, files, self.actor)
         except (SigVerifyError, OSError) as exc:
             self.message.setText(str(exc) + (f" ({len(changes)} requested before it)" if changes else ""))
             self.refresh()
