@@ -272,7 +272,7 @@ class DocumentPage:
 
     def _clean(self, box) -> FoundSignature:
         try:
-            image = crop(self.source, box) if self._plain() else without_strays(self.ink.without_print(self.grey, box))
+            image = crop(self.source, box) if self._plain() else without_strays(self.ink.without_print(self.grey, box, self.bitonal))
             document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
             image, document = crop(self.grey, box), False

@@ -18,6 +18,9 @@ from sigverify.errors import NoSignatureError
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
 
+#: a pixel of a field line darker than this share of the line's own grey holds a pen's stroke too
+ON_THE_LINE = 0.75
+
 
 def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
     """Drop long horizontal and vertical straight runs (boxes, baselines) from an ink mask.
@@ -293,15 +296,17 @@ class PageInk:
             glued[top:bottom, left:right] |= (pieces > 0) & ~np.isin(pieces, through)
         return glued
 
-    def without_print(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    def without_print(self, image: np.ndarray, box: tuple[int, int, int, int], bitonal: bool = False) -> np.ndarray:
         """The box's pixels with the print inside it (a "Signature" label the strokes reach down
         to, a bank's name) painted over with the paper around it: the model is to see the
         handwriting only, as it did in training. Only on a document, a page with print outside
         the box: a lone signature's own marks are never erased (Arabic dots on a baseline can
-        look like a row of type)."""
+        look like a row of type). On a black-and-white image (``bitonal``) pen and line are the same
+        black, so the line's crossings are left as the page's ink analysis kept them."""
         piece = crop(image, box).copy()
         if not self.is_document(box):
             return piece
+        original = piece.copy()
         x, y = max(0, int(box[0])), max(0, int(box[1]))
         labels = self.labels[y : y + piece.shape[0], x : x + piece.shape[1]]
         handwriting = ~self.printed[labels] & (labels > 0)
@@ -326,7 +331,30 @@ class PageInk:
         kept &= ~type_marks | np.isin(labels, small)
         paper = np.median(piece[~kept], axis=0) if (~kept).any() else 255
         piece[~kept] = paper
-        return piece
+        return piece if bitonal else self._across_the_line(piece, original, handwriting, x, y)
+
+    def _across_the_line(self, piece: np.ndarray, original: np.ndarray, handwriting: np.ndarray, x: int,
+                         y: int) -> np.ndarray:
+        """The strokes carried on across the field line they were written on. Where a pen's stroke
+        lies on the line, the two inks together are darker than the line alone: those pixels are the
+        stroke's and stay (a stroke running along its line at a shallow angle would be cut away
+        with the line). The rest of the line is filled in from the pixels around it (paper, or a
+        stroke entering from above or below), so the model sees a stroke whole, not cut at the line
+        with a stub of print beside each crossing. (The field line was the largest part of a genuine
+        signature's distance growing on a plain grey cheque: scratch measurement, closing note.)"""
+        if self.lines is None or piece.ndim != 2:
+            return piece
+        line = self.lines[y : y + piece.shape[0], x : x + piece.shape[1]]
+        if not line.any():
+            return piece
+        # the line's own grey: its darkest pixel in each column it crosses, over most columns (a
+        # stroke along it darkens only some of them)
+        columns = np.where(line, original, 255).min(axis=0)[line.any(axis=0)]
+        level = float(np.median(columns))
+        pen = line & (original < ON_THE_LINE * level)
+        piece[pen] = original[pen]
+        band = cv2.dilate(line.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~pen & ~handwriting
+        return cv2.inpaint(piece, band.astype(np.uint8), 3, cv2.INPAINT_TELEA)
 
 
 def page_ink(image: np.ndarray) -> PageInk:

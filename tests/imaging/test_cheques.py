@@ -164,3 +164,31 @@ def test_a_box_on_print_alone_leaves_nothing_to_verify():
     for box in [(40, 40, 900, 70), (0, 0, page.shape[1], 200)]:
         with pytest.raises(NoSignatureError):
             preprocess(ink.without_print(page, box), PreprocessParams())
+
+
+def test_a_stroke_written_along_the_field_line_stays_and_the_line_goes():
+    """A stroke that runs along its signature line at a shallow angle was erased with the line (the
+    stroke's own pixels on the line looked like the line); a pen over the line is darker than the
+    line alone, so those pixels stay, and the rest of the line is filled in with paper."""
+    import cv2
+
+    from sigverify.imaging.page import page_ink
+
+    rng = np.random.default_rng(3)
+    page, truth = make_cheque(SyntheticWriter(31).genuine(rng), rng, layout=0)
+    line_y = page.shape[0] - 170
+    stroke = np.zeros(page.shape, np.uint8)
+    cv2.line(stroke, (1060, line_y - 5), (1260, line_y + 3), 1, 3)
+    page[stroke > 0] = np.minimum(page[stroke > 0], 30)
+    ink = page_ink(page)
+    x, y, w, h = truth
+    box = (1030, min(y, line_y - 60), 1700 - 1030, max(y + h, line_y + 20) - min(y, line_y - 60))
+    cleaned = ink.without_print(page, box)
+    inside = stroke[box[1]:box[1] + box[3], box[0]:box[0] + box[2]] > 0
+    assert (cleaned[inside] < 110).mean() > 0.9, "the stroke along the line was cut away"
+    plain = page[box[1]:box[1] + box[3], box[0]:box[0] + box[2]]
+    # the line's own pixels, in columns where no handwriting comes near it
+    near_line = plain[line_y - box[1] - 12:line_y - box[1] + 13]
+    free = (near_line < 120).sum(axis=0) <= 4
+    line_rows = cleaned[line_y - box[1] - 1:line_y - box[1] + 2][:, free]
+    assert free.sum() > 50 and (line_rows > 180).mean() > 0.98, "the field line is still there"
