@@ -20,6 +20,8 @@ from sigverify.imaging.signature_lines import line_gaps
 
 #: a pixel of a field line darker than this share of the line's own grey holds a pen's stroke too
 ON_THE_LINE = 0.75
+#: a line darker than this (grey level) is as black as a pen: nothing on it can be told apart
+BLACK_LINE = 40
 
 
 def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
@@ -236,7 +238,30 @@ def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat[0] = False
     if flat.any():
         ink = ink & ~flat[labels]
+    ink |= pen_on_lines(gray, mask & ~ink)
     return ink, mask & ~ink
+
+
+def pen_on_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """The pixels of the field lines taken out that hold a pen's stroke too: a stroke written along
+    its line at a shallow angle is cut away with it (and the signature's box with it: a long final
+    stroke along the line was lost). Where pen lies on print, the two inks together are darker than
+    the line alone; the line's own grey is its darkest pixel in each column, in the lighter columns (a
+    stroke along it darkens many of them, not all). A line as black as a pen (a black-and-white clearing image)
+    tells nothing, and gives nothing back."""
+    count, labels, stats = connected_components(lines.astype(np.uint8))
+    pen = np.zeros(lines.shape, bool)
+    for i in np.nonzero(stats[:, cv2.CC_STAT_WIDTH] >= 0.05 * lines.shape[1])[0]:
+        if i == 0:
+            continue
+        x, y, w, h = stats[i, :4]
+        line = labels[y : y + h, x : x + w] == i
+        grey = gray[y : y + h, x : x + w]
+        level = float(np.percentile(np.where(line, grey, 255).min(axis=0), 90))
+        if level < BLACK_LINE:
+            continue
+        pen[y : y + h, x : x + w] |= line & (grey < ON_THE_LINE * level)
+    return pen
 
 
 @dataclass(frozen=True)
@@ -306,7 +331,6 @@ class PageInk:
         piece = crop(image, box).copy()
         if not self.is_document(box):
             return piece
-        original = piece.copy()
         x, y = max(0, int(box[0])), max(0, int(box[1]))
         labels = self.labels[y : y + piece.shape[0], x : x + piece.shape[1]]
         handwriting = ~self.printed[labels] & (labels > 0)
@@ -331,29 +355,20 @@ class PageInk:
         kept &= ~type_marks | np.isin(labels, small)
         paper = np.median(piece[~kept], axis=0) if (~kept).any() else 255
         piece[~kept] = paper
-        return piece if bitonal else self._across_the_line(piece, original, handwriting, x, y)
+        return piece if bitonal else self._across_the_line(piece, handwriting, x, y)
 
-    def _across_the_line(self, piece: np.ndarray, original: np.ndarray, handwriting: np.ndarray, x: int,
-                         y: int) -> np.ndarray:
-        """The strokes carried on across the field line they were written on. Where a pen's stroke
-        lies on the line, the two inks together are darker than the line alone: those pixels are the
-        stroke's and stay (a stroke running along its line at a shallow angle would be cut away
-        with the line). The rest of the line is filled in from the pixels around it (paper, or a
-        stroke entering from above or below), so the model sees a stroke whole, not cut at the line
-        with a stub of print beside each crossing. (The field line was the largest part of a genuine
-        signature's distance growing on a plain grey cheque: scratch measurement, closing note.)"""
+    def _across_the_line(self, piece: np.ndarray, handwriting: np.ndarray, x: int, y: int) -> np.ndarray:
+        """The strokes carried on across the field line they were written on: where the line was
+        (and is not a stroke's, pen_on_lines), the crop is filled in from the pixels around it (paper,
+        or a stroke entering from above or below), so the model sees a stroke whole, not cut at the
+        line with a stub of print beside each crossing. (The field line was the largest part of a
+        genuine signature's distance growing on a plain grey cheque: scratch measurement, closing note.)"""
         if self.lines is None or piece.ndim != 2:
             return piece
         line = self.lines[y : y + piece.shape[0], x : x + piece.shape[1]]
         if not line.any():
             return piece
-        # the line's own grey: its darkest pixel in each column it crosses, over most columns (a
-        # stroke along it darkens only some of them)
-        columns = np.where(line, original, 255).min(axis=0)[line.any(axis=0)]
-        level = float(np.median(columns))
-        pen = line & (original < ON_THE_LINE * level)
-        piece[pen] = original[pen]
-        band = cv2.dilate(line.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~pen & ~handwriting
+        band = cv2.dilate(line.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~handwriting
         return cv2.inpaint(piece, band.astype(np.uint8), 3, cv2.INPAINT_TELEA)
 
 
