@@ -251,13 +251,18 @@ def pen_on_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:
     tells nothing, and gives nothing back."""
     count, labels, stats = connected_components(lines.astype(np.uint8))
     pen = np.zeros(lines.shape, bool)
+    paper = float(np.median(gray))
     for i in np.nonzero(stats[:, cv2.CC_STAT_WIDTH] >= 0.05 * lines.shape[1])[0]:
         if i == 0:
             continue
         x, y, w, h = stats[i, :4]
         line = labels[y : y + h, x : x + w] == i
         grey = gray[y : y + h, x : x + w]
-        level = float(np.percentile(np.where(line, grey, 255).min(axis=0), 90))
+        darkest = np.where(line, grey, 255).min(axis=0)
+        darkest = darkest[darkest < 0.6 * paper]  # not the columns where only the line's grey rim was taken
+        if darkest.size == 0:
+            continue
+        level = float(np.percentile(darkest, 90))
         if level < BLACK_LINE:
             continue
         pen[y : y + h, x : x + w] |= line & (grey < ON_THE_LINE * level)
@@ -362,7 +367,9 @@ class PageInk:
         (and is not a stroke's, pen_on_lines), the crop is filled in from the pixels around it (paper,
         or a stroke entering from above or below), so the model sees a stroke whole, not cut at the
         line with a stub of print beside each crossing. (The field line was the largest part of a
-        genuine signature's distance growing on a plain grey cheque: scratch measurement, closing note.)"""
+        genuine signature's distance growing on a plain grey cheque. Filling each column from the
+        pixels above and below only, which smears nothing along the line, left genuine signatures
+        further from their specimens: scratch measurements in the closing note.)"""
         if self.lines is None or piece.ndim != 2:
             return piece
         line = self.lines[y : y + piece.shape[0], x : x + piece.shape[1]]
