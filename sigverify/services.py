@@ -82,7 +82,7 @@ class UnlikeSpecimen(SpecimenRefused):
 
 def request_specimens(store: Store, engine: EmbeddingEngine, number: str, signatory_id: int,
                       files: list[tuple[bytes, str]], actor, unlike_reason: str = "",
-                      expires_on: str | None = None) -> list[int]:
+                      expires_on: str | None = None, from_verification: int | None = None) -> list[int]:
     """Where a second supervisor approves enrolments: every image checked first, then one request
     each (with its image) for the signatory; returns the change numbers (applied at once in
     single-user mode)."""
@@ -92,7 +92,37 @@ def request_specimens(store: Store, engine: EmbeddingEngine, number: str, signat
     mandates = mandates_of(store)
     return [mandates.request(actor, "enroll", number, enrolment_payload(
         signatory_id, item.filename, item.box, item.embedding, engine.manifest.sha256, expires_on,
-        item.unlike_reason), attachment=data) for (data, _), item in zip(files, items)]
+        item.unlike_reason, from_verification), attachment=data) for (data, _), item in zip(files, items)]
+
+
+def propose_specimen(store: Store, engine: EmbeddingEngine, verification_id: int, actor,
+                     unlike_reason: str = "") -> int:
+    """A signature a person accepted as genuine, proposed by a supervisor as a new specimen of the
+    signatory it matched (one request, which a second supervisor approves with the image before
+    them): an account with one specimen grows to five in normal work. A whole cheque gives its
+    signature, cleaned as it was verified. Returns the change number."""
+    import cv2
+
+    from sigverify.store.escalations import escalations_of
+
+    require_supervisor(store.actor(actor), "propose a verified signature as a specimen")
+    confirmed = escalations_of(store).accepted_signature(verification_id)
+    number = confirmed["account"]
+    signatory = confirmed["signatory_id"]
+    if signatory is None:
+        found = mandates_of(store).signatories(number)
+        if len(found) != 1:
+            raise StoreError(f"verification {verification_id} matched no specimen in use; enrol with "
+                             "'sigverify specimen' and say whose signature it is")
+        signatory = found[0].id
+    pixels = load_image(confirmed["image"], name=confirmed["filename"]).pixels
+    signature = questioned_signature(pixels).image
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(signature, cv2.COLOR_RGB2BGR) if signature.ndim == 3 else signature)
+    if not ok:
+        raise StoreError(f"verification {verification_id}: the signature could not be stored as an image")
+    name = f"verification-{verification_id}.png"
+    return request_specimens(store, engine, number, signatory, [(encoded.tobytes(), name)], actor, unlike_reason,
+                             from_verification=verification_id)[0]
 
 
 def enroll_files(store: Store, engine: EmbeddingEngine, number: str, paths: list[Path], actor: str,

@@ -94,6 +94,15 @@ def cmd_specimen(args) -> int:
         requested(change, applied=mandates.applied(change))
     return 0
 
+def cmd_propose_specimen(args) -> int:
+    from sigverify.services import propose_specimen
+
+    store = open_store(args)
+    change = propose_specimen(store, load_engine_for(args.model), args.verification, signed_in_actor(args, store),
+                              args.unlike_reason)
+    return requested(change, f"verification {args.verification} as a specimen",
+                     applied=mandates_of(store).applied(change))
+
 def cmd_rule(args) -> int:
     store = open_store(args)
     mandates = mandates_of(store)
@@ -253,6 +262,14 @@ def add_commands(sub, store_help: str) -> None:
                                "(the approving supervisor sees it; the audit trail keeps it)")
     specimen.add_argument("--model")
     specimen.set_defaults(func=cmd_specimen)
+
+    propose = common(sub.add_parser("propose-specimen", help="propose a signature that was accepted as genuine "
+                                    "as a new specimen of the signatory it matched (a second supervisor approves)"))
+    propose.add_argument("verification", type=int, help="the verification's number ('sigverify verify' prints it; the window's History shows it)")
+    propose.add_argument("--unlike-reason", default="", metavar="REASON",
+                         help="propose it although the model finds it unlike the signatory's other specimens")
+    propose.add_argument("--model")
+    propose.set_defaults(func=cmd_propose_specimen)
 
     rule = common(sub.add_parser("rule", help="show an account's signing rule, or request a new one"))
     rule.add_argument("action", choices=("show", "set"))

@@ -3,11 +3,13 @@ supervisor accepts or rejects them (beside the documents of store/mandates.py)."
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from sigverify.errors import StoreError
 from sigverify.store.auth import Actor, require_supervisor
-from sigverify.store.schema import accounts, decisions, verifications
+from sigverify.store.schema import accounts, decisions, pending_changes, references, verifications
 
 
 class EscalationQueue:
@@ -54,6 +56,38 @@ class EscalationQueue:
         if not self.pending(verification_id):
             raise StoreError(f"verification {verification_id} is not waiting for a supervisor")
         return self.store.record_decision(verification_id, decision, comment, actor)
+
+
+    def accepted_signature(self, verification_id: int) -> dict:
+        """A verification a person accepted as genuine, as material for a new specimen: the account,
+        the image as verified, and whose specimen it came closest to. Refused when it was not accepted
+        (rejected, escalated, undecided) or is already proposed: only a confirmed genuine signature
+        may grow an account's specimens, and once."""
+        with self.store.read() as conn:
+            row = conn.execute(select(verifications.c.questioned_image, verifications.c.filename,
+                                      verifications.c.distances, accounts.c.number).join(accounts).where(
+                verifications.c.id == verification_id)).first()
+            if row is None:
+                raise StoreError(f"unknown verification {verification_id}")
+            final = conn.execute(select(decisions.c.decision, decisions.c.decided_by).where(
+                decisions.c.verification_id == verification_id,
+                decisions.c.decision.in_(("accept", "reject")))).first()
+            if final is None or final.decision != "accept":
+                said = f"{final.decision}ed by {final.decided_by}" if final else "not decided yet"
+                raise StoreError(f"verification {verification_id} was not accepted as genuine ({said}): only a "
+                                 "signature a person accepted can become a specimen")
+            for change in conn.execute(select(pending_changes.c.id, pending_changes.c.status, pending_changes.c.payload)
+                                       .where(pending_changes.c.kind == "enroll",
+                                              pending_changes.c.account_number == row.number,
+                                              pending_changes.c.status.in_(("pending", "approved")))):
+                if json.loads(change.payload).get("from_verification") == verification_id:
+                    raise StoreError(f"verification {verification_id} is proposed as a specimen already (change "
+                                     f"{change.id}, {change.status})")
+            closest = min(json.loads(row.distances), key=lambda d: d["distance"], default=None)
+            signatory = conn.execute(select(references.c.signatory_id).where(
+                references.c.id == closest["reference_id"])).scalar() if closest else None
+        return {"account": row.number, "image": bytes(row.questioned_image), "filename": row.filename,
+                "signatory_id": signatory, "accepted_by": final.decided_by}
 
 
 def escalations_of(store) -> EscalationQueue:

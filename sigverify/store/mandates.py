@@ -47,7 +47,9 @@ class PendingChange:
             return f"add signatory {p['name']} (panel {p.get('panel') or '-'}, {limit})"
         if self.kind == "enroll":
             who = f"{self.signatory_name} (#{p['signatory_id']})" if self.signatory_name else f"#{p['signatory_id']}"
-            return f"enrol specimen {p['filename']} for signatory {who}"
+            source = (f", from verification {p['from_verification']} (accepted as genuine)"
+                      if p.get("from_verification") is not None else "")
+            return f"enrol specimen {p['filename']} for signatory {who}{source}"
         if self.kind == "retire":
             return f"retire specimen {p['reference_id']}"
         if self.kind in store_changes.STORE_KINDS:
