@@ -38,7 +38,7 @@ def tiny_onnx(height: int, width: int, embedding: int = 16, seed: int = 0, input
 
 
 def make_tiny_model(folder: Path, params: PreprocessParams | None = None, threshold: float = 0.5,
-                    embedding: int = 16) -> Path:
+                    embedding: int = 16, metrics: dict | None = None) -> Path:
     params = params or PreprocessParams()
     folder.mkdir(parents=True, exist_ok=True)
     data = tiny_onnx(params.canvas_height, params.canvas_width, embedding)
@@ -55,6 +55,7 @@ def make_tiny_model(folder: Path, params: PreprocessParams | None = None, thresh
         threshold=threshold,
         threshold_range=(threshold / 2, threshold * 1.5),
         calibration=LogisticCalibration(slope=10.0, midpoint=threshold),
+        extra={"metrics": metrics} if metrics is not None else {},
     ).save(folder)
     return folder
 

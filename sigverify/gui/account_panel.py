@@ -29,6 +29,9 @@ class AccountPanel(QWidget):
         self.title = QLabel("No account open")
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-weight: bold")
+        self.specimen_note = QLabel("")  # what this many specimens means for the error rates
+        self.specimen_note.setWordWrap(True)
+        self.specimen_note.setStyleSheet("color: #455a64")
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(150, 75))
@@ -54,6 +57,7 @@ class AccountPanel(QWidget):
         layout.addWidget(self.accounts, 1)
         layout.addWidget(self.hint)
         layout.addWidget(self.title)
+        layout.addWidget(self.specimen_note)
         layout.addWidget(self.gallery, 2)
         layout.addLayout(buttons)
         self.accounts.itemClicked.connect(lambda item: self.accountChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
@@ -101,10 +105,13 @@ class AccountPanel(QWidget):
         self.hint.setVisible(bool(text))
 
     def show_references(self, account, references: list[tuple[object, object]],
-                        owners: dict[int, str] | None = None) -> None:
+                        owners: dict[int, str] | None = None, note: str = "") -> None:
         """references: (Reference, image ndarray) pairs; owners: the signatory of each reference id on
-        an account with signatories — the gallery then groups each signatory's specimens together."""
+        an account with signatories — the gallery then groups each signatory's specimens together;
+        note: what the number of specimens means for the error rates."""
         owners = owners or {}
+        self.specimen_note.setText(note)
+        self.specimen_note.setVisible(bool(note))
         self.title.setText(f"{account.number} — {account.holder_name}: {len(references)} reference(s)")
         self.gallery.clear()
         for reference, image in sorted(references, key=lambda pair: (owners.get(pair[0].id, ""), pair[0].id)):

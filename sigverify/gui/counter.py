@@ -78,7 +78,8 @@ class CounterActions:
 
     def show_history(self, rows: list[dict]) -> None:
         """Verifications and documents, newest first, each with its file and what was decided."""
-        self.tabs.setTabText(self.tabs.indexOf(self.history), f"History ({len(rows)})" if rows else "History (none yet)")
+        self.tabs.setTabText(self.tabs.indexOf(self.history_tab), f"History ({len(rows)})" if rows else "History (none yet)")
+        self.history_rows = rows
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
             if row.get("kind") == "document":
@@ -98,6 +99,63 @@ class CounterActions:
                 self.history.setItem(i, col, cell)
         self.history.resizeColumnsToContents()  # the decision column (stretched) takes the rest, wrapped
         self.history.resizeRowsToContents()
+        self.history_selection_changed()
+
+    # ------------------------------------------------------------------ growing the specimens (issue 32)
+    def specimen_note(self, owners: dict[int, str]) -> str:
+        """What the account's specimens (its weakest signatory's, where it has several) mean for the errors."""
+        if self.engine is None:
+            return ""
+        from sigverify.verification.specimen_count import specimen_count_note
+
+        counts: dict[str, int] = {}
+        for name in owners.values():
+            counts[name] = counts.get(name, 0) + 1
+        count = min(counts.values()) if counts else len(self.references)
+        return specimen_count_note(count, self.engine.manifest.metrics)
+
+    def selected_history_row(self) -> dict | None:
+        rows = {index.row() for index in self.history.selectedIndexes()}
+        return self.history_rows[rows.pop()] if len(rows) == 1 and max(rows) < len(self.history_rows) else None
+
+    def history_selection_changed(self) -> None:
+        """Propose as specimen: a verification a person accepted, for a supervisor (or alone at the desk)."""
+        row = self.selected_history_row()
+        accepted = (row is not None and row.get("kind") == "verification"
+                    and any(d["decision"] == "accept" for d in row["decisions"]))
+        who = self.identity
+        allowed = self.store is not None and (not self.store.four_eyes() or (who is not None and who.is_supervisor))
+        self.propose_button.setEnabled(bool(accepted and allowed and self.engine is not None))
+
+    def propose_clicked(self) -> None:
+        self.propose_selected_specimen()
+
+    def propose_selected_specimen(self, unlike_reason: str = "") -> Worker | None:
+        row = self.selected_history_row()
+        if row is None or self.engine is None or self.store is None or self.account is None:
+            return None
+        verification_id, number = row["id"], self.account.number
+        worker = Worker(services.propose_specimen, self.store, self.engine, verification_id, self.acting,
+                        unlike_reason)
+
+        def done(change):
+            self.clear_error()
+            if mandates_of(self.store).applied(change):
+                self.statusBar().showMessage(f"Verification {verification_id} is a specimen now (change #{change})", 8000)
+                self.open_account(number)
+            else:
+                self.statusBar().showMessage(
+                    f"Verification {verification_id} proposed as a specimen (change #{change}): a second supervisor "
+                    "approves it in Supervisor → Signing rules…, pending changes", 12000)
+
+        def failed(failure: Failure):
+            self.show_failure(failure)
+            if isinstance(failure.exception, services.UnlikeSpecimen) and not unlike_reason:
+                self.ask_unlike_reason([Path(f"verification-{verification_id}.png")], failure.message,
+                                       retry=self._propose_with_reason)
+
+        return self.run_worker(worker, done, f"Proposing verification {verification_id} as a specimen…",
+                               on_failure=failed)
 
     def enrol_dialog(self) -> None:
         if self.account is None:
@@ -138,7 +196,11 @@ class CounterActions:
         if text.strip():
             self.enrol_files(paths, text.strip())
 
-    def ask_unlike_reason(self, paths: list[Path], why: str):
+    def _propose_with_reason(self, text: str) -> None:
+        if text.strip():
+            self.propose_selected_specimen(text.strip())
+
+    def ask_unlike_reason(self, paths: list[Path], why: str, retry=None):
         """A genuine specimen the model finds unlike the others is not a dead end: the supervisor
         who checked it enrols it with the reason, which the audit trail keeps."""
         from PySide6.QtWidgets import QInputDialog
@@ -150,7 +212,7 @@ class CounterActions:
         dialog.setLabelText(textwrap.fill(why, 90) + f"\n\nEnrol {'it' if len(paths) == 1 else f'all {len(paths)}'} "
                             "anyway? Give the reason (recorded in the audit trail):")
         dialog.setOkButtonText("Enrol with this reason")
-        dialog.textValueSelected.connect(lambda text: self._enrol_with_reason(paths, text))
+        dialog.textValueSelected.connect(retry or (lambda text: self._enrol_with_reason(paths, text)))
         self.unlike_dialog = dialog
         dialog.open()
         return dialog

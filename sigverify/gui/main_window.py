@@ -128,9 +128,23 @@ class MainWindow(CounterActions, QuestionedInput, BackOffice, QMainWindow):
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
         self.history.setTabKeyNavigation(False)
+        self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.history.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.history_rows: list[dict] = []
+        self.propose_button = QPushButton("Propose as specimen…")
+        self.propose_button.setToolTip("A signature accepted as genuine becomes a new specimen of the signatory it "
+                                       "matched once a second supervisor approves it (supervisors)")
+        self.propose_button.setEnabled(False)
+        self.history.itemSelectionChanged.connect(self.history_selection_changed)
+        self.propose_button.clicked.connect(self.propose_clicked)
+        self.history_tab = QWidget()
+        history_layout = QVBoxLayout(self.history_tab)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(self.history)
+        history_layout.addWidget(self.propose_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.result_panel, "Result")
-        self.tabs.addTab(self.history, "History")
+        self.tabs.addTab(self.history_tab, "History")
         from sigverify.gui.document_panel import DocumentResultPanel
 
         self.document_panel = DocumentResultPanel()
@@ -325,7 +339,8 @@ class MainWindow(CounterActions, QuestionedInput, BackOffice, QMainWindow):
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return
-        self.account_panel.show_references(self.account, list(zip(self.references, crops)), owners)
+        self.account_panel.show_references(self.account, list(zip(self.references, crops)), owners,
+                                           self.specimen_note(owners))
         if self.engine is not None:
             params = self.engine.manifest.preprocessing
             self.reference_canvases = {r.id: preprocess(image, params) for r, image in zip(self.references, images)}

@@ -22,10 +22,10 @@ from tests.gui.test_mandates_gui import _sign_in, _window, bank  # noqa: E402,F4
 from tests.helpers import approve_model, make_tiny_model  # noqa: E402
 
 
-def _store_with_account(tmp_path, rng, users: bool):
+def _store_with_account(tmp_path, rng, users: bool, metrics: dict | None = None):
     """A store whose model calls every signature FORGED (threshold near zero), one account with
     three specimens, and a questioned signature file; with users: two supervisors and a clerk."""
-    model = make_tiny_model(tmp_path / "model", threshold=1e-4)
+    model = make_tiny_model(tmp_path / "model", threshold=1e-4, metrics=metrics)
     store = Store(str(tmp_path / "bank.db"))
     hand = SyntheticWriter(77)
     files = []

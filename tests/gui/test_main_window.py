@@ -475,7 +475,7 @@ def test_first_start_says_what_to_do_next_in_each_panel(qtbot, tmp_path):
     assert "Click an account to open it" in panel.hint.text()
     win.open_account("NL-9")
     assert "No reference signatures yet" in panel.hint.text() and "Enrol references" in panel.hint.text()
-    assert win.tabs.tabText(win.tabs.indexOf(win.history)) == "History (none yet)"
+    assert win.tabs.tabText(win.tabs.indexOf(win.history_tab)) == "History (none yet)"
 
 
 def test_the_box_moves_and_resizes_from_the_keyboard(qtbot, window, world):
