@@ -66,8 +66,11 @@ class Manifest:
 
     @property
     def policy(self) -> DecisionPolicy:
+        chosen = self.metrics.get("thresholds_by_references", {})
+        by_references = tuple(sorted((int(k), float(v)) for k, v in chosen.items()))
         return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation,
-                              self.decision_rule if self.population is not None else "mean", self.population)
+                              self.decision_rule if self.population is not None else "mean", self.population,
+                              by_references)
 
     @property
     def identification_threshold(self) -> float:

@@ -12,7 +12,7 @@ genuine signature on its own. ``min`` and ``median`` can be chosen in the manife
 from __future__ import annotations
 
 import hashlib
-
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -57,9 +57,28 @@ class DecisionPolicy:
     #: how the account's own specimens normalise the distance (verification/account_model.py)
     rule: str = "mean"
     population: Population | None = None
+    #: (number of specimens, threshold) chosen on validation writers for each (manifest
+    #: ``thresholds_by_references``): one specimen says less about how the hand varies, so a genuine
+    #: signature lies further from it, and the five-specimen threshold refused far more of them
+    by_references: tuple[tuple[int, float], ...] = ()
 
     def with_threshold(self, threshold: float) -> "DecisionPolicy":
-        return replace(self, threshold=threshold)
+        """One threshold for every number of specimens (a supervisor's choice)."""
+        return replace(self, threshold=threshold, by_references=())
+
+    def threshold_for(self, references: int) -> float:
+        """The threshold for an account with this many specimens: the one chosen for it, between two
+        chosen ones interpolated on the logarithm of the count, beyond them the nearest."""
+        known = sorted(self.by_references)
+        if not known or references < 1:
+            return self.threshold
+        if references <= known[0][0]:
+            return float(known[0][1])
+        for (k0, t0), (k1, t1) in zip(known, known[1:]):
+            if references <= k1:
+                share = math.log(references / k0) / math.log(k1 / k0)
+                return float(t0 + share * (t1 - t0))
+        return float(known[-1][1])
 
 
 @dataclass(frozen=True)
@@ -122,12 +141,13 @@ def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) ->
     distances = _identity_distances(query, references, policy)
     distance = account_distance(query, references, policy)
     score = float(policy.calibration.score(distance))
-    threshold_score = float(policy.calibration.score(policy.threshold))
+    threshold = policy.threshold_for(len(np.atleast_2d(references)))
+    threshold_score = float(policy.calibration.score(threshold))
     return Decision(
         distances=tuple(float(d) for d in distances),
         distance=distance,
         score=score,
-        verdict=verdict_for(distance, policy.threshold, policy.refer_band),
-        threshold=policy.threshold,
+        verdict=verdict_for(distance, threshold, policy.refer_band),
+        threshold=threshold,
         threshold_score=threshold_score,
     )

@@ -8,7 +8,7 @@ MEASURED = (1, 5)  # the numbers of references the manifest's test figures are m
 
 
 def _figures(metrics: dict, k: int) -> tuple[int, int] | None:
-    """Per hundred at K references: genuine signatures not accepted at once, skilled forgeries accepted."""
+    """Per hundred at K references, at the threshold for K: genuine signatures beyond it, skilled forgeries within."""
     found = metrics.get("test", {}).get("verification", {}).get(f"K={k}", {})
     if "frr" not in found or "far_skilled" not in found:
         return None
@@ -21,13 +21,15 @@ def specimen_count_note(count: int, metrics: dict) -> str:
     if count <= 0 or one is None or five is None:
         return ""
     if count == 1:
-        text = (f"With 1 specimen, about {one[0]} in 100 genuine signatures are not accepted at once and {one[1]} in "
-                f"100 skilled forgeries are; with 5 specimens, {five[0]} and {five[1]}")
+        text = (f"With 1 specimen, about {one[0]} in 100 genuine signatures fall beyond the threshold (referred or "
+                f"called forged) and {one[1]} in 100 skilled forgeries within it; with 5 specimens, {five[0]} and "
+                f"{five[1]}")
     elif count >= 5:
-        text = (f"With {count} specimens, about {five[0]} in 100 genuine signatures are not accepted at once and "
-                f"{five[1]} in 100 skilled forgeries are" + (" (as with 5)" if count > 5 else ""))
+        text = (f"With {count} specimens, about {five[0]} in 100 genuine signatures fall beyond the threshold "
+                f"(referred or called forged) and {five[1]} in 100 skilled forgeries within it"
+                + (" (as with 5)" if count > 5 else ""))
     else:
-        text = (f"With {count} specimens, between one specimen ({one[0]} in 100 genuine signatures not accepted at "
-                f"once, {one[1]} in 100 skilled forgeries accepted) and five ({five[0]} and {five[1]})")
+        text = (f"With {count} specimens, between one specimen ({one[0]} in 100 genuine signatures beyond the "
+                f"threshold, {one[1]} in 100 skilled forgeries within it) and five ({five[0]} and {five[1]})")
     advice = "" if count >= 5 else " A cheque accepted as genuine can be proposed as a specimen (History)."
     return text + " — measured on test writers." + advice

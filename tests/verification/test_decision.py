@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,29 @@ def test_a_joint_account_is_decided_against_the_closest_signatorys_specimens():
     # one signatory, or specimens of no named signatory: every reference together
     assert closest_signatory(query, ids, matrix, {11: "Anna", 12: "Anna"}, policy)[:2] == ("", ids)
     assert closest_signatory(query, ids[:2], anna, {11: "Anna", 12: "Anna"}, policy)[:2] == ("", ids[:2])
+
+
+def test_an_account_with_fewer_specimens_is_judged_by_the_threshold_chosen_for_that_many():
+    """Issue 32: one specimen says less about how a hand varies, so genuine signatures lie further
+    from it; the five-specimen threshold refused them. The manifest carries a threshold per number
+    of specimens (chosen on validation writers); between two, interpolated on log K."""
+    import math
+
+    policy = replace(POLICY, by_references=((1, 1.30), (5, 1.00), (10, 0.95)))
+    assert policy.threshold_for(1) == 1.30 and policy.threshold_for(5) == 1.00 and policy.threshold_for(40) == 0.95
+    assert math.isclose(policy.threshold_for(3), 1.30 - 0.30 * math.log(3) / math.log(5))
+    one, five = np.zeros((1, 4)), np.zeros((5, 4))
+    query = np.array([1.0, 0.0, 0.0, 0.0])
+    assert decide(query, one, policy).threshold == 1.30 and decide(query, five, policy).threshold == 1.00
+    # a supervisor's threshold holds for every number of specimens
+    assert policy.with_threshold(1.1).threshold_for(1) == 1.1
+
+
+def test_the_shipped_manifest_gives_each_number_of_specimens_its_threshold():
+    from sigverify.inference.manifest import load_manifest
+    from sigverify.paths import shipped_model_dir
+
+    manifest = load_manifest(shipped_model_dir())
+    chosen = {int(k): v for k, v in manifest.metrics["thresholds_by_references"].items()}
+    policy = manifest.policy
+    assert policy.threshold_for(1) == chosen[1] and policy.threshold_for(5) == chosen[5] == manifest.threshold
