@@ -213,8 +213,8 @@ def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: 
 
 
 def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The page's ink without its field lines, and the field lines taken out; raises
-    NoSignatureError on a page with no ink."""
+    """The page's ink without its field lines (but with a pen's strokes on them), and the field lines
+    taken out; raises NoSignatureError on a page with no ink."""
     # how much darker than its own paper each pixel is (preprocessing's paper level: uneven light
     # of phone photos and scanner gradients), in grey levels: a pale pen (grey ballpoint, pencil)
     # is far lighter than black print but still clearly darker than its paper
@@ -238,17 +238,21 @@ def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat[0] = False
     if flat.any():
         ink = ink & ~flat[labels]
-    ink |= pen_on_lines(gray, mask & ~ink)
-    return ink, mask & ~ink
+    lines = mask & ~ink
+    # a stroke's pixels on a line are ink, and stay part of the line too: the line still runs on
+    # under the signature (a joint cheque is cut only where its lines part)
+    return ink | pen_on_lines(gray, lines, ink), lines
 
 
-def pen_on_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:
+def pen_on_lines(gray: np.ndarray, lines: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     """The pixels of the field lines taken out that hold a pen's stroke too: a stroke written along
     its line at a shallow angle is cut away with it (and the signature's box with it: a long final
     stroke along the line was lost). Where pen lies on print, the two inks together are darker than
     the line alone; the line's own grey is its darkest pixel in each column, in the lighter columns (a
     stroke along it darkens many of them, not all). A line as black as a pen (a black-and-white clearing image)
-    tells nothing, and gives nothing back."""
+    tells nothing, and gives nothing back. Only pieces that touch the strokes (``strokes``: the ink
+    left beside the lines) are given back: a line turned straight from a skewed scan darkens here and
+    there by interpolation, and its dark bits had joined the label beside it to the signature's box."""
     count, labels, stats = connected_components(lines.astype(np.uint8))
     pen = np.zeros(lines.shape, bool)
     paper = float(np.median(gray))
@@ -266,7 +270,13 @@ def pen_on_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:
         if level < BLACK_LINE:
             continue
         pen[y : y + h, x : x + w] |= line & (grey < ON_THE_LINE * level)
-    return pen
+    if not pen.any():
+        return pen
+    count, labels, _ = connected_components(pen.astype(np.uint8))
+    touching = np.zeros(count, bool)
+    touching[labels[pen & cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)]] = True
+    touching[0] = False
+    return touching[labels]
 
 
 @dataclass(frozen=True)
@@ -278,7 +288,7 @@ class PageInk:
     stats: np.ndarray
     printed: np.ndarray  # per component (0 = paper)
     rows: tuple = ()     # TypeRow per row of print found
-    lines: np.ndarray | None = None  # the field lines taken out of the ink (a mask)
+    lines: np.ndarray | None = None  # the field lines taken out (a mask; a pen's stroke on them is ink too)
 
     def printed_share(self, box: tuple[int, int, int, int]) -> float:
         """How much of the ink inside ``box`` looks printed: a box on a bank's name or an amount
