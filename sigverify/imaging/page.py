@@ -274,7 +274,9 @@ def pen_on_lines(gray: np.ndarray, lines: np.ndarray, strokes: np.ndarray) -> np
         return pen
     count, labels, _ = connected_components(pen.astype(np.uint8))
     touching = np.zeros(count, bool)
-    touching[labels[pen & cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)]] = True
+    # (within a few pixels: the line was taken out with a pixel of rim, the stroke's end with it)
+    near = cv2.dilate(strokes.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    touching[labels[pen & near]] = True
     touching[0] = False
     return touching[labels]
 

@@ -192,3 +192,22 @@ def test_a_stroke_written_along_the_field_line_stays_and_the_line_goes():
     free = (near_line < 120).sum(axis=0) <= 4
     line_rows = cleaned[line_y - box[1] - 1:line_y - box[1] + 2][:, free]
     assert free.sum() > 50 and (line_rows > 180).mean() > 0.98, "the field line is still there"
+
+
+def test_only_pen_that_touches_the_strokes_is_taken_back_from_a_field_line():
+    """A skewed scan turned straight leaves its lines darker here and there (interpolation): those
+    bits were taken for a pen's stroke on the line, and joined the label beside them to the
+    signature's box. Only what touches the strokes is a stroke; it stays part of the line as well."""
+    import cv2
+
+    from sigverify.imaging.page import _page_ink
+
+    page = np.full((300, 1000), 245, np.uint8)
+    page[150:152, 100:900] = 80            # the field line
+    page[150:152, 200:216] = 45            # darker by interpolation, nothing written there
+    cv2.line(page, (540, 60), (600, 149), 30, 3)  # a stroke coming down onto the line …
+    page[150:152, 600:700] = 25            # … and running along it
+    ink, lines = _page_ink(page)
+    assert ink[150:152, 620:680].all(), "the stroke along the line was taken away with it"
+    assert not ink[150:152, 200:216].any(), "a dark bit of the line was taken for a stroke"
+    assert lines[150:152, 620:680].all() and lines[150:152, 300:500].all()
