@@ -75,7 +75,7 @@ def test_a_pale_pen_is_found_on_the_page():
 def test_a_stroke_across_the_signature_line_stays_in_one_piece():
     import cv2
 
-    from sigverify.imaging.page import remove_form_lines
+    from sigverify.imaging.field_lines import remove_form_lines
 
     mask = np.zeros((300, 1200), np.uint8)
     cv2.line(mask, (100, 200), (1100, 200), 1, 3)  # the signature line

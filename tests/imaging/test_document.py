@@ -126,7 +126,7 @@ def test_a_signature_crop_is_verified_as_it_is():
 def test_a_jagged_line_of_a_clearing_image_is_taken_out_and_a_stroke_across_it_stays_whole():
     """A 200-dpi black-and-white line wanders a row up and down: no single row holds a long run, and
     only parts of it were taken out; the rest reached the model (bench/documents.py)."""
-    from sigverify.imaging.page import remove_form_lines
+    from sigverify.imaging.field_lines import remove_form_lines
     from sigverify.imaging.preprocess import connected_components
 
     mask = np.zeros((300, 2100), np.uint8)
