@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from sigverify.errors import SpecimenRefused
-from sigverify.imaging.decode import load_image, read_image_file
+from sigverify.imaging.decode import load_image, png_bytes, read_image_file
 from sigverify.imaging.document import questioned_signature
 from sigverify.imaging.preprocess import preprocess_with_box
 from sigverify.imaging.specimen_check import specimen_problems
@@ -101,8 +101,6 @@ def propose_specimen(store: Store, engine: EmbeddingEngine, verification_id: int
     signatory it matched (one request, which a second supervisor approves with the image before
     them): an account with one specimen grows to five in normal work. A whole cheque gives its
     signature, cleaned as it was verified. Returns the change number."""
-    import cv2
-
     from sigverify.store.escalations import escalations_of
 
     require_supervisor(store.actor(actor), "propose a verified signature as a specimen")
@@ -115,13 +113,9 @@ def propose_specimen(store: Store, engine: EmbeddingEngine, verification_id: int
             raise StoreError(f"verification {verification_id} matched no specimen in use; enrol with "
                              "'sigverify specimen' and say whose signature it is")
         signatory = found[0].id
-    pixels = load_image(confirmed["image"], name=confirmed["filename"]).pixels
-    signature = questioned_signature(pixels).image
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(signature, cv2.COLOR_RGB2BGR) if signature.ndim == 3 else signature)
-    if not ok:
-        raise StoreError(f"verification {verification_id}: the signature could not be stored as an image")
+    signature = questioned_signature(load_image(confirmed["image"], name=confirmed["filename"]).pixels).image
     name = f"verification-{verification_id}.png"
-    return request_specimens(store, engine, number, signatory, [(encoded.tobytes(), name)], actor, unlike_reason,
+    return request_specimens(store, engine, number, signatory, [(png_bytes(signature), name)], actor, unlike_reason,
                              from_verification=verification_id)[0]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 
 from sigverify import services
 from sigverify.errors import SigVerifyError
 from sigverify.gui.backend import load_model
 from sigverify.gui.dialogs import SettingsDialog
 from sigverify.gui.workers import Worker
+from sigverify.imaging.decode import png_bytes
 from sigverify.store.mandates import mandates_of
 from sigverify.inference.trust import is_shipped
 
@@ -145,12 +145,12 @@ class BackOffice:
             self.show_error("Open an account and the scanned document first")
             return None
         image = self.questioned_image
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
+        encoded = png_bytes(image)
         number, name = self.account.number, self.questioned_name
         # the boxes the clerk chose (one drawn box, Shift+drag for more, or "Find all signatures"),
         # else every signature found on the page
         boxes = self.crop_view.all_boxes() if self.crop_view.chosen else None
-        worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded.tobytes(), amount,
+        worker = Worker(lambda: decide_document(self.store, self.engine, actor, number, encoded, amount,
                                                 boxes=boxes, filename=name))
 
         def done(decision):

@@ -5,6 +5,7 @@ guide. Mixed into the main window."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableWidgetItem
@@ -108,9 +109,7 @@ class CounterActions:
             return ""
         from sigverify.verification.specimen_count import specimen_count_note
 
-        counts: dict[str, int] = {}
-        for name in owners.values():
-            counts[name] = counts.get(name, 0) + 1
+        counts = Counter(owners.values())
         count = min(counts.values()) if counts else len(self.references)
         return specimen_count_note(count, self.engine.manifest.metrics)
 

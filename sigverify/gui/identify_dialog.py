@@ -4,7 +4,6 @@ worker; every identification is recorded in the audit trail)."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit,
@@ -12,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
 
 from sigverify.gui.pictures import to_pixmap
 from sigverify.gui.workers import Failure, Worker, launch
-from sigverify.imaging.decode import load_image
+from sigverify.imaging.decode import load_image, png_bytes
 
 COLUMNS = ("Account", "Signatory", "Distance", "Score", "")
 
@@ -22,9 +21,7 @@ class IdentifyDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Who signed this?")
         self.store, self.engine, self.actor, self.name = store, engine, actor, name
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(questioned, cv2.COLOR_RGB2BGR) if questioned.ndim == 3
-                                   else questioned)
-        self.image = encoded.tobytes()
+        self.image = png_bytes(questioned)
         self.result = None
         self.specimens: dict[int, np.ndarray] = {}
         self.worker: Worker | None = None

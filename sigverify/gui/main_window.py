@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QFileSystemWatcher, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -30,7 +29,7 @@ from sigverify.gui.questioned_input import QuestionedInput
 from sigverify.gui.result_panel import ResultPanel
 from sigverify.gui.settings import AppSettings
 from sigverify.gui.workers import Failure, Worker, launch
-from sigverify.imaging.decode import load_image
+from sigverify.imaging.decode import load_image, png_bytes
 from sigverify.imaging.page import crop
 from sigverify.imaging.preprocess import preprocess
 from sigverify.store.mandates import mandates_of
@@ -385,15 +384,14 @@ class MainWindow(CounterActions, QuestionedInput, BackOffice, QMainWindow):
         except SigVerifyError as exc:
             self.show_error(str(exc))
             return None
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(questioned, cv2.COLOR_RGB2BGR) if questioned.ndim == 3
-                                   else questioned)
+        encoded = png_bytes(questioned)
         number, name, shown = self.account.number, self.questioned_name, set(self.reference_canvases)
         self.verify_button.setEnabled(False)
         store, engine, actor, problems = self.store, self.engine, self.acting, self.questioned_problems()
 
         def work():
             """Everything that touches the store or preprocesses, here off the UI thread."""
-            result = services.verify_against_account(store, engine, number, encoded.tobytes(), actor, name, None, problems)
+            result = services.verify_against_account(store, engine, number, encoded, actor, name, None, problems)
             refs = {r.id: r for r in store.references(number, active_only=False)}
             canvases = {i: preprocess(load_image(store.reference_image(i)).pixels, engine.manifest.preprocessing)
                         for i in result.reference_ids if i not in shown}

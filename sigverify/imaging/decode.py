@@ -85,6 +85,17 @@ def _open(data: bytes, name: str) -> Image.Image:
     return image
 
 
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """Decoded pixels (grey or RGB uint8, as load_image returns them) as a lossless PNG file: what the
+    store keeps of a questioned signature or a proposed specimen, read back by load_image."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if pixels.ndim == 3 else pixels)
+    if not ok:
+        raise BadImageError("the image could not be stored as a PNG file")
+    return encoded.tobytes()
+
+
 def _check_size(image: Image.Image, name: str) -> None:
     width, height = image.size
     if width <= 0 or height <= 0:

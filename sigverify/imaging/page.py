@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from sigverify.errors import NoSignatureError
-from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.field_lines import pen_on_lines, remove_form_lines
+from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
 
 

@@ -87,7 +87,7 @@ class EscalationQueue:
             signatory = conn.execute(select(references.c.signatory_id).where(
                 references.c.id == closest["reference_id"])).scalar() if closest else None
         return {"account": row.number, "image": bytes(row.questioned_image), "filename": row.filename,
-                "signatory_id": signatory, "accepted_by": final.decided_by}
+                "signatory_id": signatory}
 
 
 def escalations_of(store) -> EscalationQueue:
