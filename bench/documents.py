@@ -317,6 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         conditions = ["grey 300 dpi", "coloured stamp over the signature", "clearing 200 dpi black-and-white"]
         limit, per_writer, joint = 2, 2, 4
+    from sigverify.training.known_datasets import shared_data_folder
+
+    missing = [d for d in args.datasets if not (shared_data_folder() / d).is_dir()]
+    if len(missing) == len(args.datasets):
+        print(f"documents: no dataset found under {shared_data_folder()} ({', '.join(missing)}): "
+              "put ../shared/data beside the repository", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     result = run(conditions, args.datasets, per_writer, limit, args.workers, joint, model=args.model)
     command = "python bench/documents.py " + " ".join(argv if argv is not None else sys.argv[1:])

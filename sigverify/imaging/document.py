@@ -184,7 +184,7 @@ class DocumentPage:
         self.scale = 1.0
         if longer > WORKING_SIDE:
             self.scale = WORKING_SIDE / longer
-        elif self.bitonal and 900 <= longer < CLEARING_SIDE:
+        elif 900 <= longer < CLEARING_SIDE:
             self.scale = min(1.6, CHEQUE_SIDE / longer)
         if self.scale != 1.0:
             size = (max(1, int(round(grey.shape[1] * self.scale))), max(1, int(round(grey.shape[0] * self.scale))))
@@ -206,7 +206,7 @@ class DocumentPage:
     def ink(self) -> PageInk:
         """The page's ink analysis; raises NoSignatureError on a page with no ink."""
         if self._ink is None:
-            self._ink = page_ink(self.grey)
+            self._ink = page_ink(self.grey, self.bitonal)
         return self._ink
 
     def _to_page(self, box) -> tuple[int, int, int, int]:
@@ -259,7 +259,7 @@ class DocumentPage:
             printed = int(self.ink.printed.sum())
         except NoSignatureError:
             printed = 0
-        return (printed < MIN_PRINTED_PIECES and not self.inks.get("removed") and self.scale == 1.0
+        return (printed < MIN_PRINTED_PIECES and not self.inks.get("removed") and self.scale >= 1.0
                 and self._turn is None and not self.bitonal)
 
     def _found(self, box) -> FoundSignature:
@@ -272,7 +272,7 @@ class DocumentPage:
 
     def _clean(self, box) -> FoundSignature:
         try:
-            image = crop(self.source, box) if self._plain() else without_strays(self.ink.without_print(self.grey, box, self.bitonal))
+            image = crop(self.source, self._to_original(box)) if self._plain() else without_strays(self.ink.without_print(self.grey, box, self.bitonal))
             document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
             image, document = crop(self.grey, box), False

@@ -161,9 +161,10 @@ def _attach_marks(printed: np.ndarray, members: list[int], x, y, w, h, typical: 
         right = max(right, x[i] + w[i])
 
 
-def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The page's ink without its field lines (but with a pen's strokes on them), and the field lines
-    taken out; raises NoSignatureError on a page with no ink."""
+def _page_ink(gray: np.ndarray, bitonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The page's ink without its field lines (but with a pen's strokes on them, except on a
+    black-and-white image: see page_ink), and the field lines taken out; raises NoSignatureError on
+    a page with no ink."""
     # how much darker than its own paper each pixel is (preprocessing's paper level: uneven light
     # of phone photos and scanner gradients), in grey levels: a pale pen (grey ballpoint, pencil)
     # is far lighter than black print but still clearly darker than its paper
@@ -190,7 +191,7 @@ def _page_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lines = mask & ~ink
     # a stroke's pixels on a line are ink, and stay part of the line too: the line still runs on
     # under the signature (a joint cheque is cut only where its lines part)
-    return ink | pen_on_lines(gray, lines, ink), lines
+    return (ink if bitonal else ink | pen_on_lines(gray, lines, ink)), lines
 
 
 @dataclass(frozen=True)
@@ -303,11 +304,14 @@ class PageInk:
         return cv2.inpaint(piece, band.astype(np.uint8), 3, cv2.INPAINT_TELEA)
 
 
-def page_ink(image: np.ndarray) -> PageInk:
+def page_ink(image: np.ndarray, bitonal: bool = False) -> PageInk:
     """The page's ink (field lines removed) and its printed parts; raises NoSignatureError on a
-    page with no ink."""
+    page with no ink. ``bitonal``: the page was black and white (softened to grey for the analysis),
+    so pen and print were the same black and no stroke can be told from the line it lies on: the
+    softening's uneven grey along a jagged line would otherwise give back whole stretches of the
+    line as "pen" (200-dpi clearing images: the signature line stayed in the crop)."""
     gray = cv2.medianBlur(to_grayscale(image), 3)
-    ink, lines = _page_ink(gray)
+    ink, lines = _page_ink(gray, bitonal)
     count, labels, stats = connected_components(ink.astype(np.uint8))
     # pieces a field line was taken out of: the strokes of a signature written on its line, cut
     # there, stand on one flat bottom as type does; no printed row touches a line

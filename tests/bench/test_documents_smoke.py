@@ -29,3 +29,14 @@ def test_documents_smoke_measures_each_condition_beside_clean_crops(tmp_path):
     assert results["conditions"]["coloured stamp over the signature"]["all"]["boxed"] >= 0.6
     assert "joint cheque, two signatures" in results["conditions"]
     assert "| grey 300 dpi |" in (tmp_path / "documents.md").read_text()
+
+
+def test_documents_without_any_dataset_says_so_in_one_line(tmp_path):
+    """A machine without ../shared/data (or a misspelt dataset) gets one clear line, not a traceback
+    from rendering an empty table."""
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "documents.py"), "--datasets", "no_such_dataset",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "no dataset found" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "documents.json").exists()
