@@ -88,11 +88,12 @@ class CropView(QWidget):
         target, scale = self._target(), self._scale()
         x = (point.x() - target.x()) / scale
         y = (point.y() - target.y()) / scale
-        return (int(min(max(x, 0), self._image_size[0])), int(min(max(y, 0), self._image_size[1])))
+        return (round(min(max(x, 0), self._image_size[0])), round(min(max(y, 0), self._image_size[1])))
 
     def to_widget(self, x: float, y: float) -> QPoint:
         target, scale = self._target(), self._scale()
-        return QPoint(int(target.x() + x * scale), int(target.y() + y * scale))
+        # rounded both ways, so a point carried to the screen and back moves by under a screen pixel
+        return QPoint(round(target.x() + x * scale), round(target.y() + y * scale))
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)

@@ -4,6 +4,7 @@ cleaned for the model and checked for what would make its verdict unreliable.
 The one function every path uses: the window, ``verify --account`` on a page, ``document``,
 ``batch`` and ``identify`` call :func:`read_document`, then ``signatures()`` or ``signature_in(box)``.
 Steps, each because real documents broke the crop-trained model:
+- a phone photo's sheet, seen in perspective, is flattened back to a rectangle (photo.py);
 - the page is brought to a working resolution (a 7200-px scan and a 200-dpi clearing image are
   analysed alike) and a black-and-white image is softened to the grey a scan would give;
 - on a colour page the pen's ink is separated from security tints and stamps of another hue
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sigverify.errors import NoSignatureError
+from sigverify.errors import NoSignatureError, SigVerifyError
 from sigverify.imaging.ink_layers import pen_grey
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
-from sigverify.imaging.preprocess import to_grayscale
+from sigverify.imaging.photo import flattened, outside_the_paper, paper_corners, warped_box
+from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
 from sigverify.imaging.stamps import stamp_boxes
 
 #: pages are analysed with their longer side at most this long (a 300-dpi cheque is about 2,100 px)
@@ -43,6 +45,8 @@ CROP_SHARE = 0.5
 MIN_PRINTED_PIECES = 6
 #: a piece of ink with less than this share of the box's ink, off to the side of the rest, is a stray
 STRAY_SHARE = 0.03
+#: a found signature's box is drawn this many pixels (of the analysed page) around its ink: its grey rims
+TIGHT_PAD = 4
 #: the page is turned straight when its print leans by at least this much (degrees)
 MIN_SKEW = 0.3
 #: a cleaned crop's ink spans at most this share of its width (with_margin)
@@ -92,30 +96,6 @@ def with_margin(image: np.ndarray, share: float = MARGIN_SHARE) -> np.ndarray:
         return image
     paper = int(np.median(image[image >= 200])) if (image >= 200).any() else 255
     return cv2.copyMakeBorder(image, 0, 0, side, side, cv2.BORDER_CONSTANT, value=paper)
-
-
-def outside_the_paper(grey: np.ndarray) -> np.ndarray | None:
-    """Where a photo shows the table around the document (a mask), or None when the paper fills the
-    image (a scan): the paper is the largest bright region; its outline is drawn a little inside."""
-    h, w = grey.shape
-    shrink = max(1.0, max(h, w) / 600.0)
-    small = cv2.resize(grey, (int(w / shrink), int(h / shrink)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), 2.0)
-    level, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if float(np.median(small)) - level < 40:  # no dark surround distinct from the paper
-        return None
-    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(bright, 8, cv2.CV_32S, cv2.CCL_GRANA)
-    if count < 2:
-        return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    share = stats[largest, cv2.CC_STAT_AREA] / float(small.size)
-    if not 0.3 <= share <= 0.97:
-        return None
-    contours, _ = cv2.findContours((labels == largest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    paper = np.zeros(small.shape, np.uint8)
-    cv2.drawContours(paper, [cv2.convexHull(max(contours, key=cv2.contourArea))], -1, 1, -1)
-    paper = cv2.erode(paper, np.ones((5, 5), np.uint8))  # the paper's own edge and its shadow
-    return cv2.resize(paper, (w, h), interpolation=cv2.INTER_NEAREST) == 0
 
 
 def stroke_width(ink: np.ndarray) -> float:
@@ -173,6 +153,11 @@ class DocumentPage:
     def __init__(self, pixels: np.ndarray) -> None:
         self.original_shape = pixels.shape[:2]
         self.source = pixels
+        self._warp = None  # a photo's sheet flattened: the map from the photo to the page
+        photo_grey = to_grayscale(pixels)
+        corners = None if is_bitonal(photo_grey) else paper_corners(photo_grey)
+        if corners is not None:  # seen in perspective: the sheet brought back to a rectangle first (the
+            pixels, self._warp = flattened(pixels, corners)  # table would also darken the inks' separation)
         grey, self.inks = pen_grey(pixels)
         self.bitonal = is_bitonal(grey)
         if not self.bitonal:
@@ -217,6 +202,14 @@ class DocumentPage:
         return self._map(box, forward=False)
 
     def _map(self, box, forward: bool) -> tuple[int, int, int, int]:
+        if forward and self._warp is not None:
+            box = warped_box(box, self._warp)
+        x, y, w, h = self._scaled_and_turned(box, forward)
+        if not forward and self._warp is not None:
+            x, y, w, h = warped_box((x, y, w, h), np.linalg.inv(self._warp))
+        return int(round(x)), int(round(y)), int(round(w)), int(round(h))
+
+    def _scaled_and_turned(self, box, forward: bool) -> tuple[float, float, float, float]:
         x, y, w, h = (float(v) for v in box)
         corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]])
         if forward:
@@ -232,12 +225,34 @@ class DocumentPage:
             shrink_x, shrink_y = (x1 - x0 - w * (self.scale if forward else 1 / self.scale)) / 2, \
                 (y1 - y0 - h * (self.scale if forward else 1 / self.scale)) / 2
             x0, x1, y0, y1 = x0 + shrink_x, x1 - shrink_x, y0 + shrink_y, y1 - shrink_y
-        return int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))
+        return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
     def signatures(self, max_count: int = 4) -> list[FoundSignature]:
         """The signatures found on the page, strongest first; raises NoSignatureError when none."""
         boxes = find_signature_boxes(self.grey, max_count=max_count, ink=self.ink)
-        return [self._found(box) for box in boxes]
+        if len(boxes) > 1:  # several signatures (a joint cheque): a box drawn around one's ink could take in
+            return [self._found(box) for box in boxes]  # a stroke of its neighbour; the finder's cut holds
+        return [self._tightened(box, self._found(box)) for box in boxes]
+
+    def _tightened(self, box, found: FoundSignature) -> FoundSignature:
+        """A found signature boxed around the ink the model is to see: the finder's box is generous (it
+        takes in the paper around a signature, a label's letters, and on a photo the sensor's speckle
+        beside it; such boxes overlapped the signature by less than half on photos and under stamps).
+        The signature is then cleaned again from the box shown, as the window verifies the box it shows.
+        A clerk's own box (signature_in) is left as drawn."""
+        if self._plain():
+            return found
+        try:
+            x, y, w, h = preprocess_with_box(found.image, PreprocessParams()).box
+        except SigVerifyError:
+            return found
+        left, top = max(0, int(box[0])), max(0, int(box[1]))
+        cropped_width = min(self.grey.shape[1], int(box[0] + box[2])) - left
+        side = (found.image.shape[1] - cropped_width) // 2  # the paper with_margin added on each side
+        x0, y0 = max(0, left - side + x - TIGHT_PAD), max(0, top + y - TIGHT_PAD)
+        x1 = min(self.grey.shape[1], left - side + x + w + TIGHT_PAD)
+        y1 = min(self.grey.shape[0], top + y + h + TIGHT_PAD)
+        return self._found((x0, y0, x1 - x0, y1 - y0))
 
     def signature_in(self, box: tuple[int, int, int, int]) -> FoundSignature:
         """The signature in a box the clerk drew (original image coordinates)."""
@@ -260,7 +275,7 @@ class DocumentPage:
         except NoSignatureError:
             printed = 0
         return (printed < MIN_PRINTED_PIECES and not self.inks.get("removed") and self.scale >= 1.0
-                and self._turn is None and not self.bitonal)
+                and self._turn is None and self._warp is None and not self.bitonal)
 
     def _found(self, box) -> FoundSignature:
         """The box's cleaned signature and its problems, worked out once per box (the preview, the
@@ -272,7 +287,10 @@ class DocumentPage:
 
     def _clean(self, box) -> FoundSignature:
         try:
-            image = crop(self.source, self._to_original(box)) if self._plain() else without_strays(self.ink.without_print(self.grey, box, self.bitonal))
+            if self._plain():
+                image = crop(self.source, self._to_original(box))
+            else:
+                image = without_strays(self.ink.without_print(self.grey, box, self.bitonal))
             document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
             image, document = crop(self.grey, box), False

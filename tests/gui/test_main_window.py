@@ -558,9 +558,14 @@ def test_a_box_on_print_is_flagged_before_verifying(qtbot, window, world, tmp_pa
     assert window.load_questioned_file(path)
     window.propose_box()  # what the cheque finder proposes, as the clerk sees it
     save_screenshot(window, "cheque-box-proposed")
-    # the printed "Signature" label the strokes reach down to is inside the box; what is verified
-    # (and shown as the model's input) has it painted over
+    # the proposal is drawn around the strokes; a clerk who draws a generous box takes in the printed
+    # "Signature" label the strokes reach down to: what is verified (and shown as the model's input)
+    # has it painted over
     x, y, w, h = window.crop_view.box
+    x, y, w, h = max(0, x - 30), max(0, y - 30), w + 60, h + 150
+    window.crop_view.box = (x, y, w, h)
+    window.crop_changed()
+    x, y, w, h = window.document()._to_page((x, y, w, h))  # the page is analysed at a 300-dpi cheque's size
     labels = window.page_ink().labels[y:y + h, x:x + w]
     printed = window.page_ink().printed[labels] & (labels > 0)
     crop = window.questioned_crop()
