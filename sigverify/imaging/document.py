@@ -24,7 +24,7 @@ import numpy as np
 from sigverify.errors import NoSignatureError, SigVerifyError
 from sigverify.imaging.ink_layers import pen_grey
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
-from sigverify.imaging.photo import flattened, outside_the_paper, paper_corners, warped_box
+from sigverify.imaging.photo import corners_of, flattened, outside_of, paper_region, warped_box
 from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
 from sigverify.imaging.stamps import stamp_boxes
 
@@ -153,15 +153,19 @@ class DocumentPage:
     def __init__(self, pixels: np.ndarray) -> None:
         self.original_shape = pixels.shape[:2]
         self.source = pixels
-        self._warp = None  # a photo's sheet flattened: the map from the photo to the page
+        self._warp = self._unwarp = None  # a photo's sheet flattened: the maps from photo to page and back
         photo_grey = to_grayscale(pixels)
-        corners = None if is_bitonal(photo_grey) else paper_corners(photo_grey)
+        region = paper_region(photo_grey)
+        corners = None if is_bitonal(photo_grey) else corners_of(region, photo_grey.shape)
         if corners is not None:  # seen in perspective: the sheet brought back to a rectangle first (the
             pixels, self._warp = flattened(pixels, corners)  # table would also darken the inks' separation)
+            self._unwarp = np.linalg.inv(self._warp)
+            photo_grey = to_grayscale(pixels)
+            region = paper_region(photo_grey)
         grey, self.inks = pen_grey(pixels)
         self.bitonal = is_bitonal(grey)
         if not self.bitonal:
-            outside = outside_the_paper(to_grayscale(pixels))
+            outside = outside_of(region, photo_grey.shape)
             if outside is not None:  # a photo: the table around the cheque, and its edge, are no ink
                 grey = grey.copy()
                 grey[outside] = 255
@@ -206,7 +210,7 @@ class DocumentPage:
             box = warped_box(box, self._warp)
         x, y, w, h = self._scaled_and_turned(box, forward)
         if not forward and self._warp is not None:
-            x, y, w, h = warped_box((x, y, w, h), np.linalg.inv(self._warp))
+            x, y, w, h = warped_box((x, y, w, h), self._unwarp)
         return int(round(x)), int(round(y)), int(round(w)), int(round(h))
 
     def _scaled_and_turned(self, box, forward: bool) -> tuple[float, float, float, float]:

@@ -19,9 +19,10 @@ MIN_QUAD_COVER = 0.9
 SQUARE_ON = 0.015
 
 
-def _paper_region(grey: np.ndarray):
-    """(the paper's convex hull on the reduced photo, the reduction factor), or None for a scan (the
-    paper fills the image, or nothing dark surrounds it)."""
+def paper_region(grey: np.ndarray):
+    """(the paper's convex hull on the reduced photo, the reduced shape, the reduction factor), or None
+    for a scan (the paper fills the image, or nothing dark surrounds it). Worked out once per image:
+    outside_of and corners_of both read it."""
     h, w = grey.shape
     shrink = max(1.0, max(h, w) / OUTLINE_SIDE)
     small = cv2.resize(grey, (int(w / shrink), int(h / shrink)), interpolation=cv2.INTER_AREA)
@@ -40,24 +41,27 @@ def _paper_region(grey: np.ndarray):
     return cv2.convexHull(max(contours, key=cv2.contourArea)), small.shape, shrink
 
 
-def outside_the_paper(grey: np.ndarray) -> np.ndarray | None:
-    """Where a photo shows the table around the document (a mask), or None when the paper fills the
-    image (a scan): the paper's outline is drawn a little inside."""
-    region = _paper_region(grey)
+def outside_of(region, shape: tuple[int, int]) -> np.ndarray | None:
+    """Where a photo (of this shape, with this paper_region) shows the table around the document (a
+    mask), or None when the paper fills the image (a scan): the paper's outline is drawn a little inside."""
     if region is None:
         return None
-    hull, shape, _ = region
-    paper = np.zeros(shape, np.uint8)
+    hull, small_shape, _ = region
+    paper = np.zeros(small_shape, np.uint8)
     cv2.drawContours(paper, [hull], -1, 1, -1)
     paper = cv2.erode(paper, np.ones((5, 5), np.uint8))  # the paper's own edge and its shadow
-    return cv2.resize(paper, grey.shape[::-1], interpolation=cv2.INTER_NEAREST) == 0
+    return cv2.resize(paper, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) == 0
 
 
 def paper_corners(grey: np.ndarray) -> np.ndarray | None:
     """The paper's four corners in the photo (top-left, top-right, bottom-right, bottom-left, float32),
     or None: a scan, a sheet seen square on, or an outline that is not a four-cornered sheet (folded,
     cut off, held in a hand)."""
-    region = _paper_region(grey)
+    return corners_of(paper_region(grey), grey.shape)
+
+
+def corners_of(region, shape: tuple[int, int]) -> np.ndarray | None:
+    """paper_corners from a paper_region already worked out for an image of this shape."""
     if region is None:
         return None
     hull, _, shrink = region
@@ -76,7 +80,7 @@ def paper_corners(grey: np.ndarray) -> np.ndarray | None:
                           quad[np.argmax(difference)]])
     if len({tuple(p) for p in ordered.tolist()}) < 4:
         return None
-    h, w = grey.shape
+    h, w = shape[:2]
     frame = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
     if np.abs(ordered - frame).max() <= SQUARE_ON * max(h, w):
         return None  # the sheet fills the image square on (a scan whose edge is a little darker)
