@@ -10,6 +10,11 @@ hash after it recomputed are all seen, by every computer that wrote or checked a
 Against whom: anyone who can write to the database (the SQLite file or the PostgreSQL server)
 but not to the supervisors' own SigVerify folders. Restoring a backup also rewinds the chain;
 a supervisor then re-anchors (``sigverify audit reanchor``), which the trail records.
+
+Just before a transaction commits, the head it is about to write is noted as *expected*
+(``expect``, authenticated the same way): a SigVerify stopped between its commit and its anchor
+(killed, power cut) leaves records that this computer did write, and ``audit verify`` recognises
+them by that note instead of calling them written outside SigVerify.
 """
 
 from __future__ import annotations
@@ -65,8 +70,13 @@ class AuditAnchor:
             handle.write(key.hex())
         return key
 
-    def _mac(self, key: bytes, record: int, head: str) -> str:
-        return hmac.new(key, f"{self.store_url}\x1f{record}\x1f{head}".encode("utf-8"), hashlib.sha256).hexdigest()
+    def _mac(self, key: bytes, record: int, head: str, kind: str = "") -> str:
+        text = f"{self.store_url}\x1f{record}\x1f{head}" + (f"\x1f{kind}" if kind else "")
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    @property
+    def expected_path(self) -> Path:
+        return self.path.with_suffix(".expected.json")
 
     # ------------------------------------------------------------------ read and advance
     def read(self) -> Anchor | None:
@@ -101,9 +111,46 @@ class AuditAnchor:
             key = self._key(create=True)
             body = json.dumps({"store": self.store_url, "record": record, "hash": head,
                                "mac": self._mac(key, record, head)})
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(body)
-            os.replace(tmp, self.path)
+            _replace(self.path, body)
+
+    # ------------------------------------------------------------------ heads about to be committed
+    def expect(self, record: int, head: str) -> None:
+        """Note the head a transaction is about to commit (kept: the last few notes)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path.with_suffix(".lock")):
+            key = self._key(create=True)
+            notes = [n for n in self._expected_notes(key) if n.record != record][-(KEEP_EXPECTED - 1):]
+            notes.append(Anchor(record, head))
+            _replace(self.expected_path, json.dumps([
+                {"record": n.record, "hash": n.hash, "mac": self._mac(key, n.record, n.hash, "expected")}
+                for n in notes]))
+
+    def expected(self) -> list[Anchor]:
+        """The heads noted just before their commit, oldest first; a note not written by SigVerify on
+        this computer is ignored (it can only vouch, never accuse)."""
+        return self._expected_notes(self._key(create=False))
+
+    def _expected_notes(self, key: bytes | None) -> list[Anchor]:
+        if key is None:
+            return []
+        try:
+            data = json.loads(self.expected_path.read_text())
+            notes = [(int(d["record"]), str(d["hash"]), str(d["mac"])) for d in data]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        return [Anchor(record, head) for record, head, mac in notes
+                if hmac.compare_digest(mac, self._mac(key, record, head, "expected"))]
+
+
+#: notes of heads about to be committed kept at once (writers that overlap on one computer)
+KEEP_EXPECTED = 8
+
+
+def _replace(path: Path, body: str) -> None:
+    """Write a whole file or nothing: a process killed mid-write leaves the previous one."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(body)
+    os.replace(tmp, path)
 
 
 @contextmanager

@@ -187,15 +187,22 @@ def record_hash_of(conn: Connection, record: int) -> str | None:
     return conn.execute(select(audit.c.hash).where(audit.c.id == record)).scalar()
 
 
-def verify_trail(conn: Connection, anchored, problems: list[str] = (), strict: bool = False) -> ChainReport:
+def verify_trail(conn: Connection, anchored, problems: list[str] = (), strict: bool = False,
+                 expected=()) -> ChainReport:
     """The chain, the record this computer anchored (``anchored``: record and hash, or None) and
     every guarded data row, in one report; ``problems`` already found (an unreadable anchor) join it.
 
     ``strict`` (one workstation): every record must be one this computer anchored, so records after
-    the anchor and a trail with no anchor at all are problems too."""
+    the anchor and a trail with no anchor at all are problems too — unless the trail ends exactly at
+    a head this computer noted just before committing it (``expected``: SigVerify stopped between its
+    commit and its anchor; the intact chain links every record before it)."""
     report = verify_chain(conn)
     problems = list(problems)
     last = head(conn)
+    ends_as_expected = last is not None and any(
+        note.record == last[0] and note.hash == last[1] for note in expected)
+    if strict and ends_as_expected and (anchored is None or anchored.record < last[0]):
+        strict = False
     if anchored is not None:
         seen = record_hash_of(conn, anchored.record)
         if seen is None:

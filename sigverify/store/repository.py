@@ -123,6 +123,11 @@ class Store(ModelSettings, AuditTrail):
                 self._writing.conn = None
             head = conn.info.pop("audit_head", None)
             force = conn.info.pop("force_anchor", False)
+            if head is not None:  # before the commit: a kill between commit and anchor is recognised
+                try:
+                    self.anchor.expect(*head)
+                except OSError:
+                    pass
         if head is not None:
             try:
                 self.anchor.advance(*head, force=force)

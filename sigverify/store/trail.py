@@ -27,7 +27,8 @@ class AuditTrail:
             anchored, trouble = None, [str(exc)]
         one_workstation = self.engine.dialect.name == "sqlite"
         with self.read() as conn:
-            return audit_chain.verify_trail(conn, anchored, trouble, strict=one_workstation and not trouble)
+            return audit_chain.verify_trail(conn, anchored, trouble, strict=one_workstation and not trouble,
+                                            expected=self.anchor.expected())
 
     def reanchor(self, actor: "str | Actor", _approved_by: str = "", _expected_head=None) -> int | None:
         """After a backup was restored on purpose: anchor the trail as it now is (audited). Where users

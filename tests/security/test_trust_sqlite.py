@@ -54,6 +54,29 @@ def test_an_edited_verdict_with_a_forged_audit_record_is_seen(bank):
     assert not bank["store"].verify_audit().ok  # checking never moves the anchor onto the forged record
 
 
+def test_a_commit_whose_anchoring_was_cut_short_is_recognised_as_sigverifys_own(bank):
+    """Killed between its commit and its anchor (the anchor file as it was before the write):
+    the head noted just before the commit vouches for it; without that note it is reported."""
+    store = bank["store"]
+    before = store.anchor.path.read_bytes()
+    store.add_account("NL-2", "Second holder", "alice")
+    store.anchor.path.write_bytes(before)  # the anchor never advanced
+    assert store.verify_audit().ok, store.verify_audit().message()
+    store.anchor.expected_path.unlink()
+    report = store.verify_audit()
+    assert not report.ok and "added after the last record" in report.message(), report.message()
+
+
+def test_a_head_noted_but_never_committed_vouches_for_nothing_else(bank):
+    """A note left by a transaction that did not commit cannot cover a record forged in its place."""
+    store = bank["store"]
+    with store.read() as conn:
+        record, _ = audit_chain.head(conn)
+    store.anchor.expect(record + 1, "f" * 64)
+    _forge_record(bank["path"], "verification.fix", "NL-1", {}, [("verifications", 1)])
+    assert not store.verify_audit().ok
+
+
 def test_a_supervisor_inserted_with_a_fake_approval_is_seen(bank):
     with sqlite3.connect(bank["path"]) as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(users)") if r[1] != "id"]
