@@ -16,7 +16,7 @@ Steps, each because real documents broke the crop-trained model:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -26,7 +26,7 @@ from sigverify.imaging.ink_layers import pen_grey
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
 from sigverify.imaging.photo import corners_of, flattened, outside_of, paper_region, warped_box
 from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
-from sigverify.imaging.stamps import stamp_boxes
+from sigverify.imaging.stamps import Stamp, found_stamps
 
 #: pages are analysed with their longer side at most this long (a 300-dpi cheque is about 2,100 px)
 WORKING_SIDE = 2600
@@ -47,6 +47,8 @@ MIN_PRINTED_PIECES = 6
 STRAY_SHARE = 0.03
 #: a found signature's box is drawn this many pixels (of the analysed page) around its ink: its grey rims
 TIGHT_PAD = 4
+#: what the quality check says of a stamp over the signature
+STAMP_PROBLEM = "a stamp lies over the signature; compare it by eye or ask for a clean copy"
 #: the page is turned straight when its print leans by at least this much (degrees)
 MIN_SKEW = 0.3
 #: a cleaned crop's ink spans at most this share of its width (with_margin)
@@ -246,17 +248,23 @@ class DocumentPage:
         A clerk's own box (signature_in) is left as drawn."""
         if self._plain():
             return found
-        try:
-            x, y, w, h = preprocess_with_box(found.image, PreprocessParams()).box
-        except SigVerifyError:
-            return found
         left, top = max(0, int(box[0])), max(0, int(box[1]))
         cropped_width = min(self.grey.shape[1], int(box[0] + box[2])) - left
         side = (found.image.shape[1] - cropped_width) // 2  # the paper with_margin added on each side
+        image = found.image
+        for stamp in self.found_stamps:  # a stamp's border is not the signature's (a ring reaches above it)
+            if _overlap(stamp.box, box) > 0:
+                image = stamp.paint_out(image, (left - side, top))
+        try:
+            x, y, w, h = preprocess_with_box(image, PreprocessParams()).box
+        except SigVerifyError:
+            return found
         x0, y0 = max(0, left - side + x - TIGHT_PAD), max(0, top + y - TIGHT_PAD)
         x1 = min(self.grey.shape[1], left - side + x + w + TIGHT_PAD)
         y1 = min(self.grey.shape[0], top + y + h + TIGHT_PAD)
-        return self._found((x0, y0, x1 - x0, y1 - y0))
+        tight = self._found((x0, y0, x1 - x0, y1 - y0))
+        lost = tuple(p for p in found.problems if p == STAMP_PROBLEM and p not in tight.problems)
+        return replace(tight, problems=lost + tight.problems) if lost else tight  # the stamp is still there
 
     def signature_in(self, box: tuple[int, int, int, int]) -> FoundSignature:
         """The signature in a box the clerk drew (original image coordinates)."""
@@ -267,8 +275,12 @@ class DocumentPage:
 
     @property
     def stamps(self) -> list[tuple[int, int, int, int]]:
+        return [stamp.box for stamp in self.found_stamps]
+
+    @property
+    def found_stamps(self) -> list[Stamp]:
         if self._stamps is None:
-            self._stamps = stamp_boxes(self.grey)
+            self._stamps = found_stamps(self.grey)
         return self._stamps
 
     def _plain(self) -> bool:
@@ -307,7 +319,7 @@ class DocumentPage:
         x, y, w, h = box
         covered = [s for s in self.stamps if _overlap(s, box) >= 0.04 * w * h]
         if covered:
-            problems.append("a stamp lies over the signature; compare it by eye or ask for a clean copy")
+            problems.append(STAMP_PROBLEM)
         try:
             printed = self.ink.printed_share(box)
         except NoSignatureError:

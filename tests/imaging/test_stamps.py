@@ -35,9 +35,15 @@ def _mottled(mask: np.ndarray, seed: int, darkest: int) -> np.ndarray:
 def _stamped(page: np.ndarray, shape: str, seed: int, darkest: int = 150) -> tuple[np.ndarray, tuple]:
     size = 330
     mask = np.zeros((size, size), np.uint8)
-    if shape == "ring":
+    if shape in ("ring", "bank ring"):
         cv2.circle(mask, (size // 2, size // 2), int(0.46 * size), 255, 4, cv2.LINE_AA)
         cv2.putText(mask, "PAID", (90, 180), cv2.FONT_HERSHEY_DUPLEX, 1.6, 255, 3)
+        if shape == "bank ring":  # an inner ring, the bank's name around between the two
+            cv2.circle(mask, (size // 2, size // 2), int(0.33 * size), 255, 3, cv2.LINE_AA)
+            for i, letter in enumerate("* NORTHSEA SAVINGS BANK * BRANCH 042 "):
+                angle = 2 * np.pi * i / 37 - np.pi / 2
+                x, y = size / 2 + 0.395 * size * np.cos(angle), size / 2 + 0.395 * size * np.sin(angle)
+                cv2.putText(mask, letter, (int(x - 7), int(y + 7)), cv2.FONT_HERSHEY_DUPLEX, 0.8, 255, 2)
     else:
         cv2.rectangle(mask, (14, 92), (316, 238), 255, 4)
         cv2.putText(mask, "CLEARED", (50, 180), cv2.FONT_HERSHEY_DUPLEX, 1.5, 255, 4)
@@ -69,3 +75,59 @@ def test_a_light_unevenly_inked_stamp_over_a_signature_is_found(shape):
 def test_a_signature_and_its_field_line_are_no_stamp():
     for seed in range(6):
         assert stamp_boxes(_paper_with_signature(40 + seed)) == []
+
+
+def _zigzag_signature(page: np.ndarray, x0: int, y0: int, width: int, height: int, level: int = 30,
+                      turns: int = 15) -> None:
+    """Thick pen strokes up and down across a band: many crossings of whatever lies under them."""
+    xs = np.linspace(x0, x0 + width, turns).astype(int)
+    ys = [y0 + (height if i % 2 else 0) for i in range(len(xs))]
+    cv2.polylines(page, [np.stack([xs, ys], 1).astype(np.int32)], False, level, 7, cv2.LINE_AA)
+
+
+def test_a_turned_frame_whose_side_the_strokes_cross_again_and_again_is_found():
+    """Issue 29: Hough gave a frame's side crossed by a signature's strokes in pieces, so no two
+    parallel sides were found and the stamp was verified as handwriting (dark stamps referred 75%)."""
+    found = 0
+    for seed in range(4):
+        page = np.full((1000, 2100), 250, np.uint8)
+        stamped, where = _stamped(page, "frame", seed)
+        x, y, size, _ = where
+        _zigzag_signature(stamped, x - 60, y + 170, size + 120, 110, turns=25)  # across the frame's lower side
+        cv2.line(stamped, (x - 200, y + 282), (x + size + 200, y + 282), 40, 2)  # on the signature line
+        found += _hits(stamp_boxes(stamped), where)
+    assert found >= 3, f"found on {found} of 4 pages (0 before)"
+
+
+def test_boxes_in_handwriting_and_a_grey_photographs_paper_are_no_stamp():
+    """Letters under a Devanagari headline make small boxes of straight strokes, and a photographed
+    specimen's grey paper is 'ink' to a fixed level: neither is a stamp's frame."""
+    page = np.full((1000, 2100), 250, np.uint8)
+    cv2.line(page, (1100, 800), (1990, 800), 40, 2)  # the field line the letters stand on
+    cv2.line(page, (1250, 700), (1800, 700), 30, 6)  # the headline
+    for x in range(1300, 1800, 90):  # letters' verticals from the headline to the line
+        cv2.line(page, (x, 700), (x, 800), 30, 6)
+    assert stamp_boxes(page) == []
+    photo = np.full((1000, 2100), 250, np.uint8)
+    photo[600:860, 1200:1900] = 200  # the grey paper of a photographed signature pasted on the page
+    _zigzag_signature(photo, 1260, 650, 560, 150, level=90)
+    assert stamp_boxes(photo) == []
+
+
+def test_a_signature_under_a_ring_that_reaches_beyond_it_is_boxed_around_its_strokes():
+    """Issue 29: a round stamp taller than the signature made the signature's box as tall as the
+    ring (IoU with the signature 0.41-0.53 here); the ring's band is no longer counted as the signature's."""
+    from sigverify.imaging.document import box_iou, read_document
+
+    hits = 0
+    for seed in range(4):
+        page = np.full((1000, 2100), 250, np.uint8)
+        cv2.line(page, (900, 820), (1990, 820), 40, 2)
+        for row, text in enumerate(("NORTHSEA SAVINGS BANK", "Pay to the order of   J. de Vries")):
+            cv2.putText(page, text, (80, 120 + 110 * row), cv2.FONT_HERSHEY_DUPLEX, 1.6, 40, 3)
+        truth = (1000, 730, 800, 100)
+        _zigzag_signature(page, 1004, 734, 792, 92)
+        stamped, _ = _stamped(page, "bank ring", seed, darkest=120)  # the ring from y 573 to 877
+        found = read_document(stamped).signatures(1)[0]
+        hits += box_iou(found.box, truth) >= 0.7 and any("stamp" in p for p in found.problems)
+    assert hits >= 3, f"boxed and referred on {hits} of 4 pages"
