@@ -85,7 +85,8 @@ def evaluate(model_dir: Path, smoke: bool) -> dict:
     thresholds = {int(k): v for k, v in m.metrics.get("thresholds_by_references", {}).items()}
     trained_on = m.extra.get("data", {}).get("dataset", "")
     out: dict = {"model": m.version, "decision_rule": decision_label(policy),
-                 "refer_band": m.refer_band, "datasets": {}}
+                 "refer_band": m.refer_band, "refer_bands": {str(k): policy.refer_band_for(k) for k in KS},
+                 "datasets": {}}
     training = m.extra.get("training", {})
     data = m.extra.get("data", {})
     out["training"] = {"datasets": data.get("dataset", ""), "train_writers": len(data.get("train_writers", [])),
@@ -105,7 +106,7 @@ def evaluate(model_dir: Path, smoke: bool) -> dict:
         for k in (KS[:2] if smoke else KS):
             row["by_k"][str(k)] = dataset_figures(
                 embeddings, data.writer, data.forged, k, rule=policy.rule, population=policy.population,
-                threshold=thresholds.get(k), refer_band=m.refer_band, repeats=2 if smoke else DRAWS,
+                threshold=thresholds.get(k), refer_band=policy.refer_band_for(k), repeats=2 if smoke else DRAWS,
                 resamples=20 if smoke else 200)
         if name == "sigcomp2011":
             trial = clerk_trial(embeddings, data.writer, data.forged, policy)

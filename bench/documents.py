@@ -136,7 +136,8 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
     m = engine.manifest
     policy = m.policy
     threshold = float(m.metrics.get("thresholds_by_references", {}).get(str(K), m.threshold))
-    out: dict = {"model": m.version, "threshold": threshold, "refer_band": m.refer_band, "k": K, "draws": DRAWS,
+    refer_band = policy.refer_band_for(K)
+    out: dict = {"model": m.version, "threshold": threshold, "refer_band": refer_band, "k": K, "draws": DRAWS,
                  "per_writer": per_writer, "conditions": {}, "datasets": {}}
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     mapper = pool.map if pool else map
@@ -181,7 +182,7 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
             unboxed = np.array([c is None for c in canvases])
             boxed = np.array([f["iou"] >= 0.5 for f in found])
             results[condition][name] = _figures(clean_d, doc_d, forged_mask, referred, unboxed, boxed, threshold,
-                                                m.refer_band, [f["problems"] for f in found])
+                                                refer_band, [f["problems"] for f in found])
             results[condition][name]["ms_per_page"] = 1000 * float(np.median([f["seconds"] for f in found]))
             print(f"  {name} / {condition}: {len(found)} documents, {time.perf_counter() - started:.0f} s, "
                   f"boxed {results[condition][name]['boxed']:.1%}, EER {results[condition][name]['eer_document']:.1%} "

@@ -65,7 +65,7 @@ def prepare_specimens(store: Store, engine: EmbeddingEngine, number: str,
                 raise UnlikeSpecimen(
                     f"{name} is unlike account {number}'s {len(ids)} other specimen(s) (distance "
                     f"{decision.distance:.3f}, beyond the model's forgery line "
-                    f"{decision.threshold * (1 + policy.refer_band):.3f}); check that it is this signatory's "
+                    f"{decision.threshold * (1 + decision.refer_band):.3f}); check that it is this signatory's "
                     f"signature. If it is (signed in front of you, or the signature has changed), enrol it with "
                     f"the reason (--unlike-reason \"…\" on the command line; the window asks for it)", name)
     return [EnrolItem(data, name, p.box, vector, unlike_reason.strip() if flag else "")

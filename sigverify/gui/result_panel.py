@@ -25,9 +25,12 @@ def explain(decision, references, by_document: bool = False) -> str:
     closest = ", ".join(f"#{rid} ({d:.3f})" for d, rid in ranked[:2])
     gap = (decision.distance - decision.threshold) / decision.threshold if decision.threshold else 0.0
     where = f"{abs(gap):.0%} {'below' if gap < 0 else 'above'} the threshold {decision.threshold:.3f}"
-    because = {"genuine": "below the threshold by more than the refer band: it matches the specimens",
-               "forged": "above the threshold by more than the refer band: it does not match the specimens",
-               "refer": "within the refer band around the threshold: too close to call, a supervisor decides"}
+    count = len(decision.distances)
+    # the band widens with fewer specimens (verification/refer_band.py): the clerk sees which applied
+    band = f"the refer band (±{decision.refer_band:.0%} with {count} specimen{'' if count == 1 else 's'})"
+    because = {"genuine": f"below the threshold by more than {band}: it matches the specimens",
+               "forged": f"above the threshold by more than {band}: it does not match the specimens",
+               "refer": f"within {band}: too close to call, a supervisor decides"}
     if by_document:
         return (f"Closest specimens: {closest}. The account distance {decision.distance:.3f} ({where}) is not "
                 "relied on: the document, not the signature, may have moved it.")

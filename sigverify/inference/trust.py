@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sigverify.errors import ModelError
 
-SHIPPED_MODEL_DIGEST = "e4daf9f083347ee7276ed3ca0da570a21d44c3efc544b703446646c022092f30"
+SHIPPED_MODEL_DIGEST = "b84ac46b41c2127ff94ed75d7983a8396100eca0c7571f2453a9146b94138eee"
 
 
 def is_shipped(digest: str) -> bool:

@@ -85,7 +85,8 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
         distances = {sid: account_distance(embedding, refs, engine.manifest.policy) for sid, refs in specimens.items()}
         best = min(distances, key=distances.get)
         # what the paper did to the strokes (a stamp over them, …) is no evidence of forgery: a person looks
-        verdict = REFER if signature.problems else verdict_for(distances[best], threshold, engine.manifest.refer_band)
+        band = engine.manifest.policy.refer_band_for(len(specimens[best]))  # wider with fewer specimens
+        verdict = REFER if signature.problems else verdict_for(distances[best], threshold, band)
         matches.append(SignatureMatch(signature.box, best, people[best].name, float(distances[best]), threshold,
                                       verdict, signature.problems))
     outcome, explanation = _outcome(mandates.mandate(number), value, matches, people, account.always_refer)

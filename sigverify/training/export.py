@@ -32,8 +32,9 @@ from sigverify.training.trainer import TrainConfig, embed, load_checkpoint, spli
 from sigverify.verification.calibration import fit_logistic
 from sigverify.verification.decision import DecisionPolicy
 from sigverify.verification.identification import FALSE_MATCH_RATE, open_set_report
-from sigverify.verification.metrics import eer, roc_curve, threshold_for_far
+from sigverify.verification.metrics import eer, roc_curve
 from sigverify.verification.protocol import report
+from sigverify.verification.refer_band import choose_refer_band, refer_bands_by_references
 
 #: onnxruntime 1.31 reads ONNX IR version <= 13; the onnx package may write newer.
 MAX_IR_VERSION = 10
@@ -124,6 +125,10 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         val_k = fitted.distances(val_emb, val_set, config, k)
         if val_k.genuine.size:
             thresholds_by_k[k] = eer(val_k.genuine, val_k.skilled if val_k.skilled.size else val_k.random)[1]
+    # wider with fewer specimens: chosen per number on the same validation writers
+    by_k_policy = DecisionPolicy(threshold, calibration, refer_band, rule=rule, population=population,
+                                 by_references=tuple(sorted(thresholds_by_k.items())))
+    refer_bands = refer_bands_by_references(val_emb, val_set.writer, val_set.forged, by_k_policy, seed=config.seed)
     try:
         identification = open_set_report(val_emb, val_set.writer, val_set.forged,
                                          DecisionPolicy(threshold, calibration, refer_band, rule=rule,
@@ -132,7 +137,8 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
         identification = None
     metrics: dict = {"validation": report(val, threshold), "validation_writers": val_set.writer_names,
                      "validation_eer_threshold": eer_threshold, "decision_rules": rule_table,
-                     "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()}}
+                     "thresholds_by_references": {str(k): v for k, v in thresholds_by_k.items()},
+                     "refer_bands_by_references": {str(k): v for k, v in refer_bands.items()}}
     if evaluate_test and test_writers:
         test_set = split.prepare(test_writers, config, problems)
         test_emb = embed(network, test_set.canvases, "cpu")
@@ -195,20 +201,6 @@ def export(checkpoint: Path, out_dir: Path, name: str = "sigverify", evaluate_te
     )
     _write_folder(Path(out_dir), onnx_bytes, manifest, {POPULATION_NAME: population_bytes})
     return manifest
-
-
-REFER_TARGET = 0.05  # at most this share of forgeries accepted, or of genuine signatures rejected, outright
-REFER_BAND_LIMITS = (0.05, 0.35)
-
-
-def choose_refer_band(genuine: np.ndarray, forged: np.ndarray, threshold: float) -> float:
-    """The 'refer to a supervisor' band around the threshold, chosen on validation: wide enough that
-    at most 5% of skilled forgeries fall below it (accepted outright) and at most 5% of genuine
-    signatures above it (rejected outright), within 5-35% of the threshold."""
-    accept_below = threshold_for_far(genuine, forged, REFER_TARGET)
-    reject_above = float(np.quantile(genuine, 1.0 - REFER_TARGET))
-    wanted = max((threshold - accept_below) / threshold, (reject_above - threshold) / threshold)
-    return float(np.clip(wanted, *REFER_BAND_LIMITS))
 
 
 def _population_bytes(background: np.ndarray, whitening: np.ndarray | None,

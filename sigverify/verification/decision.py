@@ -61,24 +61,40 @@ class DecisionPolicy:
     #: ``thresholds_by_references``): one specimen says less about how the hand varies, so a genuine
     #: signature lies further from it, and the five-specimen threshold refused far more of them
     by_references: tuple[tuple[int, float], ...] = ()
+    #: (number of specimens, refer band) chosen on validation writers (manifest metrics
+    #: ``refer_bands_by_references``, verification/refer_band.py): with one specimen the account's own
+    #: spread is unknown, genuine and forged distances overlap more, and the band a supervisor looks at
+    #: is wider, so the verdict says how sure it can be
+    refer_bands: tuple[tuple[int, float], ...] = ()
 
     def with_threshold(self, threshold: float) -> "DecisionPolicy":
-        """One threshold for every number of specimens (a supervisor's choice)."""
+        """One threshold for every number of specimens (a supervisor's choice); the bands, a share of
+        the threshold, still widen with fewer specimens."""
         return replace(self, threshold=threshold, by_references=())
 
     def threshold_for(self, references: int) -> float:
         """The threshold for an account with this many specimens: the one chosen for it, between two
         chosen ones interpolated on the logarithm of the count, beyond them the nearest."""
-        known = sorted(self.by_references)
-        if not known or references < 1:
-            return self.threshold
-        if references <= known[0][0]:
-            return float(known[0][1])
-        for (k0, t0), (k1, t1) in zip(known, known[1:]):
-            if references <= k1:
-                share = math.log(references / k0) / math.log(k1 / k0)
-                return float(t0 + share * (t1 - t0))
-        return float(known[-1][1])
+        return _by_count(self.by_references, references, self.threshold)
+
+    def refer_band_for(self, references: int) -> float:
+        """The refer band for an account with this many specimens (interpolated as the threshold is)."""
+        return _by_count(self.refer_bands, references, self.refer_band)
+
+
+def _by_count(chosen: tuple[tuple[int, float], ...], references: int, default: float) -> float:
+    """A value chosen per number of specimens, for this number: between two chosen counts interpolated
+    on the logarithm of the count, beyond them the nearest; ``default`` when none was chosen."""
+    known = sorted(chosen)
+    if not known or references < 1:
+        return default
+    if references <= known[0][0]:
+        return float(known[0][1])
+    for (k0, v0), (k1, v1) in zip(known, known[1:]):
+        if references <= k1:
+            share = math.log(references / k0) / math.log(k1 / k0)
+            return float(v0 + share * (v1 - v0))
+    return float(known[-1][1])
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,8 @@ class Decision:
     verdict: str
     threshold: float
     threshold_score: float
+    #: the refer band applied (a share of the threshold), for this account's number of specimens
+    refer_band: float = 0.0
 
 
 def verdict_for(distance: float, threshold: float, refer_band: float) -> str:
@@ -141,13 +159,16 @@ def decide(query: np.ndarray, references: np.ndarray, policy: DecisionPolicy) ->
     distances = _identity_distances(query, references, policy)
     distance = account_distance(query, references, policy)
     score = float(policy.calibration.score(distance))
-    threshold = policy.threshold_for(len(np.atleast_2d(references)))
+    count = len(np.atleast_2d(references))
+    threshold = policy.threshold_for(count)
+    band = policy.refer_band_for(count)
     threshold_score = float(policy.calibration.score(threshold))
     return Decision(
         distances=tuple(float(d) for d in distances),
         distance=distance,
         score=score,
-        verdict=verdict_for(distance, threshold, policy.refer_band),
+        verdict=verdict_for(distance, threshold, band),
         threshold=threshold,
         threshold_score=threshold_score,
+        refer_band=band,
     )

@@ -182,6 +182,8 @@ def test_badge_for_each_verdict(qtbot, world, tmp_path, factor, verdict):
     assert f"lies {abs(decision.distance - decision.threshold) / decision.threshold:.0%} {side} the threshold" in why
     assert {"genuine": "it matches the specimens", "forged": "it does not match",
             "refer": "a supervisor decides"}[verdict] in why
+    count = len(decision.distances)  # the band applied, which widens with fewer specimens (issue 32)
+    assert f"the refer band (±{decision.refer_band:.0%} with {count} specimen" in why and decision.refer_band > 0
     assert win.result_panel.badge.toolTip() == ""  # nothing pops up over the signature
     save_screenshot(win, f"02-result-{verdict}")
 

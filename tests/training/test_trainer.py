@@ -215,7 +215,7 @@ def test_early_stopping_ends_a_run_that_no_longer_improves(tiny_dataset, tmp_pat
 
 
 def test_refer_band_covers_the_validation_overlap_within_limits():
-    from sigverify.training.export import REFER_BAND_LIMITS, choose_refer_band
+    from sigverify.verification.refer_band import REFER_BAND_LIMITS, choose_refer_band
 
     rng = np.random.default_rng(0)
     genuine, forged = rng.normal(1.0, 0.1, 2000), rng.normal(1.5, 0.1, 2000)

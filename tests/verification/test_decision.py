@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sigverify.verification.calibration import LogisticCalibration, fit_logistic
-from sigverify.verification.decision import (DecisionPolicy, aggregate, decide, distances_to_references,
-                                              verdict_for)
+from sigverify.verification.decision import (FORGED, REFER, DecisionPolicy, aggregate, decide,
+                                              distances_to_references, verdict_for)
 from sigverify.verification.protocol import n_way_one_shot, report, verification_distances
 
 POLICY = DecisionPolicy(threshold=1.0, calibration=LogisticCalibration(slope=8.0, midpoint=1.0), refer_band=0.1)
@@ -172,3 +172,53 @@ def test_the_shipped_manifest_gives_each_number_of_specimens_its_threshold():
     chosen = {int(k): v for k, v in manifest.metrics["thresholds_by_references"].items()}
     policy = manifest.policy
     assert policy.threshold_for(1) == chosen[1] and policy.threshold_for(5) == chosen[5] == manifest.threshold
+
+
+def test_with_one_specimen_the_refer_band_is_wider_and_the_decision_says_which_applied():
+    """Issue 32: with one specimen the account's own spread is unknown, so fewer cases are decided
+    outright: a distance five specimens decide is referred with one."""
+    policy = replace(POLICY, threshold=1.0, by_references=(), refer_band=0.05, refer_bands=((1, 0.15), (5, 0.05)))
+    assert policy.refer_band_for(1) == 0.15 and policy.refer_band_for(5) == 0.05 and policy.refer_band_for(9) == 0.05
+    assert 0.05 < policy.refer_band_for(2) < 0.15
+    query = np.array([1.10, 0.0, 0.0, 0.0])  # 1.10 from every reference at the origin
+    one, five = np.zeros((1, 4)), np.zeros((5, 4))
+    with_one, with_five = decide(query, one, policy), decide(query, five, policy)
+    assert (with_one.verdict, with_one.refer_band) == (REFER, 0.15)
+    assert (with_five.verdict, with_five.refer_band) == (FORGED, 0.05)
+    # without bands per number, the one band holds for every number (older manifests)
+    assert decide(query, one, replace(policy, refer_bands=())).verdict == FORGED
+
+
+def test_refer_bands_chosen_on_validation_widen_with_fewer_specimens():
+    """Chosen as export chooses them (each number of specimens at its own EER threshold): one specimen
+    tells less about the writer, genuine and forged distances overlap more, the band is wider."""
+    from sigverify.verification.metrics import eer
+    from sigverify.verification.refer_band import REFER_BAND_LIMITS, refer_bands_by_references
+
+    rng = np.random.default_rng(0)
+    vectors, writer, forged = [], [], []
+    for w, centre in enumerate(rng.normal(size=(30, 16))):
+        for is_forged, count in ((False, 12), (True, 6)):
+            shift = 0.35 * rng.normal(size=16) if is_forged else 0.0  # a forger's own way of writing it
+            vectors.append(centre + shift + 0.15 * rng.normal(size=(count, 16)))
+            writer += [w] * count
+            forged += [is_forged] * count
+    vectors = np.concatenate(vectors)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    writer, forged = np.array(writer), np.array(forged)
+    thresholds = tuple((k, eer(d.genuine, d.skilled)[1]) for k in (1, 5)
+                       for d in [verification_distances(vectors, writer, forged, k_refs=k, repeats=5)])
+    policy = replace(POLICY, threshold=thresholds[1][1], by_references=thresholds)
+    bands = refer_bands_by_references(vectors, writer, forged, policy, references=(1, 5))
+    assert set(bands) == {1, 5}
+    assert REFER_BAND_LIMITS[0] <= bands[5] < bands[1] <= REFER_BAND_LIMITS[1], bands
+
+
+def test_the_shipped_manifest_refers_more_with_one_specimen_than_with_five():
+    from sigverify.inference.manifest import load_manifest
+    from sigverify.paths import shipped_model_dir
+
+    manifest = load_manifest(shipped_model_dir())
+    chosen = {int(k): v for k, v in manifest.metrics["refer_bands_by_references"].items()}
+    policy = manifest.policy
+    assert policy.refer_band_for(1) == chosen[1] > policy.refer_band_for(5) == chosen[5]
