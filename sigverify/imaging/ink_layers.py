@@ -11,6 +11,10 @@ Which ink is the pen: a pen's stroke is among the densest inks on a document (ba
 pens are far denser than a security tint or a stamp pad's ink), so the inks kept are the densest and
 every ink at least ``PEN_DENSITY_SHARE`` as dense (a blue pen beside black print). A stamp in the
 pen's own colour cannot be separated this way: the quality check (document.py) refers those.
+
+Unmixing is not exact where a photo's blur or a JPEG mixed an ink with the paper: what it leaves of
+an ink taken out (pale dashes along a guilloche's lines, a stamp's rim) is taken off too
+(``without_remnants``), as no pen's stroke is that faint beside the page's own pen and print.
 """
 
 from __future__ import annotations
@@ -134,8 +138,45 @@ def pen_grey(image: np.ndarray) -> tuple[np.ndarray, dict]:
     if inked.size:
         pen_density[inked] = _pen_share(flat[inked], [inks[i][0] for i in pen], [inks[i][0] for i in others])
     grey = _to_grey(without_background(pen_density.reshape(rgb.shape[:2])))
+    if len(pen) < len(inks):
+        grey = without_remnants(grey)
     return grey, {"inks": len(inks), "removed": len(inks) - len(pen),
                   "pen": [inks[i][0].round(3).tolist() for i in pen]}
+
+
+#: an ink mark whose darkest pixel is lighter than this share of the page's pen and print is what
+#: unmixing leaves of an ink taken out (a blurred guilloche line's rim, a stamp's edge), not pen
+REMNANT_SHARE = 0.45
+#: ... but a mark this dark (grey levels below the paper) is pen, however black the print beside it:
+#: a light ballpoint is half as dark as black print and must not be taken for a remnant
+PEN_FLOOR = 90
+#: grey levels below the paper from which a pixel belongs to a mark at all
+MARK_DARKNESS = 14
+
+
+def without_remnants(grey: np.ndarray) -> np.ndarray:
+    """The pen grey without the faint marks that unmixing leaves where another ink was taken out.
+
+    Where a photo's blur or a JPEG mixed a security pattern's fine lines with the paper, their
+    colour is no longer clearly theirs and a little of it is given to the pen: rows of pale dashes
+    over the whole pattern, which the signature finder read as handwriting (a box around the
+    pattern, or a signature's box stretched over it). A pen's stroke has a core nearly half as
+    dark as the page's darkest pen and print, or 90 grey levels below the paper; such a remnant has
+    none. Only marks apart from the pen are taken: a remnant touching a stroke stays with it."""
+    darkness = 255 - grey.astype(np.int16)
+    marked = darkness >= MARK_DARKNESS
+    if not marked.any():
+        return grey
+    cut = min(REMNANT_SHARE * float(np.percentile(darkness[marked], 90)), PEN_FLOOR)
+    count, labels = cv2.connectedComponents(marked.astype(np.uint8), connectivity=8)
+    faint = np.ones(count, bool)  # a mark with no pixel as dark as the cut
+    faint[np.unique(labels[darkness >= cut])] = False
+    faint[0] = False
+    if not faint.any():
+        return grey
+    out = grey.copy()
+    out[faint[labels]] = 255
+    return out
 
 
 def _pen_share(x: np.ndarray, pens: list[np.ndarray], others: list[np.ndarray]) -> np.ndarray:
