@@ -132,13 +132,39 @@ def test_direct_edits_of_data_rows_are_named(bank, statement, words):
     _broken(bank, *words)
 
 
+def _anchor_files(tmp_path):
+    """The anchor itself and the note of heads about to be committed beside it (store/anchor.py)."""
+    files = sorted((tmp_path / "home" / "audit-anchors").glob("*.json"))
+    noted = [f for f in files if f.name.endswith(".expected.json")]
+    return [f for f in files if f not in noted][0], noted[0]
+
+
 def test_an_altered_anchor_file_is_seen(bank, tmp_path):
-    anchor = next((tmp_path / "home" / "audit-anchors").glob("*.json"))
+    anchor, _ = _anchor_files(tmp_path)  # not the notes beside it, whichever the folder lists first
     data = json.loads(anchor.read_text())
     data["record"] = 1
     data["hash"] = hashlib.sha256(b"x").hexdigest()
     anchor.write_text(json.dumps(data))
     _broken(bank, "not written by SigVerify")
+
+
+def test_a_record_appended_and_noted_beside_the_anchor_without_the_key_is_seen(bank, tmp_path):
+    """An attacker who reads the code appends a correctly chained record (a verdict nobody gave) and
+    notes its head beside the anchor, as SigVerify does just before a commit; without this computer's
+    key the note's seal is copied from another note, so it vouches for nothing."""
+    _, noted = _anchor_files(tmp_path)
+    with sqlite3.connect(bank["db"]) as conn:
+        at, actor, role, subject, prev = conn.execute(
+            "SELECT at, actor, role, subject, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        record_id = conn.execute("SELECT max(id) FROM audit").fetchone()[0] + 1
+        details = '{"verdict":"genuine"}'
+        digest = audit_chain.record_hash(record_id, at, actor, role, "verification", subject, details, prev)
+        conn.execute("INSERT INTO audit (id, at, actor, role, action, subject, details, prev_hash, hash) "
+                     "VALUES (?, ?, ?, ?, 'verification', ?, ?, ?, ?)",
+                     (record_id, at, actor, role, subject, details, prev, digest))
+    notes = json.loads(noted.read_text())
+    noted.write_text(json.dumps(notes + [dict(notes[-1], record=record_id, hash=digest)]))
+    _broken(bank, "added after")
 
 
 def test_a_restored_backup_is_reported_until_a_supervisor_reanchors(bank, tmp_path):
