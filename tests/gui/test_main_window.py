@@ -185,6 +185,9 @@ def test_badge_for_each_verdict(qtbot, world, tmp_path, factor, verdict):
     count = len(decision.distances)  # the band applied, which widens with fewer specimens (issue 32)
     assert f"the refer band (±{decision.refer_band:.0%} with {count} specimen" in why and decision.refer_band > 0
     assert win.result_panel.badge.toolTip() == ""  # nothing pops up over the signature
+    label, table = win.result_panel.why, win.result_panel.table  # all its lines shown: the table took the last
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width())
+                    and label.geometry().bottom() < table.geometry().top(), timeout=3000)
     save_screenshot(win, f"02-result-{verdict}")
 
 
