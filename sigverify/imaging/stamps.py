@@ -75,21 +75,21 @@ def fitted_ring(ink: np.ndarray, x: float, y: float, r: float, reach: int = 4) -
     return float(cover[best]), float(cx[best]), float(cy[best]), float(rr[best])
 
 
-def rings(small_grey: np.ndarray, ink: np.ndarray) -> list[tuple[float, float, float, float]]:
-    """Round stamps' borders as boxes at search scale."""
+def rings(small_grey: np.ndarray, ink: np.ndarray) -> list[tuple[float, float, float]]:
+    """Round stamps' borders as circles (centre x, y and radius) at search scale."""
     shortest = min(ink.shape)
     circles = cv2.HoughCircles(cv2.GaussianBlur(small_grey, (0, 0), 1.2), cv2.HOUGH_GRADIENT, dp=1.5, minDist=10,
                                param1=80, param2=20, minRadius=max(8, int(0.07 * shortest)),
                                maxRadius=max(9, int(0.3 * ink.shape[0])))
-    found: list[tuple[float, float, float, float]] = []
+    found: list[tuple[float, float, float]] = []
     for x, y, r in ([] if circles is None else circles[0][:PROPOSALS]):
-        if any(abs(x - fx - fr) < fr * 0.3 and abs(y - fy - fr) < fr * 0.3 for fx, fy, fr, _ in found):
+        if any(abs(x - fx) < fr * 0.3 and abs(y - fy) < fr * 0.3 for fx, fy, fr in found):
             continue  # a proposal on a ring already found
         if ring_cover(ink, x, y, r) < 0.4:
             continue  # nothing ring-like here worth fitting
         cover, cx, cy, cr = fitted_ring(ink, x, y, r)
         if cover >= COVERED and cr >= SMALLEST_RING * shortest and stamp_inside(ink, cx, cy, cr):
-            found.append((cx - cr, cy - cr, 2 * cr, 2 * cr))
+            found.append((cx, cy, cr))
     return found
 
 
@@ -299,9 +299,8 @@ def found_stamps(grey: np.ndarray) -> list[Stamp]:
     """The round and rectangular stamps on a pen-only grey page."""
     small, ink, scale = stamp_ink(grey)
     found = []
-    for x, y, w, _ in rings(small, ink):
-        cx, cy, r = (x + w / 2) / scale, (y + w / 2) / scale, w / 2 / scale
-        found.append(Stamp(_rounded((cx - r, cy - r, 2 * r, 2 * r)), ring=(cx, cy, r)))
+    for cx, cy, r in (np.array(circle) / scale for circle in rings(small, ink)):
+        found.append(Stamp(_rounded((cx - r, cy - r, 2 * r, 2 * r)), ring=(float(cx), float(cy), float(r))))
     _, ink, scale = stamp_ink(grey, 2 * SEARCH_WIDTH)
     for corners in frames(ink, max(12, int(0.09 * ink.shape[0]))):
         found.append(Stamp(_rounded(_bounds(corners / scale)), corners=corners / scale))
@@ -311,7 +310,3 @@ def found_stamps(grey: np.ndarray) -> list[Stamp]:
 def _rounded(box) -> tuple[int, int, int, int]:
     return tuple(int(round(v)) for v in box)  # type: ignore[return-value]
 
-
-def stamp_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (page pixels) of the round and rectangular stamps on a pen-only grey page."""
-    return [stamp.box for stamp in found_stamps(grey)]

@@ -66,13 +66,12 @@ class Manifest:
 
     @property
     def policy(self) -> DecisionPolicy:
-        chosen = self.metrics.get("thresholds_by_references", {})
-        by_references = tuple(sorted((int(k), float(v)) for k, v in chosen.items()))
-        bands = self.metrics.get("refer_bands_by_references", {})
-        refer_bands = tuple(sorted((int(k), float(v)) for k, v in bands.items()))
+        def by_references(key: str) -> tuple[tuple[int, float], ...]:  # chosen per number of specimens
+            return tuple(sorted((int(k), float(v)) for k, v in self.metrics.get(key, {}).items()))
+
         return DecisionPolicy(self.threshold, self.calibration, self.refer_band, self.aggregation,
                               self.decision_rule if self.population is not None else "mean", self.population,
-                              by_references, refer_bands)
+                              by_references("thresholds_by_references"), by_references("refer_bands_by_references"))
 
     @property
     def identification_threshold(self) -> float:

@@ -81,11 +81,12 @@ def decide_document(store, engine: EmbeddingEngine, actor: Actor, number: str, i
                          f"{reachable.reason}" + (f"; no valid specimen for {', '.join(missing)}" if missing else ""))
     embeddings = engine.embed_canvases(np.stack([engine.prepare(f.image) for f in found]))
     matches = []
+    policy = engine.manifest.policy  # built from the manifest on each read: once here
     for signature, embedding in zip(found, embeddings):
-        distances = {sid: account_distance(embedding, refs, engine.manifest.policy) for sid, refs in specimens.items()}
+        distances = {sid: account_distance(embedding, refs, policy) for sid, refs in specimens.items()}
         best = min(distances, key=distances.get)
         # what the paper did to the strokes (a stamp over them, …) is no evidence of forgery: a person looks
-        band = engine.manifest.policy.refer_band_for(len(specimens[best]))  # wider with fewer specimens
+        band = policy.refer_band_for(len(specimens[best]))  # wider with fewer specimens
         verdict = REFER if signature.problems else verdict_for(distances[best], threshold, band)
         matches.append(SignatureMatch(signature.box, best, people[best].name, float(distances[best]), threshold,
                                       verdict, signature.problems))

@@ -7,8 +7,13 @@ import cv2
 import numpy as np
 import pytest
 
-from sigverify.imaging.stamps import stamp_boxes
+from sigverify.imaging.stamps import found_stamps
 from sigverify.synthetic import SyntheticWriter
+
+
+def stamp_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The found stamps' boxes (page pixels)."""
+    return [stamp.box for stamp in found_stamps(grey)]
 
 
 def _paper_with_signature(seed: int) -> np.ndarray:
