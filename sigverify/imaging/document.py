@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from sigverify.errors import NoSignatureError, SigVerifyError
-from sigverify.imaging.ink_layers import pen_grey
+from sigverify.imaging.ink_layers import PEN_DENSITY_SHARE, PHOTO_PEN_DENSITY_SHARE, pen_grey
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
 from sigverify.imaging.photo import corners_of, flattened, outside_of, paper_region, warped_box
 from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
@@ -164,7 +164,7 @@ class DocumentPage:
             self._unwarp = np.linalg.inv(self._warp)
             photo_grey = to_grayscale(pixels)
             region = paper_region(photo_grey)
-        grey, self.inks = pen_grey(pixels)
+        grey, self.inks = pen_grey(pixels, PHOTO_PEN_DENSITY_SHARE if corners is not None else PEN_DENSITY_SHARE)
         self.bitonal = is_bitonal(grey)
         if not self.bitonal:
             outside = outside_of(region, photo_grey.shape)
