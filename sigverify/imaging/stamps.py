@@ -83,14 +83,40 @@ def rings(small_grey: np.ndarray, ink: np.ndarray) -> list[tuple[float, float, f
                                maxRadius=max(9, int(0.3 * ink.shape[0])))
     found: list[tuple[float, float, float]] = []
     for x, y, r in ([] if circles is None else circles[0][:PROPOSALS]):
-        if any(abs(x - fx) < fr * 0.3 and abs(y - fy) < fr * 0.3 for fx, fy, fr in found):
-            continue  # a proposal on a ring already found
+        if any(abs(x - fx) < fr * 0.3 and abs(y - fy) < fr * 0.3 or np.hypot(x - fx, y - fy) + r <= 1.1 * fr
+               for fx, fy, fr in found):
+            continue  # a proposal on a ring already found, or inside it (its inner ring, its lettering)
         if ring_cover(ink, x, y, r) < 0.4:
             continue  # nothing ring-like here worth fitting
         cover, cx, cy, cr = fitted_ring(ink, x, y, r)
         if cover >= COVERED and cr >= SMALLEST_RING * shortest and stamp_inside(ink, cx, cy, cr):
-            found.append((cx, cy, cr))
+            found.append(outermost_ring(ink, cx, cy, cr))
     return found
+
+
+#: a found ring's rim is looked for this share of its radius around it, on a grid of this many steps
+RIM_REACH, RIM_STEPS = 0.25, 13
+#: circles this close to the best cover there are equally good rims
+RIM_TIE = 0.03
+
+
+def outermost_ring(ink: np.ndarray, x: float, y: float, r: float) -> tuple[float, float, float]:
+    """The stamp's rim near a found ring: the widest circle around it covered as well as any. A
+    proposal can settle on a circle that runs along the rim at the top and over the lettering and
+    the inner ring below; painting out the band of that circle left the lower rim, which stretched
+    the signature's box down to it."""
+    steps = np.linspace(-RIM_REACH * r, RIM_REACH * r, RIM_STEPS)
+    dx, dy, dr = (a.ravel() for a in np.meshgrid(steps, steps, steps, indexing="ij"))
+    cx, cy, rr = x + dx, y + dy, np.maximum(r + dr, 1)
+    px = np.clip((cx[:, None] + rr[:, None] * np.cos(_ANGLES)).astype(int), 0, ink.shape[1] - 1)
+    py = np.clip((cy[:, None] + rr[:, None] * np.sin(_ANGLES)).astype(int), 0, ink.shape[0] - 1)
+    cover = ink[py, px].mean(1)
+    good = np.nonzero(cover >= max(COVERED, float(cover.max()) - RIM_TIE))[0]
+    if not good.size:
+        return x, y, r
+    widest = good[np.argmax(rr[good])]
+    _, fx, fy, fr = fitted_ring(ink, float(cx[widest]), float(cy[widest]), float(rr[widest]), reach=2)
+    return fx, fy, fr
 
 
 def _annulus_share(ink: np.ndarray, x: float, y: float, inner: float, outer: float) -> float:
@@ -153,17 +179,100 @@ def frames(ink: np.ndarray, shortest: int) -> list[np.ndarray]:
     run side by side at right angles, joined at their far ends by a fourth (a rectangular stamp's
     frame; a hand draws no such thing). Each side is followed from one found side rather than
     from two found by Hough: where a signature's strokes cross a side, Hough gives it in pieces."""
-    segments = cv2.HoughLinesP(ink * 255, 1, np.pi / 180, threshold=shortest, minLineLength=shortest, maxLineGap=3)
-    if segments is None:
+    ink = _without_field_lines(ink)
+    raw = _straight_segments(ink, shortest)
+    if not len(raw):
         return []
-    raw = segments.reshape(-1, 4).astype(np.float64)  # (N, 1, 4) in OpenCV 4, (N, 4) in 5
-    longest = raw[np.argsort(-np.hypot(raw[:, 2] - raw[:, 0], raw[:, 3] - raw[:, 1]), kind="stable")[:MOST_SIDES]]
+    longest = raw[np.argsort(-np.hypot(raw[:, 2] - raw[:, 0], raw[:, 3] - raw[:, 1]), kind="stable")]
     found: list[np.ndarray] = []
-    for x0, y0, x1, y1 in (extended(ink, *s) for s in longest):
+    followed: set = set()
+    for segment in _distinct(longest)[:MOST_SIDES]:
+        x0, y0, x1, y1 = extended(ink, *segment)
+        if (side := _grid_key((x0, y0, x1, y1))) in followed:  # a thick side gives several pieces
+            continue
+        followed.add(side)
         for corners in _frame_on(ink, np.array([x0, y0]), np.array([x1, y1]), shortest):
             if not any(_overlap_share(_bounds(corners), _bounds(other)) > 0.5 for other in found):
                 found.append(corners)
     return found
+
+
+#: a straight level run this share of the page wide is a printed field line, never a stamp's side
+FIELD_LINE = 0.25
+
+
+def _without_field_lines(ink: np.ndarray) -> np.ndarray:
+    """The ink without the page's long level lines, but where something crosses them: a field line
+    under a Devanagari signature's headline made a wide "frame" of headline, line and two letters'
+    verticals, and a stamp's side that crosses a line must not be cut there."""
+    line = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(2, int(FIELD_LINE * ink.shape[1]))), np.uint8))
+    rest = ink & (1 - line)
+    crossing = line & cv2.dilate(rest, np.ones((2 * SIDE_REACH + 1, 1), np.uint8))  # where a side crosses it
+    return rest | crossing
+
+
+def _grid_key(segment) -> tuple:
+    """A segment's ends on a SIDE_REACH grid, its direction ignored: pieces this close are one side."""
+    a, b = tuple(int(round(v / SIDE_REACH)) for v in segment[:2]), tuple(int(round(v / SIDE_REACH)) for v in segment[2:])
+    return min(a, b), max(a, b)
+
+
+def _distinct(segments: np.ndarray) -> np.ndarray:
+    """The segments in their order, without repeats found again by an overlapping tile or along a
+    thick line."""
+    seen: set = set()
+    keep = []
+    for i, segment in enumerate(segments):
+        key = _grid_key(segment)
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return segments[keep]
+
+
+#: besides the whole page, straight strokes are looked for in tiles this many times the shortest
+#: side across, overlapping by half: on the whole page the probabilistic Hough transform lets a
+#: thick slanted side's pixels go to short, rejected pieces and never reports the side
+TILE = 6
+
+
+def _straight_segments(ink: np.ndarray, shortest: int) -> np.ndarray:
+    """(N, 4) straight pieces of ink (x0, y0, x1, y1) at least ``shortest`` long."""
+    def hough(part: np.ndarray) -> np.ndarray:
+        found = cv2.HoughLinesP(part * 255, 1, np.pi / 180, threshold=shortest, minLineLength=shortest, maxLineGap=3)
+        return np.zeros((0, 4)) if found is None else found.reshape(-1, 4).astype(np.float64)  # (N, 1, 4) in OpenCV 4
+
+    whole = hough(ink)
+    pieces = []
+    tile = TILE * shortest
+    h, w = ink.shape
+    for y in range(0, max(1, h - tile // 2), tile // 2):
+        for x in range(0, max(1, w - tile // 2), tile // 2):
+            part = ink[y:y + tile, x:x + tile]
+            if part.any():
+                pieces.append(hough(np.ascontiguousarray(part)) + [x, y, x, y])
+    if not pieces:
+        return whole
+    tiled = np.concatenate(pieces)
+    return np.concatenate([whole, tiled[~_on_any(tiled, whole)]])
+
+
+def _on_any(segments: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Which segments lie along one of ``lines`` (both ends within SIDE_REACH / 2 of it): a tile's
+    piece of a side the whole page already gave."""
+    if not len(lines) or not len(segments):
+        return np.zeros(len(segments), bool)
+    a, b = lines[:, :2], lines[:, 2:]
+    ab = b - a
+    length2 = np.maximum((ab ** 2).sum(1), 1e-9)
+
+    def distance(points: np.ndarray) -> np.ndarray:  # (M, N): each point to each line segment
+        t = np.clip(((points[:, None, :] - a[None]) * ab[None]).sum(2) / length2[None], 0, 1)
+        nearest = a[None] + t[..., None] * ab[None]
+        return np.linalg.norm(points[:, None, :] - nearest, axis=2)
+
+    near = SIDE_REACH / 2
+    return ((distance(segments[:, :2]) <= near) & (distance(segments[:, 2:]) <= near)).any(axis=1)
 
 
 #: a frame's longer side is at least this many times the shortest side looked for (about half an
@@ -207,29 +316,43 @@ def _frame_on(ink: np.ndarray, a: np.ndarray, b: np.ndarray, shortest: int) -> l
 
 def _ends_at_corners(ink: np.ndarray, a: np.ndarray, b: np.ndarray, shift: np.ndarray) -> bool:
     """A stamp's sides stop at its corners; a field line, a script's headline or a grey photo's
-    paper runs on past them (such "frames" were found in Devanagari signatures and camera photos)."""
+    paper runs on past them (such "frames" were found in Devanagari signatures and camera photos).
+    A signature's strokes may cross near a corner or two of a stamp's oblong and run on there, but
+    not along both ends of one side, as a line drawn through the frame does."""
     corners = [a, b, b + shift, a + shift]
-    running_on = 0
+    runs_on = np.zeros((4, 4), bool)  # [i, j]: the side from corner j runs on past corner i
     for i, corner in enumerate(corners):
-        for neighbour in (corners[i - 1], corners[(i + 1) % 4]):
-            side = corner - neighbour
+        for j in ((i - 1) % 4, (i + 1) % 4):
+            side = corner - corners[j]
             length = float(np.linalg.norm(side))
             unit = side / length
             beyond = corner + unit * np.array([[EXTENSION_START], [EXTENSION_START + EXTENSION * length]])
             across = np.array([-unit[1], unit[0]])  # the corner is only known to within SIDE_REACH
-            running_on += any(_covered(ink, beyond[0] + k * across, beyond[1] + k * across) > 0.5
-                              for k in range(-SIDE_REACH, SIDE_REACH + 1, 2))
-            if running_on > RUNNING_ON:  # a stroke of the signature may cross the frame at one corner
-                return False
-    return True
+            runs_on[i, j] = any(_covered(ink, beyond[0] + k * across, beyond[1] + k * across) > 0.5
+                                for k in range(-SIDE_REACH, SIDE_REACH + 1, 2))
+    crossed = np.nonzero(runs_on.any(axis=1))[0]
+    if (runs_on & runs_on.T).any() or len(crossed) > RUNNING_ON:  # a line through, or strokes all round
+        return False
+    if len(crossed) < 2:
+        return True
+    # two corners: opposite ones (strokes crossing the oblong), not the two ends of one side (a
+    # headline running on at one, a letter's stroke at the other), and a stamp's wide oblong
+    sides = sorted((float(np.linalg.norm(b - a)), float(np.linalg.norm(shift))))
+    return crossed[1] - crossed[0] == 2 and sides[1] >= CROSSED_FRAME_ASPECT * sides[0]
 
 
 #: past a corner, the stretch of a side's line that must be mostly paper: from this many search
 #: pixels (the other side's thickness and the corner's rounding) for this share of the side's length
 EXTENSION_START = 2 * SIDE_REACH
 EXTENSION = 0.2
-#: of a frame's eight side ends, this many may run on (a line running through runs on at two)
-RUNNING_ON = 1
+#: of a frame's four corners, this many may have a side running on past them (strokes crossing
+#: near a corner run on along one or both of its sides), if two then opposite ones; a side running
+#: on at both its ends is a line through the "frame", never a stamp's
+RUNNING_ON = 2
+#: a frame run on past two of its corners is taken for a stamp only when it is a stamp's wide
+#: oblong ("PAID", "RECEIVED"): the box of a Devanagari letter between its headline and the field
+#: line, a vertical rising above it, is about as high as wide
+CROSSED_FRAME_ASPECT = 1.6
 
 
 def _cumulative_cover(ink: np.ndarray, start: np.ndarray, step: np.ndarray, along: np.ndarray,
