@@ -32,16 +32,27 @@ def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
 
 def finished_run(last: Path, wanted) -> dict | None:
     """The checkpoint at ``last`` when it is a finished run of exactly these settings (every setting
-    but where it was written and how many threads ran it), else None: a rerun keeps it."""
+    but where it was written, how many threads ran it and its time budget), else None: a rerun keeps it."""
+    state = _same_run(last, wanted)
+    return state if state is not None and len(state.get("history", [])) == wanted.epochs else None
+
+
+def interrupted_run(last: Path, wanted) -> dict | None:
+    """The checkpoint at ``last`` when it is an unfinished run of exactly these settings (stopped by a
+    cancel, a time budget, a closed session): a rerun resumes it instead of starting over."""
+    state = _same_run(last, wanted)
+    return state if state is not None and 0 < len(state.get("history", [])) < wanted.epochs else None
+
+
+def _same_run(last: Path, wanted) -> dict | None:
     if not last.is_file():
         return None
     state = torch.load(last, map_location="cpu", weights_only=False)
     done = checkpoint_config(state)
-    ignored = {"dataset", "datasets", "out_dir", "resume", "threads"}
+    ignored = {"dataset", "datasets", "out_dir", "resume", "threads", "time_budget_s"}
     folders = [sorted(map(os.path.realpath, c.dataset_folders)) for c in (done, wanted)]
     settings = [f.name for f in fields(wanted) if f.name not in ignored]
-    same = (len(state.get("history", [])) == wanted.epochs and folders[0] == folders[1]
-            and all(getattr(done, key) == getattr(wanted, key) for key in settings))
+    same = folders[0] == folders[1] and all(getattr(done, key) == getattr(wanted, key) for key in settings)
     return state if same else None
 
 

@@ -3,7 +3,8 @@
 The shipped model is made in three steps (a long run on the union, a fine-tune from it, snapshot
 averaging from that). A recipe file names them so one command reproduces the model, in one
 process, exporting once at the end instead of after every step. A stage that already finished
-with the same settings is kept, so an interrupted recipe continues where it stopped.
+with the same settings is kept, and one that was cut short goes on from its last whole epoch, so
+an interrupted recipe continues where it stopped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from sigverify.errors import SigVerifyError
-from sigverify.training.averaging import average_snapshots, finished_run
+from sigverify.training.averaging import average_snapshots, finished_run, interrupted_run
 from sigverify.training.trainer import Progress, TrainConfig, split_dataset, train
 
 
@@ -84,7 +85,12 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
         if finished_run(last, config) is not None and (last.parent / "best.pt").is_file():
             log(f"stage {number}: kept from {last.parent}")
         else:
-            log(f"stage {number}: {config.epochs} epochs" + (f" from {previous}" if previous else ""))
+            interrupted = interrupted_run(last, config)
+            if interrupted is not None:  # a cancelled or cut-off stage goes on from its last whole epoch
+                config = replace(config, resume=str(last))
+                log(f"stage {number}: continuing after epoch {len(interrupted['history'])} of {config.epochs}")
+            else:
+                log(f"stage {number}: {config.epochs} epochs" + (f" from {previous}" if previous else ""))
             result = train(config, progress=progress)
             if result.status != "finished" or result.best_checkpoint is None:
                 raise SigVerifyError(f"stage {number} ended as {result.status}; the recipe stops here "

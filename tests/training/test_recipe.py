@@ -76,6 +76,26 @@ def test_an_edited_stage_is_trained_again(data, tmp_path, capsys):
     assert not (out / "average").exists()
 
 
+
+def test_a_stage_cut_short_goes_on_from_its_last_epoch(data, tmp_path, capsys):
+    """A 3-hour recipe cut off in its first stage (a time budget here; a cancel or a closed session
+    alike) started that stage over on the next run; it now resumes it, keeping the epochs it had."""
+    recipe = _recipe(tmp_path, cycles=0)
+    first = json.loads((tmp_path / "first.json").read_text())
+    (tmp_path / "first.json").write_text(json.dumps({**first, "epochs": 3, "time_budget_s": 1e-6}))
+    out = tmp_path / "run"
+    assert main(["train", str(data), "--recipe", str(recipe), "--out", str(out), "--quiet"]) != 0
+    last = out / "stage1" / "checkpoints" / "last.pt"
+    cut = torch.load(last, weights_only=False)["history"]
+    assert len(cut) == 1
+    (tmp_path / "first.json").write_text(json.dumps({**first, "epochs": 3}))  # no budget this time
+    capsys.readouterr()
+    assert main(["train", str(data), "--recipe", str(recipe), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "stage 1: continuing after epoch 1 of 3" in printed
+    history = torch.load(last, weights_only=False)["history"]
+    assert len(history) == 3 and history[0] == cut[0]  # the first epoch was not trained again
+
 def test_a_recipe_can_hand_over_the_last_checkpoint_instead_of_the_best(data, tmp_path, capsys):
     recipe = _recipe(tmp_path, cycles=1, hand_over="last")
     out = tmp_path / "run"
