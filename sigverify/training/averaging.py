@@ -33,18 +33,12 @@ def _bn_batches(canvases: np.ndarray, count: int = 4096, batch: int = 128):
 def finished_run(last: Path, wanted) -> dict | None:
     """The checkpoint at ``last`` when it is a finished run of exactly these settings (every setting
     but where it was written, how many threads ran it and its time budget), else None: a rerun keeps it."""
-    state = _same_run(last, wanted)
+    state = same_run(last, wanted)
     return state if state is not None and len(state.get("history", [])) == wanted.epochs else None
 
 
-def interrupted_run(last: Path, wanted) -> dict | None:
-    """The checkpoint at ``last`` when it is an unfinished run of exactly these settings (stopped by a
-    cancel, a time budget, a closed session): a rerun resumes it instead of starting over."""
-    state = _same_run(last, wanted)
-    return state if state is not None and 0 < len(state.get("history", [])) < wanted.epochs else None
-
-
-def _same_run(last: Path, wanted) -> dict | None:
+def same_run(last: Path, wanted) -> dict | None:
+    """The checkpoint at ``last`` when it is a run (finished or cut short) of exactly these settings."""
     if not last.is_file():
         return None
     state = torch.load(last, map_location="cpu", weights_only=False)

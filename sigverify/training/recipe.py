@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from sigverify.errors import SigVerifyError
-from sigverify.training.averaging import average_snapshots, finished_run, interrupted_run
+from sigverify.training.averaging import average_snapshots, same_run
 from sigverify.training.trainer import Progress, TrainConfig, split_dataset, train
 
 
@@ -82,13 +82,14 @@ def run_recipe(recipe: Recipe, datasets: list[str], out: Path, progress: Progres
                          init_weights=str(previous) if previous else stage.init_weights, **(overrides or {}))
         stage_started = time.perf_counter()
         last = Path(config.out_dir) / "last.pt"
-        if finished_run(last, config) is not None and (last.parent / "best.pt").is_file():
+        done = same_run(last, config)  # the stage's checkpoint is read once
+        epochs_done = len(done.get("history", [])) if done is not None else 0
+        if epochs_done == config.epochs and (last.parent / "best.pt").is_file():
             log(f"stage {number}: kept from {last.parent}")
         else:
-            interrupted = interrupted_run(last, config)
-            if interrupted is not None:  # a cancelled or cut-off stage goes on from its last whole epoch
+            if 0 < epochs_done < config.epochs:  # a cancelled or cut-off stage goes on from its last whole epoch
                 config = replace(config, resume=str(last))
-                log(f"stage {number}: continuing after epoch {len(interrupted['history'])} of {config.epochs}")
+                log(f"stage {number}: continuing after epoch {epochs_done} of {config.epochs}")
             else:
                 log(f"stage {number}: {config.epochs} epochs" + (f" from {previous}" if previous else ""))
             result = train(config, progress=progress)
