@@ -1,5 +1,5 @@
-"""Stamps in the pen's tone are found where a pad inked them unevenly and lightly (imaging/stamps.py);
-a signature's own loops and a field line are not stamps."""
+"""Stamps in the pen's tone are found where a pad inked them unevenly and lightly (imaging/stamps.py,
+stamp_frames.py); a signature's own loops and a field line are not stamps."""
 
 from __future__ import annotations
 
@@ -148,11 +148,11 @@ def test_a_headline_over_a_field_line_with_strokes_at_its_corners_is_no_stamp(mo
     """Strokes may cross a stamp's frame at a corner or two; a headline, the letters' verticals and
     the field line under them make such a "frame" (genuine Devanagari signatures were referred for a
     stamp): the field line is no side of a stamp."""
-    import sigverify.imaging.stamps as stamps
+    import sigverify.imaging.stamp_frames as stamp_frames
 
     page = _headline_over_a_field_line()
     assert stamp_boxes(page) == []
-    monkeypatch.setattr(stamps, "_without_field_lines", lambda ink: ink)
+    monkeypatch.setattr(stamp_frames, "_without_field_lines", lambda ink: ink)
     assert stamp_boxes(page) != []  # what the field line made of it
 
 
