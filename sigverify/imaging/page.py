@@ -16,6 +16,7 @@ import numpy as np
 
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.field_lines import pen_on_lines, remove_form_lines
+from sigverify.imaging.glued_print import hidden_rows, stroke_width, strokes_through
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
 
@@ -194,6 +195,14 @@ def _page_ink(gray: np.ndarray, bitonal: bool = False) -> tuple[np.ndarray, np.n
     return (ink if bitonal else ink | pen_on_lines(gray, lines, ink)), lines
 
 
+#: a form's label is small print: its x-height at most this share of the page's height (6-8 point
+#: type on a cheque is 1.5-2%; a signature's letters are larger)
+LABEL_X_HEIGHT = 0.015
+#: a field line runs over at least this share of the label printed under it (a signature's own
+#: level stroke taken for a line, over a "row" in its loops, runs over part of it)
+LINE_OVER_LABEL = 0.8
+
+
 @dataclass(frozen=True)
 class PageInk:
     """A page's ink as connected components, and which of them look printed: worked out once per
@@ -221,35 +230,62 @@ class PageInk:
         outside = (left + width <= x) | (left >= x + w) | (top + height <= y) | (top >= y + h)
         return int((self.printed & outside).sum()) >= 3
 
-    def _glued_print(self, ink: np.ndarray, x: int, y: int) -> np.ndarray:
+    def _glued_print(self, x: int, y: int, width: int, height: int) -> np.ndarray:
         """Letters of a printed row that a stroke touches, so that they became one piece of ink with
-        the handwriting: within the row's band, the ink that does not carry on below it (a stroke
-        passing through does) is print. ``ink``: the box's ink, whose corner is (x, y) on the page."""
-        glued = np.zeros(ink.shape, bool)
-        height, width = ink.shape
-        for row in self.rows:
+        the handwriting: within the row's band, everything but the strokes passing through it
+        (_strokes_through) is print. For the box (x, y, width, height) on the page; the page's ink
+        around it says whether a stroke leaving a band carries on."""
+        glued = np.zeros((height, width), bool)
+        hidden = [TypeRow(left + x, right + x, int(y + baseline - 1.4 * x_height), y + baseline, 1.4 * x_height)
+                  for left, right, baseline, x_height in hidden_rows(
+                      self.labels[y:y + height, x:x + width] > 0, largest=max(5, int(LABEL_X_HEIGHT * self.labels.shape[0])))]
+        hidden = [row for row in hidden if self._labels_a_line(row)]
+        rows = (*self.rows, *hidden)
+        if not rows:
+            return glued
+        margin = int(2 * max(row.letter for row in rows)) + 2
+        y0 = max(0, y - margin)
+        ink = self.labels[y0:y + height + margin, x:x + width] > 0
+        stroke = stroke_width(ink)
+        for row in rows:
             # capitals and ascenders stand above the x-height letters the row may have been found by
             top, bottom = int(min(row.top, row.baseline - 1.5 * row.letter)) - 1 - y, row.baseline + 2 - y
             if bottom <= 0 or top >= height:
                 continue
             top, bottom = max(0, top), min(height, bottom)
             # the row goes on (its letters glued into the strokes) as far as its band holds ink
-            columns = ink[top:bottom].any(axis=0)
-            left, right = max(0, row.left - x), min(width, row.right - x)
+            columns = ink[top + y - y0:bottom + y - y0].any(axis=0)
             reach = int(3 * row.letter)
+            left, right = row.left - x, row.right - x  # the row may end just beside the box
+            if right < -reach or left > width + reach:
+                continue
+            left, right = min(max(0, left), width), max(min(width, right), 0)
             while left > 0 and columns[max(0, left - reach):left].any():
                 left = max(0, left - reach) + int(np.argmax(columns[max(0, left - reach):left]))
             while right < width and columns[right:right + reach].any():
                 right = right + len(columns[right:right + reach]) - int(np.argmax(columns[right:right + reach][::-1]))
             if right <= left:
                 continue
-            band = ink[top:bottom, left:right].astype(np.uint8)
-            count, pieces = cv2.connectedComponents(band, connectivity=8)
-            below = ink[bottom:min(height, bottom + 3), left:right].any(axis=0) if bottom < height else \
-                np.zeros(right - left, bool)
-            through = np.unique(pieces[-1][below & (pieces[-1] > 0)])
-            glued[top:bottom, left:right] |= (pieces > 0) & ~np.isin(pieces, through)
+            band = ink[top + y - y0:bottom + y - y0, left:right]
+            through = strokes_through(ink, top + y - y0, bottom + y - y0, left, right, row.letter, stroke)
+            glued[top:bottom, left:right] |= band & ~through
         return glued
+
+    def _labels_a_line(self, row: TypeRow) -> bool:
+        """Whether a row stands where a form's label does: under a field line (a few letters below
+        it, the line running over all of it) or at its end on its level ("Signature: ____"). A
+        "row" in a signature's own strokes (5% of clean specimen crops have six letters' feet and
+        heads on two lines) is not where a label is."""
+        if self.lines is None:
+            return False
+        x_height = row.letter / 1.4
+        reach = int(3 * x_height)
+        above = self.lines[max(0, int(row.baseline - 6 * x_height)):max(0, int(row.baseline - 1.5 * x_height)),
+                           row.left:row.right]
+        level = self.lines[max(0, int(row.baseline - x_height)):int(row.baseline + x_height) + 1]
+        beside = not level[:, row.left:row.right].any() and (level[:, max(0, row.left - reach):row.left].any()
+                                                             or level[:, row.right:row.right + reach].any())
+        return bool((above.size and above.any(axis=0).mean() >= LINE_OVER_LABEL) or beside)
 
     def without_print(self, image: np.ndarray, box: tuple[int, int, int, int], bitonal: bool = False) -> np.ndarray:
         """The box's pixels with the print inside it (a "Signature" label the strokes reach down
@@ -279,8 +315,10 @@ class PageInk:
         # the handwriting), its anti-aliased rows, the print: the model then sees the strokes on
         # bare paper as on a specimen scan, and preprocessing's own line rule has nothing to find
         kept = handwriting | (np.isin(labels, small) & (labels > 0))
-        kept &= ~self._glued_print(labels > 0, x, y)
+        glued = self._glued_print(x, y, piece.shape[1], piece.shape[0])
+        kept &= ~glued
         kept = cv2.dilate(kept.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # with the strokes' grey rims
+        kept &= ~glued  # (not the letters a stroke touches: the stroke's own path is its rim there)
         # but never a printed letter's own ink, however close a stroke passes
         kept &= ~type_marks | np.isin(labels, small)
         paper = np.median(piece[~kept], axis=0) if (~kept).any() else 255
