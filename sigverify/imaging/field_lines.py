@@ -39,6 +39,7 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) 
             stepped = cv2.morphologyEx(joined, cv2.MORPH_OPEN, long_kernel) & out.astype(np.uint8)
             # of which the line's own pieces, runs along the row (not a stroke's pixels crossing it)
             lines |= cv2.morphologyEx(stepped, cv2.MORPH_OPEN, np.ones((1, 15), np.uint8))
+            lines |= _broken_line(out.astype(np.uint8), joined, 2 * shape[0])
         lines = cv2.dilate(lines, np.ones((3, 3), np.uint8)).astype(bool)
         rest = (out & ~lines).astype(np.uint8)
         horizontal = shape[0] > 1  # then look above and below it, else left and right
@@ -47,6 +48,25 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) 
         after = cv2.dilate(rest, probe, anchor=(0, 0))
         out &= ~(lines & ~(before.astype(bool) & after.astype(bool)))
     return out
+
+
+#: a line broken by a black-and-white image's threshold: pieces at least this share of its length,
+#: gaps of at most this share of it between them
+BROKEN_PIECE = 1 / 6
+BROKEN_GAP = 1 / 24
+
+
+def _broken_line(mask: np.ndarray, joined: np.ndarray, length: int) -> np.ndarray:
+    """A long line in pieces: a clearing image's adaptive threshold opens gaps in a thin line where
+    a signature's dense strokes darken the neighbourhood it compares with (a 790-pixel signature
+    line came out in runs of 293, 292 and 193 pixels and was left under the strokes). Long straight
+    runs (of ``joined``, the rows beside each other joined: it may step a row) with short gaps
+    between them, ``length`` long in all; a Devanagari headline is no such thing."""
+    pieces = cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((1, max(2, int(BROKEN_PIECE * length))), np.uint8))
+    bridged = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, np.ones((1, max(2, int(BROKEN_GAP * length))), np.uint8))
+    whole = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    # the line's own pieces: runs along the row, not a stroke's pixels crossing it
+    return cv2.morphologyEx(whole & pieces & mask, cv2.MORPH_OPEN, np.ones((1, 15), np.uint8))
 
 
 def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
