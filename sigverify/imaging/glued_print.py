@@ -60,6 +60,9 @@ def strokes_through(ink: np.ndarray, top: int, bottom: int, left: int, right: in
     return kept
 
 
+#: rows are looked for only where the box is at most this share ink: a signature on paper is 4-9%;
+#: a photographed paper's mottle taken for ink (20-45%) has feet and tops on every line
+CLEAN_PAPER = 0.15
 #: a row of print hidden in a stroke: at least this many letters' feet on one baseline and tops on
 #: one x-height line, to a pixel, in one run of type
 HIDDEN_ROW_LETTERS = 6
@@ -71,10 +74,12 @@ def hidden_rows(ink: np.ndarray, smallest: int = 5, largest: int = 40) -> list[t
     ``ink`` (a box's), many short runs of letters' feet on one baseline and of their tops on one
     x-height line above it, each to a pixel or so, dense between them and sparse below. A hand seldom
     keeps both lines over six letters (5% of clean specimen crops do: the caller asks where the row
-    stands); a Devanagari headline is one long run, not many short ones. Each row as (left, right,
-    baseline, x-height)."""
+    stands); a Devanagari headline is one long run, not many short ones. None in a box whose
+    "ink" is mottle. Each row as (left, right, baseline, x-height)."""
     ink = ink.astype(bool)
     height = ink.shape[0]
+    if ink.mean() > CLEAN_PAPER:
+        return []
     feet = np.zeros(ink.shape, bool)
     feet[:-1] = ink[:-1] & ~ink[1:]
     heads = np.zeros(ink.shape, bool)
@@ -106,17 +111,24 @@ def hidden_rows(ink: np.ndarray, smallest: int = 5, largest: int = 40) -> list[t
 #: a row of type is this dense between its baseline and x-height line (the strokes crossing a
 #: signature's own lines are sparser) ...
 TYPE_DENSITY = 0.5
-#: ... and under its baseline (a third of a letter down: descenders only) at most this share of it
+#: ... and under its baseline (a third of a letter down: descenders only) and above its capitals
+#: at most this share of it
 UNDER_THE_FEET = 0.6
+#: capitals and ascenders reach this many x-heights above the baseline
+CAPITALS = 1.6
 
 
 def _dense_above_the_feet(ink: np.ndarray, baseline: int, letter: int) -> bool:
-    """Whether the ink steps down at the baseline as under a row of letters: dense between baseline
-    and x-height line, sparse just below (a signature's strokes run on across any line)."""
-    below = max(2, letter // 3)
+    """Whether the ink steps down at the baseline and above the capitals as a row of letters' does:
+    dense between baseline and x-height line, sparse just below it and above its capitals and
+    ascenders (a signature's strokes run on across any line; a photographed paper's mottle is as
+    dense everywhere)."""
+    band = max(2, letter // 3)
     letters = float(ink[baseline - letter + 1:baseline + 1].mean())
-    under = float(ink[baseline + 1:baseline + 1 + below].mean()) if baseline + 1 < ink.shape[0] else 0.0
-    return letters >= TYPE_DENSITY and under <= UNDER_THE_FEET * letters
+    under = float(ink[baseline + 1:baseline + 1 + band].mean()) if baseline + 1 < ink.shape[0] else 0.0
+    top = baseline - int(round(CAPITALS * letter))
+    over = float(ink[max(0, top - band):top].mean()) if top > 0 else 0.0
+    return letters >= TYPE_DENSITY and max(under, over) <= UNDER_THE_FEET * letters
 
 
 def _short_runs(line: np.ndarray, longest: int) -> np.ndarray:
