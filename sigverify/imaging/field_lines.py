@@ -15,8 +15,9 @@ ON_THE_LINE = 0.75
 BLACK_LINE = 40
 
 
-def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) -> np.ndarray:
-    """Drop long horizontal and vertical straight runs (boxes, baselines) from an ink mask.
+def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8, broken: bool = False) -> np.ndarray:
+    """Drop long horizontal and vertical straight runs (boxes, baselines) from an ink mask;
+    ``broken``: a black-and-white image's, whose lines the threshold broke into pieces (_broken_line).
 
     Where a stroke crosses a line (ink within ``reach`` pixels on both sides of it) the crossing
     stays: a signature written across its line would otherwise be cut in two, and the cut would
@@ -39,7 +40,8 @@ def remove_form_lines(mask: np.ndarray, fraction: float = 0.25, reach: int = 8) 
             stepped = cv2.morphologyEx(joined, cv2.MORPH_OPEN, long_kernel) & out.astype(np.uint8)
             # of which the line's own pieces, runs along the row (not a stroke's pixels crossing it)
             lines |= cv2.morphologyEx(stepped, cv2.MORPH_OPEN, np.ones((1, 15), np.uint8))
-            lines |= _broken_line(out.astype(np.uint8), joined, 2 * shape[0])
+            if broken:  # (on a grey page a signature's long flat stroke beside the line is no piece of it)
+                lines |= _broken_line(out.astype(np.uint8), joined, 2 * shape[0])
         lines = cv2.dilate(lines, np.ones((3, 3), np.uint8)).astype(bool)
         rest = (out & ~lines).astype(np.uint8)
         horizontal = shape[0] > 1  # then look above and below it, else left and right

@@ -60,9 +60,10 @@ def strokes_through(ink: np.ndarray, top: int, bottom: int, left: int, right: in
     return kept
 
 
-#: rows are looked for only where the box is at most this share ink: a signature on paper is 4-9%;
-#: a photographed paper's mottle taken for ink (20-45%) has feet and tops on every line
-CLEAN_PAPER = 0.15
+#: rows are looked for only where the box is at most this share ink: a signature's box on a cheque
+#: is at most 19% (validation writers, thick GPDS strokes); a photographed paper's mottle taken for
+#: ink (45% of a box) has feet and tops on every line
+CLEAN_PAPER = 0.25
 #: a row of print hidden in a stroke: at least this many letters' feet on one baseline and tops on
 #: one x-height line, to a pixel, in one run of type
 HIDDEN_ROW_LETTERS = 6
@@ -84,18 +85,19 @@ def hidden_rows(ink: np.ndarray, smallest: int = 5, largest: int = 40) -> list[t
     feet[:-1] = ink[:-1] & ~ink[1:]
     heads = np.zeros(ink.shape, bool)
     heads[1:] = ink[1:] & ~ink[:-1]
+    # each row's runs of feet (of heads), the rows beside it joined: a pixel's tolerance
+    feet_at, heads_at = _short_runs_by_row(_beside(feet), largest), _short_runs_by_row(_beside(heads), largest)
     rows: list[tuple[int, int, int, int]] = []
     taken = np.zeros(height, bool)
     for baseline in np.argsort(-feet.sum(axis=1), kind="stable"):
-        if taken[baseline] or baseline < smallest or feet[baseline].sum() < HIDDEN_ROW_LETTERS:
-            continue
-        feet_runs = _short_runs(feet[max(0, baseline - 1):baseline + 2].any(axis=0), largest)
-        if len(feet_runs) < HIDDEN_ROW_LETTERS:
+        if (taken[baseline] or baseline < smallest or feet[baseline].sum() < HIDDEN_ROW_LETTERS
+                or len(feet_at[baseline]) < HIDDEN_ROW_LETTERS):
             continue
         best = None
         for letter in range(smallest, min(largest, baseline) + 1):
-            line = heads[max(0, baseline - letter - 1):baseline - letter + 2].any(axis=0)
-            span = _chain(feet_runs, _short_runs(line, largest), letter)
+            if len(heads_at[baseline - letter]) < HIDDEN_ROW_LETTERS:
+                continue
+            span = _chain(feet_at[baseline], heads_at[baseline - letter], letter)
             if span is not None and (best is None or span[2] > best[3]):
                 best = (letter, int(span[0]), int(span[1]), span[2])
         if best is None:
@@ -131,29 +133,43 @@ def _dense_above_the_feet(ink: np.ndarray, baseline: int, letter: int) -> bool:
     return letters >= TYPE_DENSITY and max(under, over) <= UNDER_THE_FEET * letters
 
 
-def _short_runs(line: np.ndarray, longest: int) -> np.ndarray:
-    """(start, end) of the runs of True in ``line`` no longer than ``longest``."""
-    padded = np.concatenate([[False], line, [False]]).astype(np.int8)
-    starts, ends = np.nonzero(np.diff(padded) == 1)[0], np.nonzero(np.diff(padded) == -1)[0]
+def _beside(edges: np.ndarray) -> np.ndarray:
+    """Each row or'ed with the rows above and below it (a pixel's tolerance)."""
+    out = edges.copy()
+    out[1:] |= edges[:-1]
+    out[:-1] |= edges[1:]
+    return out
+
+
+def _short_runs_by_row(lines: np.ndarray, longest: int) -> list[list]:
+    """Per row, the [start, end) of its runs of True no longer than ``longest``."""
+    padded = np.pad(lines.astype(np.int8), ((0, 0), (1, 1)))
+    step = np.diff(padded, axis=1)
+    start_rows, starts = np.nonzero(step == 1)
+    ends = np.nonzero(step == -1)[1]  # row-major: the n-th end closes the n-th start
     keep = (ends - starts) <= longest
-    return np.stack([starts[keep], ends[keep]], axis=1) if keep.any() else np.zeros((0, 2), int)
+    runs: list[list] = [[] for _ in range(lines.shape[0])]
+    for row, start, end in zip(start_rows[keep].tolist(), starts[keep].tolist(), ends[keep].tolist()):
+        runs[row].append((start, end))
+    return runs
 
 
-def _chain(feet: np.ndarray, heads: np.ndarray, letter: int):
+def _chain(feet: list, heads: list, letter: int):
     """The longest stretch where letters' feet and heads alternate a letter or so apart: (left,
-    right, letters) when it holds HIDDEN_ROW_LETTERS of each, else None."""
+    right, letters) when it holds HIDDEN_ROW_LETTERS of each, else None. (Plain Python: a few dozen
+    runs, thousands of calls a box, where numpy's per-call cost dominated.)"""
     if len(feet) < HIDDEN_ROW_LETTERS or len(heads) < HIDDEN_ROW_LETTERS:
         return None
-    marks = np.concatenate([np.c_[feet, np.zeros(len(feet))], np.c_[heads, np.ones(len(heads))]])
-    marks = marks[np.argsort(marks[:, 0], kind="stable")]
-    gaps = marks[1:, 0] - np.maximum.accumulate(marks[:-1, 1])
-    breaks = np.nonzero(gaps > 1.5 * letter)[0]
-    best = None
-    for group in np.split(marks, breaks + 1):
-        counts = np.bincount(group[:, 2].astype(int), minlength=2)
-        if counts.min() >= HIDDEN_ROW_LETTERS and group[:, 1].max() - group[:, 0].min() <= 30 * letter:
-            if best is None or counts.min() > best[2]:
-                best = (float(group[:, 0].min()), float(group[:, 1].max()), int(counts.min()))
+    marks = sorted([(s, e, 0) for s, e in feet] + [(s, e, 1) for s, e in heads])
+    best, counts, left, right = None, [0, 0], marks[0][0], marks[0][1]
+    for start, end, kind in marks + [(np.inf, np.inf, 0)]:
+        if start - right > 1.5 * letter:  # a gap: the stretch so far ends
+            letters = min(counts)
+            if letters >= HIDDEN_ROW_LETTERS and right - left <= 30 * letter and (best is None or letters > best[2]):
+                best = (float(left), float(right), letters)
+            counts, left = [0, 0], start
+        counts[kind] += 1
+        right = max(right, end) if start - right <= 1.5 * letter else end
     return best
 
 

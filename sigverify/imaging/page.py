@@ -178,7 +178,8 @@ def _page_ink(gray: np.ndarray, bitonal: bool = False) -> tuple[np.ndarray, np.n
     mask = (darker > max(14.0, 6.0 * grain)) & (darker > core // 2)
     if not mask.any() or float(np.percentile(darker[mask], 90)) < 30:
         raise NoSignatureError("no ink found on the page")
-    ink = remove_form_lines(mask, 0.15)  # field lines (date, payee, signature) are a sixth of the page or more
+    # field lines (date, payee, signature) are a sixth of the page or more
+    ink = remove_form_lines(mask, 0.15, broken=bitonal)
     # what a thick or jagged line leaves behind: a hair of a row or two along it, long and flat as no
     # stroke is
     # (and beside it, where that hair touches a stroke: a run along the row, in the line's band)

@@ -155,7 +155,7 @@ def test_a_clearing_images_line_broken_into_pieces_is_taken_out_and_a_headline_i
         mask[100:103, start:start + length] = 1
         for x in range(start + 10, start + length, 40):
             mask[103:150, x:x + 4] = 1
-    cleaned = remove_form_lines(mask.astype(bool), 0.15)
+    cleaned = remove_form_lines(mask.astype(bool), 0.15, broken=True)
     line = np.zeros(mask.shape, bool)
     line[300:302, 1200:1992] = True
     line[:, 1440:1480] = False  # where the stroke crosses
