@@ -113,24 +113,19 @@ def hidden_rows(ink: np.ndarray, smallest: int = 5, largest: int = 40) -> list[t
 #: a row of type is this dense between its baseline and x-height line (the strokes crossing a
 #: signature's own lines are sparser) ...
 TYPE_DENSITY = 0.5
-#: ... and under its baseline (a third of a letter down: descenders only) and above its capitals
-#: at most this share of it
+#: ... and under its baseline (a third of a letter down: descenders only) at most this share of it
 UNDER_THE_FEET = 0.6
-#: capitals and ascenders reach this many x-heights above the baseline
-CAPITALS = 1.6
 
 
 def _dense_above_the_feet(ink: np.ndarray, baseline: int, letter: int) -> bool:
-    """Whether the ink steps down at the baseline and above the capitals as a row of letters' does:
-    dense between baseline and x-height line, sparse just below it and above its capitals and
-    ascenders (a signature's strokes run on across any line; a photographed paper's mottle is as
-    dense everywhere)."""
-    band = max(2, letter // 3)
+    """Whether the ink steps down at the baseline as under a row of letters: dense between baseline
+    and x-height line, sparse just below (a signature's strokes run on across any line). (Sparse
+    above the capitals too was tried: a signature's strokes above a label under its line made the
+    true row fail it, and a wrong one of another size was taken.)"""
+    below = max(2, letter // 3)
     letters = float(ink[baseline - letter + 1:baseline + 1].mean())
-    under = float(ink[baseline + 1:baseline + 1 + band].mean()) if baseline + 1 < ink.shape[0] else 0.0
-    top = baseline - int(round(CAPITALS * letter))
-    over = float(ink[max(0, top - band):top].mean()) if top > 0 else 0.0
-    return letters >= TYPE_DENSITY and max(under, over) <= UNDER_THE_FEET * letters
+    under = float(ink[baseline + 1:baseline + 1 + below].mean()) if baseline + 1 < ink.shape[0] else 0.0
+    return letters >= TYPE_DENSITY and under <= UNDER_THE_FEET * letters
 
 
 def _beside(edges: np.ndarray) -> np.ndarray:
