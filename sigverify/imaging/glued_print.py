@@ -5,7 +5,8 @@ Within the band of a row of print, the pen's strokes are what passes through it:
 piece of ink takes between the places where it leaves the band, as wide as the pen; the rest of the
 piece is the label's letters (strokes_through). A bold label whose letters touch one another has no
 letter standing alone to find its row by; it still has its letters' feet on one baseline and their
-tops on one x-height line, to a pixel (hidden_rows). Used by page.PageInk.without_print.
+tops on one x-height line, to a pixel (hidden_rows), and stands where a form's label does
+(labels_a_line). Used by page.PageInk.without_print.
 """
 
 from __future__ import annotations
@@ -58,6 +59,27 @@ def strokes_through(ink: np.ndarray, top: int, bottom: int, left: int, right: in
         wide = max(3, int(round(stroke)) + 1)
         kept |= inside & (cv2.dilate(path.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))) > 0)
     return kept
+
+
+#: a form's label is small print: its x-height at most this share of the page's height (6-8 point
+#: type on a cheque is 1.5-2%; a signature's letters are larger)
+LABEL_X_HEIGHT = 0.015
+#: a field line runs over at least this share of the label printed under it (a signature's own
+#: level stroke taken for a line, over a "row" in its loops, runs over part of it)
+LINE_OVER_LABEL = 0.8
+
+
+def labels_a_line(lines: np.ndarray, left: int, right: int, baseline: int, x_height: float) -> bool:
+    """Whether a row (page pixels) stands where a form's label does, on the page's field ``lines``:
+    under a line (a few letters below it, the line running over all of it) or at a line's end on
+    its level ("Signature: ____"). A "row" in a signature's own strokes (5% of clean specimen crops
+    have six letters' feet and heads on two lines) is not where a label is."""
+    reach = int(3 * x_height)
+    above = lines[max(0, int(baseline - 6 * x_height)):max(0, int(baseline - 1.5 * x_height)), left:right]
+    level = lines[max(0, int(baseline - x_height)):int(baseline + x_height) + 1]
+    beside = not level[:, left:right].any() and (level[:, max(0, left - reach):left].any()
+                                                 or level[:, right:right + reach].any())
+    return bool((above.size and above.any(axis=0).mean() >= LINE_OVER_LABEL) or beside)
 
 
 #: rows are looked for only where the box is at most this share ink: a signature's box on a cheque

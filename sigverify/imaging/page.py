@@ -16,7 +16,7 @@ import numpy as np
 
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.field_lines import pen_on_lines, remove_form_lines
-from sigverify.imaging.glued_print import hidden_rows, stroke_width, strokes_through
+from sigverify.imaging.glued_print import LABEL_X_HEIGHT, hidden_rows, labels_a_line, stroke_width, strokes_through
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
 
@@ -196,14 +196,6 @@ def _page_ink(gray: np.ndarray, bitonal: bool = False) -> tuple[np.ndarray, np.n
     return (ink if bitonal else ink | pen_on_lines(gray, lines, ink)), lines
 
 
-#: a form's label is small print: its x-height at most this share of the page's height (6-8 point
-#: type on a cheque is 1.5-2%; a signature's letters are larger)
-LABEL_X_HEIGHT = 0.015
-#: a field line runs over at least this share of the label printed under it (a signature's own
-#: level stroke taken for a line, over a "row" in its loops, runs over part of it)
-LINE_OVER_LABEL = 0.8
-
-
 @dataclass(frozen=True)
 class PageInk:
     """A page's ink as connected components, and which of them look printed: worked out once per
@@ -240,7 +232,8 @@ class PageInk:
         hidden = [TypeRow(left + x, right + x, int(y + baseline - 1.4 * x_height), y + baseline, 1.4 * x_height)
                   for left, right, baseline, x_height in hidden_rows(
                       self.labels[y:y + height, x:x + width] > 0, largest=max(5, int(LABEL_X_HEIGHT * self.labels.shape[0])))]
-        hidden = [row for row in hidden if self._labels_a_line(row)]
+        hidden = [row for row in hidden if self.lines is not None
+                  and labels_a_line(self.lines, row.left, row.right, row.baseline, row.letter / 1.4)]
         rows = (*self.rows, *hidden)
         if not rows:
             return glued
@@ -271,22 +264,6 @@ class PageInk:
             through = strokes_through(ink, top + y - y0, bottom + y - y0, left, right, row.letter, stroke)
             glued[top:bottom, left:right] |= band & ~through
         return glued
-
-    def _labels_a_line(self, row: TypeRow) -> bool:
-        """Whether a row stands where a form's label does: under a field line (a few letters below
-        it, the line running over all of it) or at its end on its level ("Signature: ____"). A
-        "row" in a signature's own strokes (5% of clean specimen crops have six letters' feet and
-        heads on two lines) is not where a label is."""
-        if self.lines is None:
-            return False
-        x_height = row.letter / 1.4
-        reach = int(3 * x_height)
-        above = self.lines[max(0, int(row.baseline - 6 * x_height)):max(0, int(row.baseline - 1.5 * x_height)),
-                           row.left:row.right]
-        level = self.lines[max(0, int(row.baseline - x_height)):int(row.baseline + x_height) + 1]
-        beside = not level[:, row.left:row.right].any() and (level[:, max(0, row.left - reach):row.left].any()
-                                                             or level[:, row.right:row.right + reach].any())
-        return bool((above.size and above.any(axis=0).mean() >= LINE_OVER_LABEL) or beside)
 
     def without_print(self, image: np.ndarray, box: tuple[int, int, int, int], bitonal: bool = False) -> np.ndarray:
         """The box's pixels with the print inside it (a "Signature" label the strokes reach down
