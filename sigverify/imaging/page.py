@@ -229,11 +229,11 @@ class PageInk:
         (_strokes_through) is print. For the box (x, y, width, height) on the page; the page's ink
         around it says whether a stroke leaving a band carries on."""
         glued = np.zeros((height, width), bool)
+        found = hidden_rows(self.labels[y:y + height, x:x + width] > 0,
+                            largest=max(5, int(LABEL_X_HEIGHT * self.labels.shape[0]))) if self.lines is not None else []
         hidden = [TypeRow(left + x, right + x, int(y + baseline - 1.4 * x_height), y + baseline, 1.4 * x_height)
-                  for left, right, baseline, x_height in hidden_rows(
-                      self.labels[y:y + height, x:x + width] > 0, largest=max(5, int(LABEL_X_HEIGHT * self.labels.shape[0])))]
-        hidden = [row for row in hidden if self.lines is not None
-                  and labels_a_line(self.lines, row.left, row.right, row.baseline, row.letter / 1.4)]
+                  for left, right, baseline, x_height in found
+                  if labels_a_line(self.lines, left + x, right + x, y + baseline, x_height)]
         rows = (*self.rows, *hidden)
         if not rows:
             return glued
