@@ -16,7 +16,7 @@ import numpy as np
 
 from sigverify.errors import NoSignatureError
 from sigverify.imaging.field_lines import pen_on_lines, remove_form_lines
-from sigverify.imaging.glued_print import LABEL_X_HEIGHT, hidden_rows, labels_a_line, stroke_width, strokes_through
+from sigverify.imaging.glued_print import LABEL_X_HEIGHT, hidden_rows, labels_a_line, pen_width, strokes_through
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
 
@@ -240,7 +240,7 @@ class PageInk:
         margin = int(2 * max(row.letter for row in rows)) + 2
         y0 = max(0, y - margin)
         ink = self.labels[y0:y + height + margin, x:x + width] > 0
-        stroke = stroke_width(ink)
+        stroke = pen_width(ink)
         for row in rows:
             # capitals and ascenders stand above the x-height letters the row may have been found by
             top, bottom = int(min(row.top, row.baseline - 1.5 * row.letter)) - 1 - y, row.baseline + 2 - y
