@@ -71,6 +71,12 @@ def _broken_line(mask: np.ndarray, joined: np.ndarray, length: int) -> np.ndarra
     return cv2.morphologyEx(whole & pieces & mask, cv2.MORPH_OPEN, np.ones((1, 15), np.uint8))
 
 
+#: a microprinted line's letters are at most this share of the page's height (and at least this
+#: many pixels are always allowed): a bank's name closes into a run too, and must stay print
+MICROPRINT_SHARE = 0.012
+MICROPRINT_LETTER = 8
+
+
 def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """A microprinted line (a security feature: tiny repeated text along a signature line): closed
     along the row, its tiny letters make a long run. Only letters that are tiny count (under 1.2% of
@@ -78,7 +84,7 @@ def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     small = mask.astype(np.uint8)
     count, labels, stats = connected_components(small)
     tiny = np.zeros(count, bool)
-    tiny[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= max(8, int(0.012 * mask.shape[0]))
+    tiny[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= max(MICROPRINT_LETTER, int(MICROPRINT_SHARE * mask.shape[0]))
     small = tiny[labels].astype(np.uint8)
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
     return cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel) & small
