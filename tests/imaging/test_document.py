@@ -339,13 +339,19 @@ def test_the_clerks_own_box_is_left_as_drawn():
     assert read_document(document.pixels).signature_in(drawn).box == drawn
 
 
-def _bold_label_page(label_baseline: int, stroke: list[tuple[int, int]]):
-    """A grey page: a bank's name, a signature line at y 800, a bold label whose letters touch one
-    another (no letter stands alone to be found as type) and a pen stroke along ``stroke``; with
-    the label's and the stroke's own pixels."""
+def _bold_label_page(label_baseline: int, stroke: list[tuple[int, int]], microprint: bool = False):
+    """A grey page: a bank's name, a signature line at y 800 (``microprint``: tiny repeated text, as
+    on a security cheque), a bold label whose letters touch one another (no letter stands alone to
+    be found as type) and a pen stroke along ``stroke``; with the label's and the stroke's own pixels."""
     page = np.full((1000, 2100), 245, np.uint8)
     cv2.putText(page, "NORTHSEA SAVINGS BANK", (80, 100), cv2.FONT_HERSHEY_DUPLEX, 1.5, 30, 3, cv2.LINE_AA)
-    cv2.line(page, (1200, 800), (1990, 800), 60, 3)
+    if microprint:
+        tiny = np.full(page.shape, 255, np.uint8)
+        cv2.putText(tiny, "AUTHORISED SIGNATURE " * 40, (1200, 800), cv2.FONT_HERSHEY_PLAIN, 0.55, 0, 1, cv2.LINE_AA)
+        tiny[:, 1990:] = 255
+        page = np.minimum(page, np.maximum(tiny, 60))
+    else:
+        cv2.line(page, (1200, 800), (1990, 800), 60, 3)
     label = np.zeros(page.shape, np.uint8)
     x = 1230
     for letter in "Signature(s)":  # set tight: each letter overlaps the one before
@@ -375,6 +381,23 @@ def test_a_bold_label_glued_into_a_stroke_is_painted_over_and_the_stroke_kept_wh
     band = np.zeros(pen.shape, bool)
     band[838 - 30 - y:838 + 4 - y] = True
     assert (cleaned[core & band] < 128).mean() >= 0.95  # the stroke goes on through the label
+
+
+def test_a_bold_label_under_a_microprinted_line_is_painted_over_too():
+    """A security cheque's signature line is tiny repeated text; where the strokes cross it, its
+    letters join them, so only pieces of it were rows of type and no line stood over the label:
+    "Handtekening" reached the model whole (a validation genuine on a coloured-stamp cheque)."""
+    page, label, pen = _bold_label_page(838, [(1560, 600), (1400, 760), (1260, 880)], microprint=True)
+    box = (1180, 560, 800, 360)
+    cleaned = read_document(page).ink.without_print(page, box)
+    x, y, w, h = box
+    label, pen = label[y:y + h, x:x + w], pen[y:y + h, x:x + w]
+    near_pen = cv2.dilate(pen.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert (cleaned[label & ~near_pen] > 200).mean() >= 0.9
+    core = cv2.erode(pen.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    band = np.zeros(pen.shape, bool)
+    band[838 - 30 - y:838 + 4 - y] = True
+    assert (cleaned[core & band] < 128).mean() >= 0.95
 
 
 def test_text_like_handwriting_far_from_any_line_is_not_taken_for_a_glued_label():
