@@ -26,6 +26,7 @@ from sigverify.imaging.ink_layers import PEN_DENSITY_SHARE, PHOTO_PEN_DENSITY_SH
 from sigverify.imaging.page import PageInk, crop, find_signature_boxes, page_ink
 from sigverify.imaging.photo import corners_of, flattened, outside_of, paper_region, warped_box
 from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
+from sigverify.imaging.stamp_lift import lifted
 from sigverify.imaging.stamps import Stamp, found_stamps
 
 #: pages are analysed with their longer side at most this long (a 300-dpi cheque is about 2,100 px)
@@ -306,7 +307,11 @@ class DocumentPage:
             if self._plain():
                 image = crop(self.source, self._to_original(box))
             else:
-                image = without_strays(self.ink.without_print(self.grey, box, self.bitonal))
+                image = self.ink.without_print(self.grey, box, self.bitonal)
+                for stamp in self.found_stamps:  # a stamp of the pen's hue, paler than the strokes
+                    if _overlap(stamp.box, box) > 0:
+                        image = lifted(image, stamp, (max(0, box[0]), max(0, box[1])))
+                image = without_strays(image)
             document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
             image, document = crop(self.grey, box), False
