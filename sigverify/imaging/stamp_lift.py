@@ -22,35 +22,12 @@ PALER = 0.75
 FEWEST = 200
 
 
-def stamp_regions(stamp, shape: tuple[int, int], origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """The stamp's whole area and its border band (ring band or frame sides), as masks of an image
-    of ``shape`` whose pixel (0, 0) is page point ``origin``."""
-    from sigverify.imaging.stamps import FRAME_BAND, RING_BAND
-
-    ox, oy = origin
-    area, border = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
-    if stamp.ring is not None:
-        cx, cy, r = stamp.ring
-        ys, xs = np.ogrid[:shape[0], :shape[1]]
-        distance = np.hypot(xs - (cx - ox), ys - (cy - oy))
-        area[distance <= RING_BAND[1] * r] = 1
-        border[(distance >= RING_BAND[0] * r) & (distance <= RING_BAND[1] * r)] = 1
-    elif stamp.corners is not None:
-        points = np.round(stamp.corners - [ox, oy]).astype(np.int32)
-        sides = np.linalg.norm(stamp.corners - np.roll(stamp.corners, 1, axis=0), axis=1)
-        width = max(3, int(round(FRAME_BAND * float(sides.min()))))
-        cv2.fillPoly(area, [points], 1)
-        cv2.polylines(area, [points], True, 1, width)
-        cv2.polylines(border, [points], True, 1, width)
-    return area.astype(bool), border.astype(bool)
-
-
 def lifted(image: np.ndarray, stamp, origin: tuple[float, float]) -> np.ndarray:
     """``image`` (grey, paper light; pixel (0, 0) at page point ``origin``) with the stamp's pale
     ink painted paper, where its border is clearly paler than the strokes outside it; else as it was."""
     if image.ndim != 2:
         return image
-    area, border = stamp_regions(stamp, image.shape, origin)
+    area, border = stamp.regions(image.shape, origin)
     paper = float(np.median(image))
     darkness = np.clip(paper - image.astype(np.float32), 0, 255)
     ink = darkness > INK

@@ -152,18 +152,28 @@ class Stamp:
         frame's sides with the inner frame beside them. The signature's strokes in that band go with
         it: what is left says where the signature is, not what it looks like."""
         out = image.copy()
+        out[self.regions(out.shape[:2], origin)[1]] = paper
+        return out
+
+    def regions(self, shape: tuple[int, int], origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The stamp's whole area and its border band, as masks of an image of ``shape`` whose
+        pixel (0, 0) is page point ``origin``."""
         ox, oy = origin
+        area, border = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
         if self.ring is not None:
             cx, cy, r = self.ring
-            ys, xs = np.ogrid[:out.shape[0], :out.shape[1]]
+            ys, xs = np.ogrid[:shape[0], :shape[1]]
             distance = np.hypot(xs - (cx - ox), ys - (cy - oy))
-            out[(distance >= RING_BAND[0] * r) & (distance <= RING_BAND[1] * r)] = paper
+            area[distance <= RING_BAND[1] * r] = 1
+            border[(distance >= RING_BAND[0] * r) & (distance <= RING_BAND[1] * r)] = 1
         elif self.corners is not None:
             sides = np.linalg.norm(self.corners - np.roll(self.corners, 1, axis=0), axis=1)
             width = max(3, int(round(FRAME_BAND * float(sides.min()))))
             points = np.round(self.corners - [ox, oy]).astype(np.int32)
-            cv2.polylines(out, [points], True, int(paper), width)
-        return out
+            cv2.fillPoly(area, [points], 1)
+            cv2.polylines(area, [points], True, 1, width)
+            cv2.polylines(border, [points], True, 1, width)
+        return area.astype(bool), border.astype(bool)
 
 
 #: a ring stamp's border band, in shares of its radius (inner ring at about 0.7, rim at 1.0; the
