@@ -28,12 +28,13 @@ from sigverify.imaging.stamp_frames import COVERED, bounds, frames
 #: radius), for frames at twice it (a frame's sides are thinner and shorter than a ring)
 SEARCH_WIDTH = 700
 #: a pixel darker than this (of 255, paper white) is ink for the search: a grey stamp pad's mottled
-#: ink reaches 200-215 where it is thin
-INK_LEVEL = 215
+#: ink reaches 200-215 where it is thin, and a stamp of the pen's hue on the pen-only page (colour
+#: separation took most of it with the tint) 215-230 (a violet PAID frame on a validation cheque)
+INK_LEVEL = 230
 #: ink must also be a valley this deep in a PAPER_REACH-pixel neighbourhood (darker than the paper
 #: on both sides, as a stamp's line or a stroke is): a grey region (a photographed specimen's paper,
 #: a shadow) is not ink, however grey, and neither is its edge
-LOCAL_CONTRAST = 25
+LOCAL_CONTRAST = 15
 PAPER_REACH = 15
 #: a stamp's ring is at least this share of the page's shorter side in radius (on a cheque about
 #: 0.3 inch; a bank's round stamp is an inch or more across): smaller rings are a pen's loops
