@@ -16,7 +16,8 @@ import numpy as np
 
 #: a pixel darker than the paper by this much (of 255) is ink in the measurements
 INK = 40
-#: the stamp's border must be at most this share as dark as the strokes outside it to be lifted
+#: the stamp's border must be at most this share as dark as the strokes outside it to be lifted (a violet
+#: ring over a violet signature on a validation cheque: 80 against 114 of 255, 0.70; a black stamp on black ink: 1)
 PALER = 0.75
 #: at least this many ink pixels on the border and outside the stamp to measure either
 FEWEST = 200
@@ -25,7 +26,7 @@ FEWEST = 200
 def lifted(image: np.ndarray, stamp, origin: tuple[float, float]) -> np.ndarray:
     """``image`` (grey, paper light; pixel (0, 0) at page point ``origin``) with the stamp's pale
     ink painted paper, where its border is clearly paler than the strokes outside it; else as it was."""
-    if image.ndim != 2:
+    if image.ndim != 2 or image.size == 0:
         return image
     area, border = stamp.regions(image.shape, origin)
     paper = float(np.median(image))

@@ -3,7 +3,8 @@
 A round stamp's border is a ring whose whole circumference is ink; a rectangular one's is a frame
 of ruler-straight, parallel sides joined at their ends. Both survive colour separation only when
 the stamp has the pen's colour (or is black or grey beside black print), and then the signature
-under it cannot be cleaned: the quality check (document.py) refers it.
+under it cannot be told from it by colour: the quality check (document.py) refers it, and where the
+stamp's ink is clearly paler than the strokes it is lifted off them (stamp_lift.py).
 
 Stamp pads ink unevenly and a grey stamp is light: the shapes are looked for in every pixel darker
 than the paper on both sides by a little (a line; a grey region and its edge are not), with gaps in
