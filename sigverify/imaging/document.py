@@ -193,6 +193,7 @@ class DocumentPage:
         self._ink: PageInk | None = None
         self._stamps: list | None = None
         self._found_cache: dict = {}
+        self._unlifted: dict = {}  # a box's cleaned crop before a stamp was lifted off it, to draw boxes by
 
     @property
     def ink(self) -> PageInk:
@@ -252,7 +253,9 @@ class DocumentPage:
         left, top = max(0, int(box[0])), max(0, int(box[1]))
         cropped_width = min(self.grey.shape[1], int(box[0] + box[2])) - left
         side = (found.image.shape[1] - cropped_width) // 2  # the paper with_margin added on each side
-        image = found.image
+        # the box is drawn around the ink as it was before a stamp was lifted: lifting may take a pale
+        # signature's strokes under the stamp too, and the box must still hold the signature
+        image = self._unlifted.get(tuple(int(v) for v in box), found.image)
         for stamp in self.found_stamps:  # a stamp's border is not the signature's (a ring reaches above it)
             if _overlap(stamp.box, box) > 0:
                 image = stamp.paint_out(image, (left - side, top))
@@ -307,11 +310,15 @@ class DocumentPage:
             if self._plain():
                 image = crop(self.source, self._to_original(box))
             else:
-                image = self.ink.without_print(self.grey, box, self.bitonal)
+                cleaned = self.ink.without_print(self.grey, box, self.bitonal)
+                piece = cleaned
                 for stamp in self.found_stamps:  # a stamp of the pen's hue, paler than the strokes
                     if _overlap(stamp.box, box) > 0:
-                        image = lifted(image, stamp, (max(0, box[0]), max(0, box[1])))
-                image = without_strays(image)
+                        piece = lifted(piece, stamp, (max(0, box[0]), max(0, box[1])))
+                image = without_strays(piece)
+                if piece is not cleaned:
+                    unlifted = without_strays(cleaned)
+                    self._unlifted[box] = with_margin(unlifted) if self.ink.is_document(box) else unlifted
             document = not self._plain() and self.ink.is_document(box)
         except NoSignatureError:
             image, document = crop(self.grey, box), False
