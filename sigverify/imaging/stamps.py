@@ -29,13 +29,17 @@ from sigverify.imaging.stamp_frames import COVERED, bounds, frames
 #: radius), for frames at twice it (a frame's sides are thinner and shorter than a ring)
 SEARCH_WIDTH = 700
 #: a pixel darker than this (of 255, paper white) is ink for the search: a grey stamp pad's mottled
-#: ink reaches 200-215 where it is thin, and a stamp of the pen's hue on the pen-only page (colour
-#: separation took most of it with the tint) 215-230 (a violet PAID frame on a validation cheque)
-INK_LEVEL = 230
+#: ink reaches 200-215 where it is thin
+INK_LEVEL = 215
 #: ink must also be a valley this deep in a PAPER_REACH-pixel neighbourhood (darker than the paper
 #: on both sides, as a stamp's line or a stroke is): a grey region (a photographed specimen's paper,
 #: a shadow) is not ink, however grey, and neither is its edge
-LOCAL_CONTRAST = 15
+LOCAL_CONTRAST = 25
+#: frames are looked for in fainter ink too: a stamp of the pen's hue on the pen-only page (colour
+#: separation took most of it with the tint) is 215-230 and a shallower valley (a violet PAID frame on
+#: a validation cheque came out in dashes). Not rings: with the faint ink a bank's stamp's inner ring
+#: was fitted instead of its rim, and the band painted out missed the rim (a test cheque's box grew)
+FRAME_INK_LEVEL, FRAME_LOCAL_CONTRAST = 230, 15
 PAPER_REACH = 15
 #: a stamp's ring is at least this share of the page's shorter side in radius (on a cheque about
 #: 0.3 inch; a bank's round stamp is an inch or more across): smaller rings are a pen's loops
@@ -46,14 +50,15 @@ PROPOSALS = 40
 _ANGLES = np.linspace(0, 2 * np.pi, 180, endpoint=False)
 
 
-def stamp_ink(grey: np.ndarray, width: int = SEARCH_WIDTH) -> tuple[np.ndarray, np.ndarray, float]:
+def stamp_ink(grey: np.ndarray, width: int = SEARCH_WIDTH, level: int = INK_LEVEL,
+              contrast: int = LOCAL_CONTRAST) -> tuple[np.ndarray, np.ndarray, float]:
     """The page at a search width, as grey and as an ink mask (thickened: a pad leaves holes), and the scale."""
     h, w = grey.shape
     scale = width / w
     small = cv2.resize(grey, (width, max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
     # how much darker than the paper on both sides (black top-hat): a line is, a grey region's edge is not
     valley = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, np.ones((PAPER_REACH, PAPER_REACH), np.uint8))
-    dark = (small < INK_LEVEL) & (valley > LOCAL_CONTRAST)
+    dark = (small < level) & (valley > contrast)
     ink = cv2.dilate(dark.astype(np.uint8), np.ones((3, 3), np.uint8))
     return small, ink, scale
 
@@ -191,7 +196,7 @@ def found_stamps(grey: np.ndarray) -> list[Stamp]:
     found = []
     for cx, cy, r in (np.array(circle) / scale for circle in rings(small, ink)):
         found.append(Stamp(_rounded((cx - r, cy - r, 2 * r, 2 * r)), ring=(float(cx), float(cy), float(r))))
-    _, ink, scale = stamp_ink(grey, 2 * SEARCH_WIDTH)
+    _, ink, scale = stamp_ink(grey, 2 * SEARCH_WIDTH, FRAME_INK_LEVEL, FRAME_LOCAL_CONTRAST)
     for corners in frames(ink, max(12, int(0.09 * ink.shape[0]))):
         found.append(Stamp(_rounded(bounds(corners / scale)), corners=corners / scale))
     return found
