@@ -306,8 +306,9 @@ class DocumentPage:
         return self._found_cache[key]
 
     def _clean(self, box) -> FoundSignature:
+        plain = self._plain()
         try:
-            if self._plain():
+            if plain:
                 image = crop(self.source, self._to_original(box))
             else:
                 cleaned = self.ink.without_print(self.grey, box, self.bitonal)
@@ -316,10 +317,10 @@ class DocumentPage:
                     if _overlap(stamp.box, box) > 0:
                         piece = lifted(piece, stamp, (max(0, box[0]), max(0, box[1])))
                 image = without_strays(piece)
-                if piece is not cleaned:
-                    unlifted = without_strays(cleaned)
-                    self._unlifted[box] = with_margin(unlifted) if self.ink.is_document(box) else unlifted
-            document = not self._plain() and self.ink.is_document(box)
+            document = not plain and self.ink.is_document(box)
+            if not plain and piece is not cleaned:
+                unlifted = without_strays(cleaned)
+                self._unlifted[box] = with_margin(unlifted) if document else unlifted
         except NoSignatureError:
             image, document = crop(self.grey, box), False
         problems = tuple(self.problems(box, image))

@@ -77,6 +77,11 @@ MICROPRINT_SHARE = 0.012
 MICROPRINT_LETTER = 8
 
 
+def microprint_letter(page_height: int) -> int:
+    """The tallest letter (pixels) of a microprinted line on a page this high."""
+    return max(MICROPRINT_LETTER, int(MICROPRINT_SHARE * page_height))
+
+
 def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """A microprinted line (a security feature: tiny repeated text along a signature line): closed
     along the row, its tiny letters make a long run. Only letters that are tiny count (under 1.2% of
@@ -84,7 +89,7 @@ def _microprint(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     small = mask.astype(np.uint8)
     count, labels, stats = connected_components(small)
     tiny = np.zeros(count, bool)
-    tiny[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= max(MICROPRINT_LETTER, int(MICROPRINT_SHARE * mask.shape[0]))
+    tiny[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= microprint_letter(mask.shape[0])
     small = tiny[labels].astype(np.uint8)
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
     return cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel) & small

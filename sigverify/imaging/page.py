@@ -10,12 +10,13 @@ can adjust it. Measured on generated cheques by bench/cheques.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
 
 from sigverify.errors import NoSignatureError
-from sigverify.imaging.field_lines import MICROPRINT_LETTER, MICROPRINT_SHARE, pen_on_lines, remove_form_lines
+from sigverify.imaging.field_lines import microprint_letter, pen_on_lines, remove_form_lines
 from sigverify.imaging.glued_print import LABEL_X_HEIGHT, hidden_rows, labels_a_line, pen_width, strokes_through
 from sigverify.imaging.preprocess import PreprocessParams, connected_components, paper_darkness, to_grayscale
 from sigverify.imaging.signature_lines import line_gaps
@@ -231,10 +232,9 @@ class PageInk:
         glued = np.zeros((height, width), bool)
         found = hidden_rows(self.labels[y:y + height, x:x + width] > 0,
                             largest=max(5, int(LABEL_X_HEIGHT * self.labels.shape[0]))) if self.lines is not None else []
-        guides = self._guides() if found else None
         hidden = [TypeRow(left + x, right + x, int(y + baseline - 1.4 * x_height), y + baseline, 1.4 * x_height)
                   for left, right, baseline, x_height in found
-                  if labels_a_line(guides, left + x, right + x, y + baseline, x_height)]
+                  if labels_a_line(self._guides, left + x, right + x, y + baseline, x_height)]
         rows = (*self.rows, *hidden)
         if not rows:
             return glued
@@ -304,12 +304,13 @@ class PageInk:
         piece[~kept] = paper
         return piece if bitonal else self._across_the_line(piece, handwriting, x, y)
 
+    @cached_property
     def _guides(self) -> np.ndarray:
         """The lines a form's label stands under: the field lines, and the rows of microprint (a
         security cheque's signature line is tiny repeated text; where the strokes cross it, its
-        letters join them and only its pieces are found as rows of type, not as a line)."""
+        letters join them and only its pieces are found as rows of type, not as a line). Once a page."""
         guides = self.lines.copy()
-        tiny = max(MICROPRINT_LETTER, MICROPRINT_SHARE * guides.shape[0])
+        tiny = microprint_letter(guides.shape[0])
         for row in self.rows:
             if row.letter <= tiny:
                 guides[max(0, row.top):row.baseline + 1, row.left:row.right + 1] = True
