@@ -102,6 +102,32 @@ def bench_verification(model: Path, paths, repeats: int, warmup: int, rows: list
                      f"({max(repeats // 3, 3)} runs)"))
 
 
+def bench_against_baseline(baseline: Path, model: Path, paths, repeats: int, rows: list) -> None:
+    """Verification (1 vs 5 references, one thread) of this model and a baseline in the same run,
+    in alternating blocks, so a change of model is read as a ratio the machine's noise shares."""
+    engines = {name: EmbeddingEngine(folder, provider="cpu", threads=1) for name, folder in
+               (("baseline", baseline), ("model", model))}
+    image = load_image(paths["crop"]).pixels
+    verifiers = {}
+    for name, engine in engines.items():
+        references = engine.embed_images([load_image(paths[f"ref{i}"]).pixels for i in range(5)])
+
+        def verify_once(engine=engine, references=references):
+            embedding = engine.embed_canvases(engine.prepare(image)[None])[0]
+            return decide(embedding, references, engine.manifest.policy)
+
+        verifiers[name] = verify_once
+    times: dict[str, list[float]] = {name: [] for name in verifiers}
+    block = max(1, repeats // 10)
+    for _ in range(10):
+        for name, verify in verifiers.items():
+            times[name] += timed(verify, block, 2)
+    base, ours = percentile(times["baseline"], 50), percentile(times["model"], 50)
+    rows.append((f"verification 1 vs 5 references, 1 thread: this model against `{baseline.name}` "
+                 f"({engines['baseline'].version}), alternating blocks",
+                 f"p50 {ours:.2f} ms against {base:.2f} ms: **{ours / base:.2f}×** ({10 * block} runs each)"))
+
+
 def bench_throughput(model: Path, paths, repeats: int, rows: list) -> None:
     engine = EmbeddingEngine(model, provider="cpu")
     canvas = engine.prepare(load_image(paths["crop"]).pixels)
@@ -305,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny repeat counts (for the test suite)")
     parser.add_argument("--train", action="store_true", help="also measure training throughput")
     parser.add_argument("--write-docs", action="store_true", help="also copy the table into README.md")
+    parser.add_argument("--baseline", help="also time verification against this model folder in the same run "
+                                           "(a ratio: is a new model slower than the one it replaces?)")
     args = parser.parse_args(argv)
     model = Path(args.model)
     repeats, warmup = (5, 1) if args.smoke else (300, 30)
@@ -312,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         paths = samples(Path(tmp))
         bench_verification(model, paths, repeats, warmup, rows)
+        if args.baseline:
+            bench_against_baseline(Path(args.baseline), model, paths, repeats, rows)
         bench_throughput(model, paths, 20 if args.smoke else 300, rows)
         bench_preprocessing(model, paths, repeats if args.smoke else 100, rows)
         bench_torch_vs_onnx(model, 5 if args.smoke else 100, rows, args.smoke)
@@ -319,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_model_load(model, rows, 1 if args.smoke else 5)
         if args.train:
             bench_training(Path(args.model), rows, args.smoke)
-    command = "python bench/speed.py" + (" --train" if args.train else "") + (" --smoke" if args.smoke else "")
+    command = "python bench/speed.py" + (" --train" if args.train else "") + (" --smoke" if args.smoke else "") + \
+        (f" --baseline {args.baseline}" if args.baseline else "")
     text = render(rows, command, model)
     print(text)
     out = Path(args.out)
