@@ -3,11 +3,13 @@
     python bench/compare_models.py models/default runs/recipe/model
     python bench/compare_models.py A B --seeds 6 --draws 3 --references 5 --json bench/results/compare.json
     python bench/compare_models.py A B --first-seed 100 --seeds 20   # other draws, more of them
+    python bench/compare_models.py A B --references 1 5      # one table per K, the images embedded once
 
 For the validation writers (the candidate's manifest names them; they must be the baseline's too,
 else that row is left out) and each dataset's test writers (bench/accuracy.py's sets): each model
 embeds the images once; then for every seed, K references per writer are drawn ``draws`` times
-(verification/protocol.py, each model with its own decision rule and population) and the
+(verification/protocol.py, each model with its own decision rule, population and input size: a
+candidate with a larger canvas gets its own canvases of the same images) and the
 skilled-forgery EER is taken. Both models see the same draws, so the per-seed difference is
 paired; the table gives each model's mean EER and the difference's mean ± standard error.
 Selection reads the validation row only; the test rows say whether it carried over.
@@ -58,27 +60,41 @@ def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k
     return np.array(out)
 
 
-def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int, cache: Path | None = None,
-            first_seed: int = 0) -> dict:
+def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int | list[int], cache: Path | None = None,
+            first_seed: int = 0) -> dict | list[dict]:
+    """One comparison per number of references ``k`` (a list: each model embeds the images once for all)."""
+    single = isinstance(k, int)
+    ks = [k] if single else list(k)
     engines = [EmbeddingEngine(folder, provider="cpu") for folder in (baseline, candidate)]
-    if engines[0].manifest.preprocessing != engines[1].manifest.preprocessing:
-        raise SystemExit("the two models preprocess differently; this script embeds one set of canvases for both")
+    params = [e.manifest.preprocessing for e in engines]
     validation = [sorted(e.manifest.metrics.get("validation_writers", [])) for e in engines]
-    rows = {}
-    for name, data in prepared_sets(validation[1] if validation[0] == validation[1] else [],
-                                    engines[1].manifest.preprocessing, cache):
+    shared = validation[1] if validation[0] == validation[1] else []
+    # each model sees its own canvases (a candidate may take a larger input); the images and their
+    # order are the same, so the draws still pair
+    own = prepared_sets(shared, params[0], cache) if params[0] != params[1] else None
+    rows: dict[int, dict] = {count: {} for count in ks}
+    for name, data in prepared_sets(shared, params[1], cache):
         writer, forged = data.writer, data.forged
-        a, b = (seed_eers(e, e.embed_many(data.canvases), writer, forged, k, range(first_seed, first_seed + seeds), draws)
-                for e in engines)
-        diff = b - a
-        rows[name] = {"baseline": float(a.mean()), "candidate": float(b.mean()), "difference": float(diff.mean()),
-                      "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None,
-                      "images": int(len(writer))}
-        se = rows[name]["standard_error"]
-        print(f"{name:<16} {100 * a.mean():6.2f}% -> {100 * b.mean():6.2f}%   "
-              f"{100 * diff.mean():+.2f} ± {100 * (se or 0):.2f}", flush=True)
-    return {"baseline": engines[0].version, "candidate": engines[1].version, "references": k,
-            "seeds": seeds, "first_seed": first_seed, "draws": draws, "sets": rows}
+        baseline_data = data
+        if own is not None:
+            baseline_name, baseline_data = next(own)
+            if baseline_name != name or not (np.array_equal(baseline_data.writer, writer)
+                                             and np.array_equal(baseline_data.forged, forged)):
+                raise SystemExit(f"{name}: the two models' preprocessing kept different images; not paired")
+        embedded = [e.embed_many(d.canvases) for e, d in zip(engines, (baseline_data, data))]
+        for count in ks:
+            a, b = (seed_eers(e, x, writer, forged, count, range(first_seed, first_seed + seeds), draws)
+                    for e, x in zip(engines, embedded))
+            diff = b - a
+            row = {"baseline": float(a.mean()), "candidate": float(b.mean()), "difference": float(diff.mean()),
+                   "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None,
+                   "images": int(len(writer))}
+            rows[count][name] = row
+            print(f"K={count:<3} {name:<16} {100 * a.mean():6.2f}% -> {100 * b.mean():6.2f}%   "
+                  f"{100 * diff.mean():+.2f} ± {100 * (row['standard_error'] or 0):.2f}", flush=True)
+    results = [{"baseline": engines[0].version, "candidate": engines[1].version, "references": count,
+                "seeds": seeds, "first_seed": first_seed, "draws": draws, "sets": rows[count]} for count in ks]
+    return results[0] if single else results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=0,
                         help="draw seeds first-seed .. first-seed + seeds - 1 (another set of draws)")
     parser.add_argument("--draws", type=int, default=3)
-    parser.add_argument("--references", type=int, default=5)
+    parser.add_argument("--references", type=int, nargs="+", default=[5],
+                        help="numbers of references per writer (several: one table each, one embedding)")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--cache", default=str(REPO / "runs" / "cache"),
                         help="preprocessed canvases kept between runs (training's cache; '' for none)")
     args = parser.parse_args(argv)
-    print(f"skilled EER, K = {args.references}, {args.seeds} seeds from {args.first_seed} x {args.draws} draws: "
+    print(f"skilled EER, K = {', '.join(map(str, args.references))}, {args.seeds} seeds from {args.first_seed} x {args.draws} draws: "
           "baseline -> candidate, "
           f"difference ± standard error")
-    result = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, args.references,
+    ks = args.references
+    result = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, ks[0] if len(ks) == 1 else ks,
                      Path(args.cache) if args.cache else None, args.first_seed)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
