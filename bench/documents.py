@@ -6,6 +6,8 @@ clean specimen scans, side by side with the same signatures as clean crops.
     python bench/documents.py                  # every condition, every dataset's test writers (~40 min)
     python bench/documents.py --per-writer 2   # fewer questioned signatures per writer
     python bench/documents.py --writers 20     # the first 20 test writers of each dataset
+    python bench/documents.py --validation-writers --datasets sigcomp2011 bhsig260_hindi gpds_synthetic \
+        --writers 10 --model CANDIDATE      # choose a change on the model's validation writers instead
     python bench/documents.py --smoke --out DIR   # the test suite's run: 2 writers per dataset, 3 conditions
     python bench/documents.py --write-docs     # also regenerate the table in README.md
 
@@ -122,7 +124,9 @@ def _eer(genuine: np.ndarray, forged: np.ndarray) -> float:
 
 
 def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limit: int | None, workers: int,
-        joint_count: int, seed: int = 0, model: str | None = None) -> dict:
+        joint_count: int, seed: int = 0, model: str | None = None, validation: bool = False) -> dict:
+    """``validation``: the model's validation writers (its manifest names them) instead of each dataset's
+    test writers, for choosing a change; the test writers only report it."""
     import cv2
 
     from sigverify.inference.engine import EmbeddingEngine
@@ -138,7 +142,9 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
     threshold = float(m.metrics.get("thresholds_by_references", {}).get(str(K), m.threshold))
     refer_band = policy.refer_band_for(K)
     out: dict = {"model": m.version, "threshold": threshold, "refer_band": refer_band, "k": K, "draws": DRAWS,
-                 "per_writer": per_writer, "conditions": {}, "datasets": {}}
+                 "per_writer": per_writer, "writers": "validation" if validation else "test",
+                 "conditions": {}, "datasets": {}}
+    chosen_for_validation = set(m.metrics.get("validation_writers", [])) if validation else set()
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     mapper = pool.map if pool else map
     data_root = shared_data_folder()
@@ -149,7 +155,12 @@ def run(conditions: list[str], datasets: list[str], per_writer: int, writer_limi
             continue
         entry = KNOWN_DATASETS[name]
         scan = scan_dataset(folder, check_images=False)
-        writers = sorted(w for w in scan.usable_writers() if entry.is_test_writer(w))[:writer_limit]
+        if validation:
+            writers = sorted(w for w in scan.usable_writers() if f"{name}/{w}" in chosen_for_validation)[:writer_limit]
+        else:
+            writers = sorted(w for w in scan.usable_writers() if entry.is_test_writer(w))[:writer_limit]
+        if not writers:
+            continue
         rng = np.random.default_rng(seed)
         chosen = _questioned(rng, scan, writers, per_writer)
         out["datasets"][name] = {"writers": len(chosen), "first": chosen[0][0], "last": chosen[-1][0]}
@@ -262,7 +273,7 @@ def _pct(x) -> str:
 
 def render(result: dict) -> str:
     lines = [f"Model `{result['model']}`, K={result['k']} clean references ({result['draws']} draws), "
-             f"{result['per_writer']} genuine + {result['per_writer']} skilled forgeries questioned per test writer "
+             f"{result['per_writer']} genuine + {result['per_writer']} skilled forgeries questioned per {result.get('writers', 'test')} writer "
              f"and condition; threshold {result['threshold']:.4f}, refer band ±{100 * result['refer_band']:.0f}%; "
              f"measured {result.get('date', '')} with `{result.get('command', '')}` (commit {result.get('commit', '')}, "
              f"{result.get('machine', '')}). Datasets: "
@@ -304,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="*", default=list(KNOWN_DATASETS))
     parser.add_argument("--joint", type=int, default=40, help="joint cheques per dataset")
     parser.add_argument("--writers", type=int, default=None, help="the first N test writers of each dataset")
+    parser.add_argument("--validation-writers", action="store_true",
+                        help="the model's validation writers instead of the test writers (to choose a change on)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--smoke", action="store_true", help="2 writers per dataset, 3 conditions (the test suite)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
@@ -326,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
               "put ../shared/data beside the repository", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    result = run(conditions, args.datasets, per_writer, limit, args.workers, joint, model=args.model)
+    result = run(conditions, args.datasets, per_writer, limit, args.workers, joint, model=args.model,
+                 validation=args.validation_writers)
     command = "python bench/documents.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result.update(command=command.strip(), commit=commit(), machine=machine(), date=time.strftime("%Y-%m-%d"),
                   seconds=round(time.perf_counter() - started))

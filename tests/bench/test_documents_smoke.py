@@ -40,3 +40,27 @@ def test_documents_without_any_dataset_says_so_in_one_line(tmp_path):
     assert "Traceback" not in run.stderr
     assert "no dataset found" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "documents.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_documents_on_validation_writers_takes_the_models_own_and_never_a_test_writer(tmp_path):
+    """Changes are chosen on the validation writers: --validation-writers takes the writers the
+    shipped model's manifest names, and no dataset's test writer."""
+    require_shared_data()
+    from sigverify.paths import shipped_model_dir
+    from sigverify.training.known_datasets import KNOWN_DATASETS
+
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "documents.py"), "--validation-writers",
+                          "--datasets", "gpds_synthetic", "--writers", "2", "--per-writer", "1", "--joint", "0",
+                          "--workers", "1", "--conditions", "grey 300 dpi", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads((tmp_path / "documents.json").read_text())
+    chosen = results["datasets"]["gpds_synthetic"]
+    validation = json.loads((shipped_model_dir() / "manifest.json").read_text())["metrics"]["validation_writers"]
+    assert results["writers"] == "validation" and chosen["writers"] == 2
+    for writer in (chosen["first"], chosen["last"]):
+        assert f"gpds_synthetic/{writer}" in validation
+        assert not KNOWN_DATASETS["gpds_synthetic"].is_test_writer(writer)
+    assert "per validation writer" in (tmp_path / "documents.md").read_text()
