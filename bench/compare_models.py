@@ -60,11 +60,9 @@ def seed_eers(engine: EmbeddingEngine, embeddings: np.ndarray, writer, forged, k
     return np.array(out)
 
 
-def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int | list[int], cache: Path | None = None,
-            first_seed: int = 0) -> dict | list[dict]:
-    """One comparison per number of references ``k`` (a list: each model embeds the images once for all)."""
-    single = isinstance(k, int)
-    ks = [k] if single else list(k)
+def compare(baseline: Path, candidate: Path, seeds: int, draws: int, ks: list[int], cache: Path | None = None,
+            first_seed: int = 0) -> list[dict]:
+    """One comparison per number of references in ``ks``; each model embeds the images once for all."""
     engines = [EmbeddingEngine(folder, provider="cpu") for folder in (baseline, candidate)]
     params = [e.manifest.preprocessing for e in engines]
     validation = [sorted(e.manifest.metrics.get("validation_writers", [])) for e in engines]
@@ -94,7 +92,7 @@ def compare(baseline: Path, candidate: Path, seeds: int, draws: int, k: int | li
                   f"{100 * diff.mean():+.2f} ± {100 * (row['standard_error'] or 0):.2f}", flush=True)
     results = [{"baseline": engines[0].version, "candidate": engines[1].version, "references": count,
                 "seeds": seeds, "first_seed": first_seed, "draws": draws, "sets": rows[count]} for count in ks]
-    return results[0] if single else results
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"skilled EER, K = {', '.join(map(str, args.references))}, {args.seeds} seeds from {args.first_seed} x {args.draws} draws: "
           "baseline -> candidate, "
           f"difference ± standard error")
-    ks = args.references
-    result = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, ks[0] if len(ks) == 1 else ks,
-                     Path(args.cache) if args.cache else None, args.first_seed)
+    results = compare(Path(args.baseline), Path(args.candidate), args.seeds, args.draws, args.references,
+                      Path(args.cache) if args.cache else None, args.first_seed)
+    result = results[0] if len(results) == 1 else results  # one K: the file as it always was
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0

@@ -74,18 +74,27 @@ def samples(tmp: Path) -> dict[str, Path]:
     return paths
 
 
+def cached_references(engine: EmbeddingEngine, paths) -> np.ndarray:
+    """The account's 5 reference embeddings, as the product keeps them cached."""
+    return engine.embed_images([load_image(paths[f"ref{i}"]).pixels for i in range(5)])
+
+
+def verifier(engine: EmbeddingEngine, paths, references: np.ndarray):
+    """One verification end to end: decode the signature scan, prepare, embed, decide against the cache."""
+    def verify_once():
+        image = load_image(paths["crop"]).pixels
+        embedding = engine.embed_canvases(engine.prepare(image)[None])[0]
+        return decide(embedding, references, engine.manifest.policy)
+
+    return verify_once
+
+
 def bench_verification(model: Path, paths, repeats: int, warmup: int, rows: list) -> None:
     for threads, label in ((1, "1 thread"), (0, "default threads")):
         engine = EmbeddingEngine(model, provider="cpu", threads=threads or None)
-        references = engine.embed_images([load_image(paths[f"ref{i}"]).pixels for i in range(5)])  # the cache
+        references = cached_references(engine, paths)
         policy = engine.manifest.policy
-
-        def verify_once():
-            image = load_image(paths["crop"]).pixels
-            embedding = engine.embed_canvases(engine.prepare(image)[None])[0]
-            return decide(embedding, references, policy)
-
-        times = timed(verify_once, repeats, warmup)
+        times = timed(verifier(engine, paths, references), repeats, warmup)
         rows.append((f"verification end to end (signature scan 760×380), 1 vs 5 cached references, {label}",
                      f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms ({repeats} runs)"))
 
@@ -107,16 +116,7 @@ def bench_against_baseline(baseline: Path, model: Path, paths, repeats: int, row
     in alternating blocks, so a change of model is read as a ratio the machine's noise shares."""
     engines = {name: EmbeddingEngine(folder, provider="cpu", threads=1) for name, folder in
                (("baseline", baseline), ("model", model))}
-    image = load_image(paths["crop"]).pixels
-    verifiers = {}
-    for name, engine in engines.items():
-        references = engine.embed_images([load_image(paths[f"ref{i}"]).pixels for i in range(5)])
-
-        def verify_once(engine=engine, references=references):
-            embedding = engine.embed_canvases(engine.prepare(image)[None])[0]
-            return decide(embedding, references, engine.manifest.policy)
-
-        verifiers[name] = verify_once
+    verifiers = {name: verifier(engine, paths, cached_references(engine, paths)) for name, engine in engines.items()}
     times: dict[str, list[float]] = {name: [] for name in verifiers}
     block = max(1, repeats // 10)
     for _ in range(10):
