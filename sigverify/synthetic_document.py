@@ -81,17 +81,16 @@ class Document:
 
 def ink_alpha(signature: np.ndarray) -> np.ndarray:
     """How much ink each pixel of a clean signature scan holds (0 paper .. 1 the darkest stroke), cut to
-    the ink's box: the scan's own paper, grey level and margins stay behind."""
-    from sigverify.imaging.preprocess import PreprocessParams, preprocess_with_box, to_grayscale
+    the ink's box: only the ink preprocessing itself keeps (kept_ink), so the document carries the same
+    signature the clean crop gives the model, and the scan's own paper stays behind: a phone photo's
+    shaded, mottled paper (arabic_photos) had come along as a grey patch whose mottle the page's ink
+    analysis took for strokes crossing the signature line."""
+    from sigverify.imaging.preprocess import PreprocessParams, kept_ink
 
-    grey = to_grayscale(signature)
-    x, y, w, h = preprocess_with_box(grey, PreprocessParams()).box
-    grey = grey[y : y + h, x : x + w].astype(np.float32)
-    paper = max(float(np.percentile(grey, 90)), 1.0)
-    darkest = float(np.percentile(grey, 0.5))
-    alpha = np.clip((paper - grey) / max(paper - darkest, 1.0), 0.0, 1.0)
-    alpha[alpha < 0.08] = 0.0  # the scan's paper grain is not ink
-    return alpha
+    ink, _ = kept_ink(signature, PreprocessParams())
+    strokes = ink[ink > 0]
+    darkest = float(np.percentile(strokes, 99.5)) if strokes.size else 1.0
+    return np.clip(ink / max(darkest, 1e-3), 0.0, 1.0).astype(np.float32)
 
 
 def _lay(page: np.ndarray, alpha: np.ndarray, colour, x: int, y: int) -> None:

@@ -292,6 +292,16 @@ def normalise(canvas: np.ndarray) -> np.ndarray:
 
 def preprocess_with_box(image: np.ndarray, params: PreprocessParams) -> Preprocessed:
     """Image → model input, with the ink's box in the source image."""
+    ink, box = kept_ink(image, params)
+    canvas = normalise(fit_to_canvas(ink.astype(np.float32), params))
+    return Preprocessed(canvas=canvas, box=box)
+
+
+def kept_ink(image: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The ink preprocessing keeps, in its box: how dark each pixel is against its local paper
+    (0..1), exactly zero wherever preprocessing sees paper, specks or print; and the box
+    (x, y, width, height) in the source image. The model sees this, scaled to its canvas; the
+    document benchmark lays this on its pages, so a photo's shaded paper never travels with it."""
     darkness = paper_darkness(to_grayscale(image), params)
     mask, labels, stats, touched = _ink_components(darkness, params)
     cleaned = remove_printed_lines(mask, params.line_fraction)
@@ -302,9 +312,7 @@ def preprocess_with_box(image: np.ndarray, params: PreprocessParams) -> Preproce
     x, y, w, h = _union_box(stats, keep)
     kept = keep[labels[y : y + h, x : x + w]]
     # ink high, paper exactly zero; how dark the ink is against its paper is kept as a grey level
-    ink = np.where(kept, darkness[y : y + h, x : x + w], 0.0)
-    canvas = normalise(fit_to_canvas(ink.astype(np.float32), params))
-    return Preprocessed(canvas=canvas, box=(x, y, w, h))
+    return np.where(kept, darkness[y : y + h, x : x + w], 0.0), (x, y, w, h)
 
 
 def preprocess(image: np.ndarray, params: PreprocessParams) -> np.ndarray:

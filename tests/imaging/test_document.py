@@ -408,3 +408,24 @@ def test_text_like_handwriting_far_from_any_line_is_not_taken_for_a_glued_label(
     cleaned = read_document(page).ink.without_print(page, box)
     x, y, w, h = box
     assert (cleaned[label[y:y + h, x:x + w]] < 128).mean() >= 0.9
+
+
+def test_a_signature_photographed_on_shaded_mottled_paper_brings_only_its_strokes_to_the_document():
+    """The document benchmark lays a dataset's signature on its pages; a phone photo's paper (shaded
+    across, mottled) had come along as a grey patch, and its mottle kept a stub of the signature line
+    under the strokes as if they crossed it."""
+    from sigverify.synthetic_document import ink_alpha
+
+    clean = _signature(5)
+    rng = np.random.default_rng(5)
+    h, w = clean.shape
+    shade = np.linspace(150, 105, w, dtype=np.float32)[None, :].repeat(h, 0)  # light falling off across
+    mottle = cv2.GaussianBlur(rng.normal(0, 9, (h, w)).astype(np.float32), (0, 0), 3) * 3
+    photo = np.clip((shade + mottle) * clean.astype(np.float32) / 255.0, 0, 255).astype(np.uint8)
+
+    alpha = ink_alpha(photo)
+    reference = ink_alpha(clean)
+    strokes = cv2.dilate((reference > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert alpha.shape == reference.shape  # the same ink box
+    assert (alpha[~strokes] > 0).mean() < 0.005, "the photo's paper came along as ink"
+    assert (alpha[reference > 0.5] > 0.3).mean() > 0.9, "the strokes were lost"
