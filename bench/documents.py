@@ -338,11 +338,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"documents: no dataset found under {shared_data_folder()} ({', '.join(missing)}): "
               "put ../shared/data beside the repository", file=sys.stderr)
         return 2
-    started = time.perf_counter()
+    started, measured_at = time.perf_counter(), commit()  # the code that runs, not what is checked out at the end
     result = run(conditions, args.datasets, per_writer, limit, args.workers, joint, model=args.model,
                  validation=args.validation_writers)
     command = "python bench/documents.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    result.update(command=command.strip(), commit=commit(), machine=machine(), date=time.strftime("%Y-%m-%d"),
+    result.update(command=command.strip(), commit=measured_at, machine=machine(), date=time.strftime("%Y-%m-%d"),
                   seconds=round(time.perf_counter() - started))
     text = render(result)
     print(text)

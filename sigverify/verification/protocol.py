@@ -47,13 +47,19 @@ class ProtocolDistances:
 def verification_distances(
     embeddings: np.ndarray, writer: np.ndarray, forged: np.ndarray, k_refs: int,
     seed: int = 0, repeats: int = 5, aggregation: str = "mean", rule: str = "mean",
-    population: Population | None = None,
+    population: Population | None = None, references: np.ndarray | None = None,
 ) -> ProtocolDistances:
     """Distances of genuine, skilled-forgery and random-forgery questioned signatures to K references.
 
     With a ``rule`` other than ``mean`` and a ``population``, each writer's references are
-    fitted into an account model first (verification/account_model.py), as enrolment does."""
+    fitted into an account model first (verification/account_model.py), as enrolment does.
+    ``references``: what a drawn reference is enrolled as instead of its row of ``embeddings``
+    (N, D), or several versions of each (T, N, D) all enrolled (e.g. augmented copies); the
+    questioned signatures are always ``embeddings``, and the draws are the same either way."""
     embeddings = np.asarray(embeddings, dtype=np.float64)
+    enrolled = embeddings[None] if references is None else np.asarray(references, dtype=np.float64)
+    if enrolled.ndim == 2:
+        enrolled = enrolled[None]
     writer, forged = np.asarray(writer), np.asarray(forged, dtype=bool)
     rng = np.random.default_rng(seed)
     genuine_d, skilled_d, random_d = [], [], []
@@ -76,12 +82,13 @@ def verification_distances(
             skilled = np.nonzero((writer == w) & forged)[0]
             if rule == "mean" or population is None:
                 identity = embeddings if population is None else population.identity(embeddings)
-                ref_emb = identity[refs]
+                enrolled_refs = enrolled[:, refs].reshape(-1, enrolled.shape[-1])
+                ref_emb = enrolled_refs if population is None else population.identity(enrolled_refs)
 
                 def dist(indices: np.ndarray) -> list[float]:
                     return [aggregate(np.linalg.norm(ref_emb - identity[i], axis=1), aggregation) for i in indices]
             else:
-                account = fit_account(embeddings[refs], population, rule)
+                account = fit_account(enrolled[:, refs].reshape(-1, enrolled.shape[-1]), population, rule)
 
                 def dist(indices: np.ndarray) -> list[float]:
                     return account.distance(embeddings[np.asarray(indices, dtype=int)]).tolist() if len(indices) else []

@@ -164,3 +164,26 @@ def test_forgery_cue_separates_forgeries_that_lie_along_the_learnt_direction():
     cued = verification_distances(emb, writer, forged, k_refs=5, repeats=2, rule="spread",
                                   population=population.with_forgery_direction(2.0 * slip))
     assert eer(cued.genuine, cued.skilled)[0] < eer(plain.genuine, plain.skilled)[0] - 0.05
+
+
+@pytest.mark.parametrize("rule", ["mean", "spread"])
+def test_references_enrolled_otherwise_keep_the_draws_and_the_questioned_embeddings(rule):
+    """bench/reference_augmentation.py enrols each drawn reference as other vectors (averaged or
+    several copies); the draws and the questioned side must stay those of plain enrolment."""
+    emb, writer, forged = _writers(np.random.default_rng(3), n_writers=12)
+    population = _population(np.random.default_rng(4))
+    plain = verification_distances(emb, writer, forged, k_refs=1, repeats=2, rule=rule, population=population)
+    same = verification_distances(emb, writer, forged, k_refs=1, repeats=2, rule=rule, population=population,
+                                  references=emb)
+    twice = verification_distances(emb, writer, forged, k_refs=1, repeats=2, rule=rule, population=population,
+                                   references=np.stack([emb, emb]))
+    np.testing.assert_array_equal(plain.genuine, same.genuine)
+    np.testing.assert_array_equal(plain.skilled, same.skilled)
+    np.testing.assert_array_equal(plain.genuine_writer, twice.genuine_writer)
+    if rule == "mean":  # two identical copies of one reference: the same mean distance
+        np.testing.assert_allclose(plain.genuine, twice.genuine)
+    # enrolled as someone else's signature: the writer's genuine signatures now lie far away
+    other = np.roll(emb, 2 * 18, axis=0)  # each row another writer's (12 genuine + 6 forged a writer)
+    moved = verification_distances(emb, writer, forged, k_refs=1, repeats=2, rule=rule, population=population,
+                                   references=other)
+    assert moved.genuine.mean() > plain.genuine.mean() * 1.2
