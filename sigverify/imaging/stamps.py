@@ -96,9 +96,27 @@ def rings(small_grey: np.ndarray, ink: np.ndarray) -> list[tuple[float, float, f
         if ring_cover(ink, x, y, r) < 0.4:
             continue  # nothing ring-like here worth fitting
         cover, cx, cy, cr = fitted_ring(ink, x, y, r)
-        if cover >= COVERED and cr >= SMALLEST_RING * shortest and stamp_inside(ink, cx, cy, cr):
+        if cover < COVERED or cr < SMALLEST_RING * shortest:
+            continue
+        if (rim := rim_around(ink, cx, cy, cr)) is not None:  # it was the inner ring: the stamp is the rim's
+            found.append(outermost_ring(ink, *rim))
+        elif stamp_inside(ink, cx, cy, cr):
             found.append(outermost_ring(ink, cx, cy, cr))
     return found
+
+
+def rim_around(ink: np.ndarray, x: float, y: float, r: float) -> tuple[float, float, float] | None:
+    """The rim of a stamp whose inner ring (x, y, r) was proposed: a whole concentric ring as far out
+    as an inner ring lies in (stamp_inside). A grey stamp's lettering can go with the print and the
+    tint when the inks are separated, leaving two bare rings; the proposal then settled on the inner
+    one, which has nothing inside it, and the stamp went unfound, or was found as the inner ring only
+    and its rim stayed in the signature's box (the box then held both rings)."""
+    best = None
+    for k in np.linspace(0.6, 0.82, 12):
+        cover, cx, cy, cr = fitted_ring(ink, x, y, r / k)
+        if cover >= COVERED and (best is None or cover > best[0]):
+            best = (cover, cx, cy, cr)
+    return None if best is None else best[1:]
 
 
 #: a found ring's rim is looked for this share of its radius around it, on a grid of this many steps

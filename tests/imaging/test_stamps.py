@@ -40,7 +40,10 @@ def _mottled(mask: np.ndarray, seed: int, darkest: int) -> np.ndarray:
 def _stamped(page: np.ndarray, shape: str, seed: int, darkest: int = 150) -> tuple[np.ndarray, tuple]:
     size = 330
     mask = np.zeros((size, size), np.uint8)
-    if shape in ("ring", "bank ring"):
+    if shape == "bare rings":  # a bank's ring whose lettering went with the print when the inks were separated
+        cv2.circle(mask, (size // 2, size // 2), int(0.46 * size), 255, 4, cv2.LINE_AA)
+        cv2.circle(mask, (size // 2, size // 2), int(0.34 * size), 255, 4, cv2.LINE_AA)
+    elif shape in ("ring", "bank ring"):
         cv2.circle(mask, (size // 2, size // 2), int(0.46 * size), 255, 4, cv2.LINE_AA)
         cv2.putText(mask, "PAID", (90, 180), cv2.FONT_HERSHEY_DUPLEX, 1.6, 255, 3)
         if shape == "bank ring":  # an inner ring, the bank's name around between the two
@@ -206,3 +209,23 @@ def test_a_ring_settled_between_the_rim_and_the_inner_ring_is_moved_out_to_the_r
     assert abs(settled[2] - rim[2]) > 4 or abs(settled[1] - rim[1]) > 4  # is not the rim
     x, y, r = outermost_ring(ink, *settled)
     assert abs(x - rim[0]) <= 2 and abs(y - rim[1]) <= 2 and abs(r - rim[2]) <= 2, (x, y, r)
+
+
+def test_a_signature_under_two_bare_rings_is_boxed_around_its_strokes_and_referred():
+    """Issue 29: a grey bank stamp whose lettering colour separation took with the print left two bare
+    rings; the inner one was proposed, had nothing inside it and was no stamp, so the signature was
+    boxed with both rings and judged (BHSig260-Hindi test cheques with a dark stamp: IoU 0.22-0.46)."""
+    from sigverify.imaging.document import box_iou, read_document
+
+    hits = 0
+    for seed in range(4):
+        page = np.full((1000, 2100), 250, np.uint8)
+        cv2.line(page, (900, 820), (1990, 820), 40, 2)
+        for row, text in enumerate(("NORTHSEA SAVINGS BANK", "Pay to the order of   J. de Vries")):
+            cv2.putText(page, text, (80, 120 + 110 * row), cv2.FONT_HERSHEY_DUPLEX, 1.6, 40, 3)
+        truth = (1000, 730, 800, 100)
+        _zigzag_signature(page, 1004, 734, 792, 92)
+        stamped, _ = _stamped(page, "bare rings", seed, darkest=150)
+        found = read_document(stamped).signatures(1)[0]
+        hits += box_iou(found.box, truth) >= 0.7 and any("stamp" in p for p in found.problems)
+    assert hits >= 3, f"boxed and referred on {hits} of 4 pages"
