@@ -30,7 +30,7 @@ from sigverify.paths import shipped_model_dir  # noqa: E402
 from sigverify.verification.metrics import eer  # noqa: E402
 from sigverify.verification.protocol import verification_distances  # noqa: E402
 
-#: (name, canvas → canvas) per copy; the plain canvas is always one of the copies
+#: per variant, the (degrees turned, scale) of each copy; the plain canvas is always one of the copies too
 TURNS = {
     "turned ±2°": [(2, 1.0), (-2, 1.0)],
     "scaled 0.95/1.05": [(0, 0.95), (0, 1.05)],
