@@ -81,13 +81,13 @@ class Document:
 
 def ink_alpha(signature: np.ndarray) -> np.ndarray:
     """How much ink each pixel of a clean signature scan holds (0 paper .. 1 the darkest stroke), cut to
-    the ink's box: only the ink preprocessing itself keeps (kept_ink), so the document carries the same
+    the ink's box: only the ink preprocessing itself keeps (kept_ink_darkness), so the document carries the same
     signature the clean crop gives the model, and the scan's own paper stays behind: a phone photo's
     shaded, mottled paper (arabic_photos) had come along as a grey patch whose mottle the page's ink
     analysis took for strokes crossing the signature line."""
-    from sigverify.imaging.preprocess import PreprocessParams, kept_ink
+    from sigverify.imaging.preprocess import PreprocessParams, kept_ink_darkness
 
-    ink, _ = kept_ink(signature, PreprocessParams())
+    ink, _ = kept_ink_darkness(signature, PreprocessParams())
     strokes = ink[ink > 0]
     darkest = float(np.percentile(strokes, 99.5)) if strokes.size else 1.0
     return np.clip(ink / max(darkest, 1e-3), 0.0, 1.0).astype(np.float32)

@@ -292,12 +292,12 @@ def normalise(canvas: np.ndarray) -> np.ndarray:
 
 def preprocess_with_box(image: np.ndarray, params: PreprocessParams) -> Preprocessed:
     """Image → model input, with the ink's box in the source image."""
-    ink, box = kept_ink(image, params)
+    ink, box = kept_ink_darkness(image, params)
     canvas = normalise(fit_to_canvas(ink.astype(np.float32), params))
     return Preprocessed(canvas=canvas, box=box)
 
 
-def kept_ink(image: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def kept_ink_darkness(image: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The ink preprocessing keeps, in its box: how dark each pixel is against its local paper
     (0..1), exactly zero wherever preprocessing sees paper, specks or print; and the box
     (x, y, width, height) in the source image. The model sees this, scaled to its canvas; the
