@@ -45,7 +45,7 @@ def warped(canvas: np.ndarray, angle: float, scale: float) -> np.ndarray:
     return cv2.warpAffine(canvas, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
-def copies(canvases: np.ndarray) -> dict[str, list]:
+def copies() -> dict[str, list]:
     """Per variant, the functions making its copies (besides the plain canvas)."""
     kernel = np.ones((2, 2), np.uint8)
     out = {name: [lambda c, a=a, s=s: warped(c, a, s) for a, s in turns] for name, turns in TURNS.items()}
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         plain = engine.embed_many(data.canvases)
         variants = {}
-        for label, makers in copies(data.canvases).items():
+        for label, makers in copies().items():
             stacked = np.stack([plain] + [engine.embed_many(np.stack([make(c) for c in data.canvases])) for make in makers])
             variants[f"{label}, mean"] = stacked.mean(axis=0)
             variants[f"{label}, as references"] = stacked
